@@ -1,0 +1,148 @@
+"""robustar.toml: the workspace configuration, validated once at load time."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from robustar.errors import ConfigError
+
+CONFIG_FILE = "robustar.toml"
+SPLITS = ("train", "validation", "test", "pool")
+LABELLED_SPLITS = ("train", "validation", "test")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Split folders (relative to the workspace or absolute) and the class list."""
+
+    train: str
+    validation: str | None = None
+    test: str | None = None
+    pool: str | None = None
+    classes: list[str] | None = Field(
+        default=None, description="class names in label order; default: train sub-folder names"
+    )
+    class_file: str | None = Field(default=None, description="text file, one class name per line")
+
+    @model_validator(mode="after")
+    def _one_class_source(self) -> DataConfig:
+        if self.classes is not None and self.class_file is not None:
+            raise ValueError("set either 'classes' or 'class_file', not both")
+        if self.classes is not None and len(set(self.classes)) != len(self.classes):
+            raise ValueError("'classes' contains a name twice")
+        return self
+
+    def split_folder(self, split: str) -> str | None:
+        return getattr(self, split)
+
+
+class ImageConfig(_Section):
+    """How images become tensors: size, resize policy and normalisation."""
+
+    size: Annotated[int, Field(ge=8, le=4096)] = 224
+    resize: Literal["pad", "stretch", "crop"] = "pad"
+    mean: Annotated[list[float], Field(min_length=3, max_length=3)] = [0.485, 0.456, 0.406]
+    std: Annotated[list[float], Field(min_length=3, max_length=3)] = [0.229, 0.224, 0.225]
+    max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
+
+    @field_validator("std")
+    @classmethod
+    def _positive_std(cls, value: list[float]) -> list[float]:
+        if any(v <= 0 for v in value):
+            raise ValueError("every std value must be > 0")
+        return value
+
+
+class ModelConfig(_Section):
+    """The architecture name (see robustar.models.registry) and optional starting weights."""
+
+    architecture: str = "resnet18"
+    checkpoint: str | None = None
+    num_classes: Annotated[int, Field(ge=2)] | None = None
+
+
+class RuntimeConfig(_Section):
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    batch_size: Annotated[int, Field(ge=1, le=65536)] = 64
+    workers: Annotated[int, Field(ge=0, le=64)] = 0
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+
+
+class DatabaseConfig(_Section):
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file")
+
+
+class WorkspaceConfig(_Section):
+    data: DataConfig
+    image: ImageConfig = ImageConfig()
+    model: ModelConfig = ModelConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.model_dump(exclude_none=True))
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if len(parts) >= 2:
+        return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
+    return f"[{parts[0]}]" if parts else "(top level)"
+
+
+def _explain(error: ValidationError, path: Path) -> ConfigError:
+    problems = []
+    for item in error.errors():
+        name = _field_name(item["loc"])
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{name}: unknown field; remove it or check its spelling")
+        elif item["type"] == "missing":
+            problems.append(f"{name}: required field is missing; add it")
+        else:
+            problems.append(f"{name}: {item['msg']} (got {item.get('input')!r})")
+    return ConfigError(
+        f"{path}: invalid configuration\n  - " + "\n  - ".join(problems),
+        "edit the fields listed above; README.md ('Configuration') lists every field",
+    )
+
+
+def parse_config(data: dict[str, Any], path: Path) -> WorkspaceConfig:
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as error:
+        raise _explain(error, path) from None
+
+
+def load_config(root: Path) -> WorkspaceConfig:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} does not exist: {root} is not a Robustar workspace",
+            f"create one with 'robustar init {root} --train <folder>' or 'robustar demo {root}'",
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}", "fix the syntax there") from None
+    return parse_config(data, path)
+
+
+def write_config(root: Path, config: WorkspaceConfig) -> Path:
+    path = root / CONFIG_FILE
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(config.to_toml(), encoding="utf-8")
+    tmp.replace(path)
+    return path

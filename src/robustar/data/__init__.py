@@ -1,0 +1,1 @@
+"""Data: image decoding, split scanning and indexing, torch datasets, demo data."""

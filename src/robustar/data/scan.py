@@ -1,0 +1,216 @@
+"""Index a split folder: every image once, with a stable id, size, label and fingerprint.
+
+Rescans are incremental: files whose size and modification time are unchanged are not read
+again; new and changed files are read, hashed and fully decoded (in worker processes when
+there are many), removed files lose their rows. The whole scan is one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, decode_bytes
+from robustar.db.tables import Image, ScanProblem
+from robustar.errors import DataError
+from robustar.progress import ProgressCallback, report
+
+PARALLEL_THRESHOLD = 2000
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    relpath: str
+    label: int | None
+    size_bytes: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanReport:
+    split: str
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images(self) -> int:
+        return self.added + self.changed + self.unchanged
+
+
+def _walk(root: Path, prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
+    with os.scandir(root) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=True):
+                yield from _walk(Path(entry.path), rel + "/")
+            elif entry.is_file(follow_symlinks=True):
+                yield rel, entry.stat(follow_symlinks=True)
+
+
+def find_files(
+    root: Path, classes: list[str] | None
+) -> tuple[list[FoundFile], list[tuple[str, str]]]:
+    """List candidate image files; `classes` None means an unlabelled split (the pool)."""
+    found: list[FoundFile] = []
+    problems: list[tuple[str, str]] = []
+    index = {name: i for i, name in enumerate(classes or [])}
+    seen_classes: dict[str, int] = {}
+    for rel, stat in _walk(root):
+        suffix = os.path.splitext(rel)[1].lower()
+        label = None
+        if classes is not None:
+            folder, sep, _ = rel.partition("/")
+            if not sep:
+                problems.append((rel, "not inside a class folder; move it into one"))
+                continue
+            if folder not in index:
+                raise DataError(
+                    f"{root / folder}: folder is not one of the classes ({', '.join(classes)})",
+                    "rename or remove the folder, or add the class to the class list",
+                )
+            label = index[folder]
+            seen_classes.setdefault(folder, 0)
+        if suffix not in IMAGE_EXTENSIONS:
+            problems.append((rel, f"not an image file (extension {suffix or 'none'})"))
+            continue
+        if label is not None:
+            seen_classes[rel.partition("/")[0]] += 1
+        found.append(FoundFile(rel, label, stat.st_size, stat.st_mtime_ns))
+    if classes is not None:
+        for child in sorted(root.iterdir()):
+            if child.is_dir() and not child.name.startswith(".") and child.name not in index:
+                raise DataError(
+                    f"{child}: folder is not one of the classes ({', '.join(classes)})",
+                    "rename or remove the folder, or add the class to the class list",
+                )
+            if child.is_dir() and child.name in index and not seen_classes.get(child.name):
+                raise DataError(
+                    f"{child}: class folder contains no images",
+                    "add images to it, or remove the folder (and the class, if it has no "
+                    "images anywhere)",
+                )
+    return found, problems
+
+
+def _read(task: tuple[str, str, int]) -> tuple[str, int, int, str] | tuple[str, str]:
+    """Worker: hash and fully decode one file; return (rel, w, h, digest) or (rel, problem)."""
+    path, rel, max_pixels = task
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        return rel, f"cannot read file: {error.strerror or error}"
+    try:
+        image = decode_bytes(data, max_pixels)
+    except ImageDecodeError as error:
+        return rel, str(error)
+    return rel, image.width, image.height, hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _read_all(
+    root: Path, files: list[FoundFile], max_pixels: int, workers: int, progress: ProgressCallback
+) -> Iterator[tuple[str, int, int, str] | tuple[str, str]]:
+    tasks = [(str(root / f.relpath), f.relpath, max_pixels) for f in files]
+    if workers > 1 and len(tasks) >= PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for done, result in enumerate(pool.map(_read, tasks, chunksize=256), 1):
+                report(progress, "scan", done, len(tasks))
+                yield result
+    else:
+        for done, task in enumerate(tasks, 1):
+            report(progress, "scan", done, len(tasks))
+            yield _read(task)
+
+
+def scan_split(
+    session: Session,
+    split: str,
+    root: Path,
+    classes: list[str] | None,
+    max_pixels: int,
+    workers: int = 1,
+    progress: ProgressCallback = None,
+) -> ScanReport:
+    """Bring the image index of one split up to date with its folder (caller commits)."""
+    started = time.perf_counter()
+    if not root.is_dir():
+        raise DataError(
+            f"{split} folder {root} does not exist",
+            f"create it, or fix [data] {split} in robustar.toml",
+        )
+    found, problems = find_files(root, classes)
+    result = ScanReport(split=split, problems=problems)
+    existing = {
+        row.relpath: row
+        for row in session.execute(
+            select(Image.id, Image.relpath, Image.size_bytes, Image.mtime_ns).where(
+                Image.split == split
+            )
+        )
+    }
+    todo: list[FoundFile] = []
+    ids: dict[str, int] = {}
+    for f in found:
+        row = existing.pop(f.relpath, None)
+        if row is None:
+            todo.append(f)
+        elif row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns:
+            result.unchanged += 1
+        else:
+            ids[f.relpath] = row.id
+            todo.append(f)
+    by_rel = {f.relpath: f for f in todo}
+    gone = [row.id for row in existing.values()]
+    new_rows: list[dict] = []
+    changed_rows: list[dict] = []
+    for outcome in _read_all(root, todo, max_pixels, workers, progress):
+        if len(outcome) == 2:
+            rel, message = outcome
+            result.problems.append((rel, message))
+            if rel in ids:
+                gone.append(ids[rel])
+            continue
+        rel, width, height, digest = outcome
+        f = by_rel[rel]
+        values = dict(
+            split=split,
+            relpath=rel,
+            label=f.label,
+            width=width,
+            height=height,
+            size_bytes=f.size_bytes,
+            mtime_ns=f.mtime_ns,
+            fingerprint=digest,
+        )
+        if rel in ids:
+            changed_rows.append({"id": ids[rel], **values})
+        else:
+            new_rows.append(values)
+    if gone:
+        session.execute(delete(Image).where(Image.id.in_(gone)))
+    if new_rows:
+        session.execute(insert(Image), new_rows)
+    if changed_rows:
+        session.execute(update(Image), changed_rows)
+    session.execute(delete(ScanProblem).where(ScanProblem.split == split))
+    if result.problems:
+        session.execute(
+            insert(ScanProblem),
+            [{"split": split, "relpath": r, "message": m} for r, m in result.problems],
+        )
+    result.added, result.changed, result.removed = len(new_rows), len(changed_rows), len(gone)
+    result.seconds = time.perf_counter() - started
+    return result

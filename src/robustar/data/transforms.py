@@ -1,0 +1,37 @@
+"""Image to tensor as the model sees it: resize policy, then normalisation."""
+
+from __future__ import annotations
+
+import torch
+from PIL import Image
+from torchvision.transforms.v2 import functional as F
+
+from robustar.config import ImageConfig
+
+
+def fit_to_size(image: Image.Image, size: int, policy: str) -> Image.Image:
+    """`stretch` ignores the aspect ratio, `crop` fills and cuts, `pad` fits and pads black."""
+    if policy == "stretch":
+        return image.resize((size, size), Image.Resampling.BILINEAR)
+    width, height = image.size
+    scale = (max if policy == "crop" else min)(size / width, size / height)
+    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if new != image.size:
+        image = image.resize(new, Image.Resampling.BILINEAR)
+    if policy == "crop":
+        return F.center_crop(image, [size, size])
+    canvas = Image.new("RGB", (size, size))
+    canvas.paste(image, ((size - new[0]) // 2, (size - new[1]) // 2))
+    return canvas
+
+
+class ModelInput:
+    """Callable PIL image -> normalised float tensor (C, H, W)."""
+
+    def __init__(self, config: ImageConfig) -> None:
+        self.size, self.policy = config.size, config.resize
+        self.mean, self.std = list(config.mean), list(config.std)
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        tensor = F.pil_to_tensor(fit_to_size(image, self.size, self.policy))
+        return F.normalize(tensor.float().div_(255), self.mean, self.std)

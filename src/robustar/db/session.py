@@ -1,0 +1,64 @@
+"""Engine creation (SQLite WAL by default, any SQLAlchemy URL) and schema migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from robustar.errors import ConfigError
+
+DB_FILE = "robustar.db"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(root: Path, configured: str | None) -> str:
+    return configured or f"sqlite:///{(root / DB_FILE).as_posix()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+        engine = create_engine(parsed)
+    except (ArgumentError, ImportError, ValueError) as error:
+        raise ConfigError(
+            f"[database] url: cannot use {url!r}: {error}",
+            "give a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "
+            "or remove the field to use the workspace's SQLite file",
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a no-op when it is already there."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as error:
+        raise ConfigError(
+            f"cannot open the database {engine.url!r}: {error.orig}",
+            "check [database] url in robustar.toml and that the database server is running",
+        ) from None

@@ -1,0 +1,120 @@
+"""SQLAlchemy 2 tables; change them only together with a new Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Image(Base):
+    """One image file of a split; the id is stable across rescans while the file exists."""
+
+    __tablename__ = "images"
+    __table_args__ = (
+        UniqueConstraint("split", "relpath", name="uq_images_split_relpath"),
+        Index("ix_images_split_label", "split", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    split: Mapped[str] = mapped_column(String(16))
+    relpath: Mapped[str] = mapped_column(String(1024))
+    label: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(32))
+
+
+class ScanProblem(Base):
+    """A file in a split folder that could not be indexed (corrupt, not an image, too large)."""
+
+    __tablename__ = "scan_problems"
+    __table_args__ = (UniqueConstraint("split", "relpath", name="uq_problems_split_relpath"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    split: Mapped[str] = mapped_column(String(16))
+    relpath: Mapped[str] = mapped_column(String(1024))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersion(Base):
+    """A trained or imported model: lineage, configuration, metrics and checkpoint file."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    architecture: Mapped[str] = mapped_column(String(200))
+    num_classes: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    checkpoint: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EpochMetric(Base):
+    """Per-epoch training curve values of a model version."""
+
+    __tablename__ = "epoch_metrics"
+    __table_args__ = (UniqueConstraint("version_id", "epoch", name="uq_epoch_metrics"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    train_loss: Mapped[float] = mapped_column(Float)
+    train_accuracy: Mapped[float] = mapped_column(Float)
+    val_loss: Mapped[float | None] = mapped_column(Float)
+    val_accuracy: Mapped[float | None] = mapped_column(Float)
+    learning_rate: Mapped[float] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class Prediction(Base):
+    """The cached output of one model version on one image."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_version_predicted", "version_id", "predicted"),
+        Index("ix_predictions_version_loss", "version_id", "loss"),
+        Index("ix_predictions_version_confidence", "version_id", "confidence"),
+    )
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    predicted: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    loss: Mapped[float | None] = mapped_column(Float)
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    probabilities: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,26 @@
+"""User-facing errors: every expected mistake names the thing and the fix."""
+
+
+class RobustarError(Exception):
+    """An expected problem the user can fix; the CLI prints it without a traceback."""
+
+    def __init__(self, what: str, fix: str | None = None) -> None:
+        self.what = what
+        self.fix = fix
+        super().__init__(f"{what}\n  fix: {fix}" if fix else what)
+
+
+class ConfigError(RobustarError):
+    """robustar.toml is missing, malformed or names something that does not exist."""
+
+
+class DataError(RobustarError):
+    """A data folder, class folder, class file or image is not usable."""
+
+
+class CheckpointError(RobustarError):
+    """A checkpoint cannot be loaded safely or does not fit the architecture."""
+
+
+class NotFoundError(RobustarError):
+    """An id (image, model version) does not exist in this workspace."""

@@ -1,0 +1,122 @@
+"""Load and save weights without executing code: safetensors, or torch.load(weights_only=True)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from robustar.errors import CheckpointError
+
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
+_SHOWN = 5
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        for key in _WRAPPER_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and inner:
+                obj = inner
+                break
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {type(obj).__name__}, not a state dict",
+            "save weights with torch.save(model.state_dict(), path) or safetensors",
+        )
+    tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise CheckpointError(
+            f"checkpoint {path} contains no tensors",
+            "save weights with torch.save(model.state_dict(), path) or safetensors",
+        )
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k.removeprefix("module."): v for k, v in tensors.items()}
+    return tensors
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist", "check the path")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path), device="cpu")
+        except (SafetensorError, OSError) as error:
+            raise CheckpointError(
+                f"checkpoint {path} is not a valid safetensors file: {error}",
+                "re-export it with safetensors.torch.save_file",
+            ) from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"checkpoint {path} was refused: it contains pickled Python objects or code "
+            "(a full model or custom classes), which Robustar never executes",
+            "load it once in your own code and save model.state_dict() with torch.save, "
+            "or save it with safetensors",
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} is not a readable PyTorch file: {str(error).partition(chr(10))[0]}",
+            "give a file written by torch.save(model.state_dict(), path) or a .safetensors file",
+        ) from None
+    return _unwrap(obj, path)
+
+
+def _explain_mismatch(
+    model: nn.Module, state: dict[str, torch.Tensor], path: Path, num_classes: int
+) -> None:
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(
+        k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape)
+    )
+    if not (missing or unexpected or shapes):
+        return
+    problems = []
+    for k in shapes:
+        theirs, ours = tuple(state[k].shape), tuple(own[k].shape)
+        if ours and ours[0] == num_classes and theirs[0] != num_classes:
+            problems.append(
+                f"{k}: the checkpoint was trained for {theirs[0]} classes, "
+                f"the workspace has {num_classes}"
+            )
+        else:
+            problems.append(f"{k}: shape {theirs} in the checkpoint, {ours} in the model")
+    if missing:
+        problems.append(
+            f"{len(missing)} model keys missing from the checkpoint, e.g. {missing[:_SHOWN]}"
+        )
+    if unexpected:
+        problems.append(
+            f"{len(unexpected)} checkpoint keys the model lacks, e.g. {unexpected[:_SHOWN]}"
+        )
+    raise CheckpointError(
+        f"checkpoint {path} does not fit the architecture:\n  - " + "\n  - ".join(problems[:8]),
+        "check [model] architecture and the class list, or use a checkpoint of that model",
+    )
+
+
+def load_weights(model: nn.Module, path: Path, num_classes: int) -> nn.Module:
+    state = read_state_dict(path)
+    _explain_mismatch(model, state, path, num_classes)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp))
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(path)

@@ -1,0 +1,1 @@
+"""Predictions: batched inference stored per model version, and metrics computed from them."""

@@ -1,0 +1,1 @@
+"""Training: options and the plain supervised loop (paired training builds on it)."""

@@ -1,0 +1,49 @@
+"""Training options, validated at the edge (CLI, API, Python) like the configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from robustar.errors import ConfigError
+
+
+class TrainOptions(BaseModel):
+    """What a training run does; fields left None take the workspace configuration's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    init: Literal["scratch", "current", "checkpoint"] = "scratch"
+    checkpoint: str | None = Field(default=None, description="local weights for init=checkpoint")
+    architecture: str | None = None
+    epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
+    batch_size: Annotated[int, Field(ge=1, le=65536)] | None = None
+    optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
+    learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    schedule: Literal["constant", "cosine", "step"] = "cosine"
+    step_size: Annotated[int, Field(ge=1)] = 10
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda", "mps"] | None = None
+    name: str | None = None
+
+
+def parse_options(values: dict) -> TrainOptions:
+    try:
+        options = TrainOptions.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(
+            f"invalid training options: {problems}", "fix the named options"
+        ) from None
+    if options.init == "checkpoint" and not options.checkpoint:
+        raise ConfigError(
+            "training option init='checkpoint' needs a checkpoint path",
+            "pass --checkpoint PATH (or checkpoint=...), or choose init='scratch'",
+        )
+    return options
