@@ -51,4 +51,5 @@ def create_demo(
         raise
     if train:
         workspace.train(BASELINE, progress=progress)
+        workspace.predict("pool", progress=progress)
     return workspace

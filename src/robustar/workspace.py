@@ -322,6 +322,10 @@ class Workspace:
             row = current_version(session)
             return None if row is None else to_info(row)
 
+    def model(self, version: int) -> VersionInfo:
+        with self.session() as session:
+            return to_info(get_version(session, version))
+
     def use_model(self, version: int) -> VersionInfo:
         with self.session() as session:
             set_current(session, version)

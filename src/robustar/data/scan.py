@@ -121,17 +121,22 @@ def _read(task: tuple[str, str, int]) -> tuple[str, int, int, str] | tuple[str, 
 
 
 def _read_all(
-    root: Path, files: list[FoundFile], max_pixels: int, workers: int, progress: ProgressCallback
+    split: str,
+    root: Path,
+    files: list[FoundFile],
+    max_pixels: int,
+    workers: int,
+    progress: ProgressCallback,
 ) -> Iterator[tuple[str, int, int, str] | tuple[str, str]]:
     tasks = [(str(root / f.relpath), f.relpath, max_pixels) for f in files]
     if workers > 1 and len(tasks) >= PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, result in enumerate(pool.map(_read, tasks, chunksize=256), 1):
-                report(progress, "scan", done, len(tasks))
+                report(progress, f"scan {split}", done, len(tasks))
                 yield result
     else:
         for done, task in enumerate(tasks, 1):
-            report(progress, "scan", done, len(tasks))
+            report(progress, f"scan {split}", done, len(tasks))
             yield _read(task)
 
 
@@ -176,7 +181,7 @@ def scan_split(
     gone = [row.id for row in existing.values()]
     new_rows: list[dict] = []
     changed_rows: list[dict] = []
-    for outcome in _read_all(root, todo, max_pixels, workers, progress):
+    for outcome in _read_all(split, root, todo, max_pixels, workers, progress):
         if len(outcome) == 2:
             rel, message = outcome
             result.problems.append((rel, message))

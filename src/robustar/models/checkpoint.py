@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,19 +55,27 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             ) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as error:
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        if found is None:
+            raise _unreadable(path, error) from None
         raise CheckpointError(
             f"checkpoint {path} was refused: it contains pickled Python objects or code "
-            "(a full model or custom classes), which Robustar never executes",
+            f"({found.group(1)}; a full model or custom classes), which Robustar never executes",
             "load it once in your own code and save model.state_dict() with torch.save, "
             "or save it with safetensors",
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(
-            f"checkpoint {path} is not a readable PyTorch file: {str(error).partition(chr(10))[0]}",
-            "give a file written by torch.save(model.state_dict(), path) or a .safetensors file",
-        ) from None
+        raise _unreadable(path, error) from None
     return _unwrap(obj, path)
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    first_line = str(error).partition("\n")[0]
+    return CheckpointError(
+        f"checkpoint {path} is not a readable PyTorch file: {first_line}",
+        "give a file written by torch.save(model.state_dict(), path) or a .safetensors file",
+    )
 
 
 def _explain_mismatch(

@@ -35,7 +35,11 @@ def make_loader(
 
 @torch.inference_mode()
 def infer(
-    model: nn.Module, loader: DataLoader, device: torch.device, progress: ProgressCallback = None
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    progress: ProgressCallback = None,
+    stage: str = "predict",
 ):  # type: ignore[no-untyped-def]
     """Yield (logits as float32 on CPU, labels, image ids) per batch."""
     model.eval().to(device)
@@ -44,7 +48,7 @@ def infer(
         with torch.autocast(device.type, enabled=device.type == "cuda"):
             logits = model(images.to(device, non_blocking=True))
         yield logits.float().cpu(), labels, ids
-        report(progress, "predict", done, total)
+        report(progress, stage, done, total)
 
 
 def _rows(version_id: int, logits: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> list:
@@ -94,7 +98,7 @@ def store_predictions(
         )
     )
     count = 0
-    for logits, labels, ids in infer(model, loader, device, progress):
+    for logits, labels, ids in infer(model, loader, device, progress, f"predict {split}"):
         rows = _rows(version_id, logits, labels, ids)
         session.execute(insert(Prediction), rows)
         count += len(rows)

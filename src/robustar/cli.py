@@ -1,0 +1,309 @@
+"""The `robustar` command line: a thin face over robustar.Workspace."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from robustar.cli_progress import progress_bars
+from robustar.errors import RobustarError
+from robustar.predict.metrics import SplitMetrics
+
+app = typer.Typer(
+    help="Robustar: find and fix what image models get wrong.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Model versions: list, import, make current.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console(stderr=True)
+out = Console()
+
+WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+
+
+def _open(path: Path):  # type: ignore[no-untyped-def]
+    from robustar.workspace import Workspace
+
+    return Workspace.open(path)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _print_metrics(m: SplitMetrics) -> None:
+    out.print(
+        f"[bold]{m.split}[/]: {m.images} images, accuracy {_pct(m.accuracy)}, "
+        f"loss {'-' if m.loss is None else f'{m.loss:.4f}'} (model version {m.version_id})"
+    )
+
+
+@app.command()
+def init(
+    directory: WorkspaceDir,
+    train: Annotated[Path, typer.Option(help="train folder: one sub-folder per class")],
+    validation: Annotated[Path | None, typer.Option(help="validation folder")] = None,
+    test: Annotated[Path | None, typer.Option(help="test folder (out-of-domain is best)")] = None,
+    pool: Annotated[Path | None, typer.Option(help="unlabelled pool folder")] = None,
+    class_file: Annotated[Path | None, typer.Option(help="one class name per line")] = None,
+    architecture: Annotated[
+        str, typer.Option(help="model name, see 'robustar models architectures'")
+    ] = "resnet18",
+    checkpoint: Annotated[Path | None, typer.Option(help="weights to import as version 1")] = None,
+    image_size: Annotated[int, typer.Option(help="model input size in pixels")] = 224,
+    resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
+    batch_size: Annotated[int, typer.Option()] = 64,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Create a workspace from existing image folders and index them."""
+    from robustar.config import parse_config
+    from robustar.workspace import Workspace
+
+    def absolute(p: Path | None) -> str | None:
+        return None if p is None else str(p.expanduser().resolve())
+
+    raw = {
+        "data": {
+            "train": absolute(train),
+            "validation": absolute(validation),
+            "test": absolute(test),
+            "pool": absolute(pool),
+            "class_file": absolute(class_file),
+        },
+        "image": {"size": image_size, "resize": resize},
+        "model": {"architecture": architecture, "checkpoint": absolute(checkpoint)},
+        "runtime": {"device": device, "batch_size": batch_size},
+        "database": {"url": database_url},
+    }
+    raw = {k: {f: v for f, v in section.items() if v is not None} for k, section in raw.items()}
+    config = parse_config(raw, directory / "robustar.toml")
+    with progress_bars(console, not quiet) as progress:
+        workspace = Workspace.create(directory, config, progress)
+    _print_info(workspace)
+
+
+@app.command()
+def demo(
+    directory: WorkspaceDir = Path("demo-workspace"),
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after")] = True,
+    train: Annotated[bool, typer.Option("--train/--no-train", help="train the baseline")] = True,
+    port: Annotated[int | None, typer.Option()] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Create the spurious-digits demo workspace, train its baseline, then serve it."""
+    from robustar.demo import create_demo
+
+    with progress_bars(console, not quiet) as progress:
+        workspace = create_demo(directory, train=train, progress=progress)
+    _print_info(workspace)
+    if serve_after:
+        _serve(workspace, None, port)
+
+
+@app.command()
+def info(
+    directory: WorkspaceDir,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Splits, class counts, model versions and their accuracy."""
+    workspace = _open(directory)
+    if as_json:
+        out.print_json(json.dumps(asdict(workspace.info()), default=str))
+    else:
+        _print_info(workspace)
+
+
+def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
+    info = workspace.info()
+    out.print(f"[bold]workspace[/] {info.root}")
+    out.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
+    table = Table("split", "images", "problems", "per class")
+    for s in info.splits:
+        counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
+        table.add_row(s.name, str(s.images), str(s.problems), counts)
+    out.print(table)
+    if not info.versions:
+        out.print("no model versions yet: run 'robustar train' or 'robustar models import'")
+        return
+    _print_versions(info.versions, [s.name for s in info.splits])
+
+
+def _print_versions(versions, splits: list[str]) -> None:  # type: ignore[no-untyped-def]
+    table = Table("", "id", "name", "parent", "architecture", "source", *splits)
+    for v in versions:
+        accuracy = [_pct(v.metrics.get(s, {}).get("accuracy")) for s in splits]
+        table.add_row(
+            "*" if v.is_current else "",
+            str(v.id),
+            v.name,
+            "-" if v.parent_id is None else str(v.parent_id),
+            v.architecture,
+            v.source,
+            *accuracy,
+        )
+    out.print(table)
+
+
+@app.command()
+def scan(
+    directory: WorkspaceDir,
+    split: Annotated[list[str] | None, typer.Option(help="split(s); default all")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-index the split folders: new, changed and removed files."""
+    workspace = _open(directory)
+    with progress_bars(console, not quiet) as progress:
+        reports = workspace.scan(split, progress)
+    for r in reports:
+        out.print(
+            f"{r.split}: {r.images} images (+{r.added} new, {r.changed} changed, "
+            f"-{r.removed} removed), {len(r.problems)} problems, {r.seconds:.1f}s"
+        )
+        for rel, message in r.problems[:20]:
+            out.print(f"  [yellow]problem[/] {rel}: {message}")
+
+
+@app.command()
+def predict(
+    directory: WorkspaceDir,
+    split: Annotated[list[str] | None, typer.Option(help="split(s); default all")] = None,
+    version: Annotated[int | None, typer.Option(help="model version; default current")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run the model over splits and cache the predictions."""
+    workspace = _open(directory)
+    with progress_bars(console, not quiet) as progress:
+        results = [workspace.predict(s, version, progress) for s in split or workspace.folders]
+    for m in results:
+        _print_metrics(m)
+
+
+@app.command()
+def train(
+    directory: WorkspaceDir,
+    epochs: Annotated[int, typer.Option()] = 10,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-3,
+    optimizer: Annotated[str, typer.Option(help="sgd, adam or adamw")] = "adamw",
+    schedule: Annotated[str, typer.Option(help="constant, cosine or step")] = "cosine",
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    weight_decay: Annotated[float, typer.Option()] = 0.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    init: Annotated[str, typer.Option(help="scratch, current or checkpoint")] = "scratch",
+    checkpoint: Annotated[Path | None, typer.Option(help="weights for --init checkpoint")] = None,
+    architecture: Annotated[str | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Train a new model version (plain training) and make it current."""
+    from robustar.train.options import parse_options
+
+    options = parse_options(
+        {
+            k: v
+            for k, v in dict(
+                epochs=epochs,
+                learning_rate=learning_rate,
+                optimizer=optimizer,
+                schedule=schedule,
+                batch_size=batch_size,
+                weight_decay=weight_decay,
+                seed=seed,
+                init=init,
+                checkpoint=None if checkpoint is None else str(checkpoint),
+                architecture=architecture,
+                device=device,
+                name=name,
+            ).items()
+            if v is not None
+        }
+    )
+    workspace = _open(directory)
+    with progress_bars(console, not quiet) as progress:
+        version = workspace.train(options, progress, predict=predict_after)
+    out.print(f"trained model version {version.id} ({version.name}); it is now current")
+    _print_versions([version], list(workspace.folders))
+
+
+@app.command()
+def serve(
+    directory: WorkspaceDir,
+    host: Annotated[str | None, typer.Option(help="default: [server] host, 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: [server] port, 8000")] = None,
+) -> None:
+    """Serve the REST API (and its docs at /api/docs)."""
+    _serve(_open(directory), host, port)
+
+
+def _serve(workspace, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from robustar.server.app import create_app
+
+    host = host or workspace.config.server.host
+    port = port or workspace.config.server.port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
+    console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
+    uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+
+
+@models_app.command("list")
+def models_list(directory: WorkspaceDir) -> None:
+    """All model versions with lineage and accuracy; * marks the current one."""
+    workspace = _open(directory)
+    _print_versions(workspace.models, list(workspace.folders))
+
+
+@models_app.command("use")
+def models_use(directory: WorkspaceDir, version: int) -> None:
+    """Make a model version current."""
+    chosen = _open(directory).use_model(version)
+    out.print(f"model version {chosen.id} ({chosen.name}) is now current")
+
+
+@models_app.command("import")
+def models_import(
+    directory: WorkspaceDir,
+    checkpoint: Path,
+    architecture: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Import a state dict (.pt/.pth or .safetensors) as a new current version."""
+    version = _open(directory).import_model(checkpoint, architecture, name)
+    out.print(f"imported {checkpoint} as model version {version.id} ({version.architecture})")
+
+
+@models_app.command("architectures")
+def models_architectures() -> None:
+    """Model names that `architecture` accepts."""
+    from robustar.models.registry import list_models
+
+    for source, names in list_models().items():
+        out.print(f"[bold]{source}[/] ({len(names)}): {' '.join(names[:60])}")
+
+
+def main() -> None:
+    try:
+        app()
+    except RobustarError as error:
+        console.print(f"[red]error[/]: {error.what}", highlight=False)
+        if error.fix:
+            console.print(f"  [bold]fix[/]: {error.fix}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,46 @@
+"""Rich progress bars for the CLI, fed by the library's progress callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from robustar.progress import ProgressCallback
+
+
+@contextmanager
+def progress_bars(console: Console, enabled: bool = True) -> Iterator[ProgressCallback]:
+    """Yield a callback drawing one bar per stage; a no-op callback when disabled."""
+    if not enabled:
+        yield None
+        return
+    bars = Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        key = stage.split(" epoch ")[0]  # one bar for all epochs of a training run
+        if key not in tasks:
+            tasks[key] = bars.add_task(stage, total=total)
+        bars.update(tasks[key], completed=done, total=total, description=stage)
+
+    with bars:
+        yield update

@@ -1,0 +1,32 @@
+"""Health and workspace summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends
+
+from robustar import __version__
+from robustar.server import schemas
+from robustar.server.deps import get_workspace
+from robustar.workspace import Workspace
+
+router = APIRouter(tags=["workspace"])
+
+
+@router.get("/health", response_model=schemas.Health)
+def health() -> schemas.Health:
+    return schemas.Health(status="ok", version=__version__)
+
+
+@router.get("/workspace", response_model=schemas.WorkspaceInfo)
+def workspace_info(workspace: Workspace = Depends(get_workspace)) -> schemas.WorkspaceInfo:
+    """Splits with class counts, model versions and the current one (no file paths)."""
+    info = workspace.info()
+    return schemas.WorkspaceInfo(
+        name=Path(info.root).name,
+        classes=info.classes,
+        splits=[schemas.Split.model_validate(s) for s in info.splits],
+        versions=[schemas.ModelVersion.model_validate(v) for v in info.versions],
+        current_version=info.current_version,
+    )
