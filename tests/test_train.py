@@ -23,8 +23,15 @@ def test_training_is_deterministic_on_cpu(workspace: Workspace) -> None:
 
 
 def test_a_trained_version_records_everything(workspace: Workspace) -> None:
-    version = workspace.train(epochs=3, learning_rate=0.01, optimizer="sgd", schedule="step",
-                              step_size=1, gamma=0.5, name="first")
+    version = workspace.train(
+        epochs=3,
+        learning_rate=0.01,
+        optimizer="sgd",
+        schedule="step",
+        step_size=1,
+        gamma=0.5,
+        name="first",
+    )
     assert version.is_current and version.name == "first" and version.source == "trained"
     assert version.config["optimizer"] == "sgd" and version.config["epochs"] == 3
     folder = workspace.root / "models" / f"v{version.id}"

@@ -45,9 +45,7 @@ def test_already_a_workspace(workspace: Workspace) -> None:
     "breakage",
     ["missing_split", "empty_class", "class_file_disagrees", "too_many_num_classes"],
 )
-def test_bad_input_leaves_no_trace(
-    tmp_path: Path, folders: dict[str, Path], breakage: str
-) -> None:
+def test_bad_input_leaves_no_trace(tmp_path: Path, folders: dict[str, Path], breakage: str) -> None:
     target = tmp_path / "existing"
     target.mkdir()
     (target / "keep.txt").write_text("the user's file")

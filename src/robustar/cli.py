@@ -300,9 +300,9 @@ def main() -> None:
     try:
         app()
     except RobustarError as error:
-        console.print(f"[red]error[/]: {error.what}", highlight=False)
+        console.print(f"[red]error[/]: {error.what}", highlight=False, soft_wrap=True)
         if error.fix:
-            console.print(f"  [bold]fix[/]: {error.fix}", highlight=False)
+            console.print(f"  [bold]fix[/]: {error.fix}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -1,0 +1,99 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from robustar import Workspace
+from robustar.cli import main
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str):
+    monkeypatch.setattr(sys, "argv", ["robustar", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_init_info_train_predict(
+    tmp_path: Path, folders: dict[str, Path], monkeypatch, capsys
+) -> None:
+    ws = tmp_path / "ws"
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "init",
+        ws,
+        "--train",
+        folders["train"],
+        "--test",
+        folders["test"],
+        "--architecture",
+        "tiny_cnn",
+        "--image-size",
+        "16",
+        "-q",
+    )
+    assert code == 0 and "cat, dog, eel" in out
+    code, out, _ = run(monkeypatch, capsys, "train", ws, "--epochs", "1", "--seed", "3", "-q")
+    assert code == 0 and "trained model version 1" in out
+    code, out, _ = run(monkeypatch, capsys, "predict", ws, "--split", "test", "-q")
+    assert code == 0 and "test" in out and "8 images" in out
+    code, out, _ = run(monkeypatch, capsys, "info", ws, "--json")
+    info = json.loads(out)
+    assert info["current_version"] == 1
+    assert {s["name"]: s["images"] for s in info["splits"]} == {"train": 15, "test": 8}
+    code, out, _ = run(monkeypatch, capsys, "models", "list", ws)
+    assert code == 0 and "tiny_cnn" in out
+
+
+def test_expected_mistakes_print_one_error_without_traceback(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    code, _, err = run(monkeypatch, capsys, "info", tmp_path)
+    assert code == 2
+    assert "not a Robustar workspace" in err and "fix" in err
+    assert "Traceback" not in err
+    code, _, err = run(monkeypatch, capsys, "init", tmp_path / "w", "--train", tmp_path / "none")
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "w").exists()
+
+
+def test_scan_reports_problems(workspace: Workspace, monkeypatch, capsys) -> None:
+    (workspace.folders["train"] / "cat" / "bad.jpg").write_bytes(b"xx")
+    code, out, _ = run(monkeypatch, capsys, "scan", workspace.root, "-q")
+    assert code == 0 and "bad.jpg" in out and "1 problems" in out
+
+
+def test_models_use_and_import(demo: Workspace, tmp_path: Path, monkeypatch, capsys) -> None:
+    import torch
+
+    torch.save(demo.load_model().state_dict(), tmp_path / "copy.pt")
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "models",
+        "import",
+        demo.root,
+        tmp_path / "copy.pt",
+        "--architecture",
+        "tiny_cnn",
+    )
+    assert code == 0 and "model version 2" in out
+    code, out, _ = run(monkeypatch, capsys, "models", "use", demo.root, "1")
+    assert code == 0 and demo.current_model.id == 1
+    code, _, err = run(monkeypatch, capsys, "models", "use", demo.root, "9")
+    assert code == 2 and "does not exist" in err
+
+
+def test_demo_command_without_training(tmp_path: Path, monkeypatch, capsys) -> None:
+    code, out, _ = run(
+        monkeypatch, capsys, "demo", tmp_path / "d", "--no-serve", "--no-train", "-q"
+    )
+    assert code == 0 and "pool" in out
+    with Workspace.open(tmp_path / "d") as ws:
+        assert ws.count("train") == 3000 and ws.count("test") == 1000
