@@ -16,15 +16,10 @@ TRUTH_DIR = "truth"  # true masks and the clean variant; the application never r
 BASELINE = TrainOptions(epochs=6, learning_rate=3e-3, batch_size=64, name="baseline", seed=0)
 
 
-def demo_config() -> WorkspaceConfig:
+def demo_config(spec: DemoSpec = DemoSpec()) -> WorkspaceConfig:
+    folders = {split: f"data/{split}" for split, _ in spec.counts}
     return WorkspaceConfig(
-        data=DataConfig(
-            train="data/train",
-            validation="data/validation",
-            test="data/test",
-            pool="data/pool",
-            classes=CLASS_NAMES,
-        ),
+        data=DataConfig(**folders, classes=CLASS_NAMES),
         image=ImageConfig(size=32, resize="stretch", mean=[0.5] * 3, std=[0.25] * 3),
         model=ModelConfig(architecture="small_cnn"),
         runtime=RuntimeConfig(batch_size=256, workers=0),
@@ -45,11 +40,12 @@ def create_demo(
         )
     try:
         generate_demo(root / "data", root / TRUTH_DIR, spec, progress)
-        workspace = Workspace.create(root, demo_config(), progress)
+        workspace = Workspace.create(root, demo_config(spec), progress)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
     if train:
         workspace.train(BASELINE, progress=progress)
-        workspace.predict("pool", progress=progress)
+        if "pool" in workspace.folders:
+            workspace.predict("pool", progress=progress)
     return workspace
