@@ -95,6 +95,14 @@ def list_images(
     if version_id is not None:
         columns.append(Prediction)
     query = _filtered(_join(select(*columns), version_id), f, version_id)
+    query = _ordered(query, sort, descending, version_id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_image_info(row) for row in session.execute(query)]
+
+
+def _ordered(query: Select, sort: SortKey, descending: bool, version_id: int | None) -> Select:
+    """Order by the key, images without a prediction last, then by id so the order is total."""
     if sort in ("loss", "confidence") and version_id is None:
         sort = "name"
     key = {
@@ -104,10 +112,42 @@ def list_images(
         "confidence": Prediction.confidence,
     }[sort]
     order = key.desc() if descending else key.asc()
-    query = query.order_by(order.nulls_last(), Image.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return [_image_info(row) for row in session.execute(query)]
+    return query.order_by(order.nulls_last(), Image.id)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Where an image sits in a filtered, sorted list (index counts from 0)."""
+
+    index: int | None
+    total: int
+    previous_id: int | None
+    next_id: int | None
+
+
+def neighbours(
+    session: Session,
+    f: ImageFilter,
+    version_id: int | None,
+    image_id: int,
+    sort: SortKey = "name",
+    descending: bool = False,
+) -> Neighbours:
+    """Previous and next image ids around `image_id`; index None if it is not in the list."""
+    query = _ordered(
+        _filtered(_join(select(Image.id), version_id), f, version_id), sort, descending, version_id
+    )
+    ids = session.scalars(query).all()
+    try:
+        index = ids.index(image_id)
+    except ValueError:
+        return Neighbours(None, len(ids), None, ids[0] if ids else None)
+    return Neighbours(
+        index,
+        len(ids),
+        ids[index - 1] if index > 0 else None,
+        ids[index + 1] if index + 1 < len(ids) else None,
+    )
 
 
 def get_image(session: Session, image_id: int, version_id: int | None) -> ImageInfo | None:

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from torch import nn
 
 from robustar.db.tables import EpochMetric, ModelVersion
 from robustar.errors import NotFoundError
+from robustar.models.checkpoint import save_weights
 from robustar.train.plain import EpochResult
 
 MODELS_DIR = "models"
@@ -92,6 +94,7 @@ def add_version(
     session: Session,
     root: Path,
     staged: Path,
+    model: nn.Module,
     *,
     name: str | None,
     parent_id: int | None,
@@ -101,11 +104,12 @@ def add_version(
     config: dict[str, Any],
     epochs: list[EpochResult] = (),  # type: ignore[assignment]
 ) -> ModelVersion:
-    """Record the staged folder (holding model.safetensors) as a new current version.
+    """Save the model's weights into the staged folder and record it as the new current version.
 
     The folder is moved to models/v<id>. If the transaction then fails, the row is rolled back
     and the id is free again; a leftover folder of that id is replaced when the id is reused.
     """
+    save_weights(model, staged / WEIGHTS_FILE)
     row = ModelVersion(
         name=name or "",
         parent_id=parent_id,

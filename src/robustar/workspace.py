@@ -35,22 +35,23 @@ from robustar.errors import ConfigError, DataError, NotFoundError
 from robustar.gallery import (
     ImageFilter,
     ImageInfo,
+    Neighbours,
     SortKey,
     class_counts,
     count_images,
     get_image,
     list_images,
+    neighbours,
 )
-from robustar.models.checkpoint import load_weights, save_weights
+from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader, store_predictions
 from robustar.predict.metrics import SplitMetrics, compute_metrics
 from robustar.progress import ProgressCallback
 from robustar.train.options import TrainOptions, parse_options
-from robustar.train.plain import seed_everything, train_epochs
+from robustar.train.run import train_version
 from robustar.versions import (
-    WEIGHTS_FILE,
     VersionInfo,
     add_version,
     current_version,
@@ -214,42 +215,61 @@ class Workspace:
         self,
         split: str,
         *,
-        label: int | str | None = None,
-        predicted: int | str | None = None,
-        correct: bool | None = None,
-        min_confidence: float | None = None,
-        max_confidence: float | None = None,
         sort: SortKey = "name",
         descending: bool = False,
         limit: int | None = None,
         offset: int = 0,
         version: int | None = None,
+        **filters: object,
     ) -> list[ImageInfo]:
-        """Images of a split with the (current or given) version's predictions, filtered."""
-        f = self._filter(split, label, predicted, correct, min_confidence, max_confidence)
+        """Images of a split with the (current or given) version's predictions.
+
+        Filters: label, predicted (class name or index), correct (bool), min_confidence,
+        max_confidence. Sort: name, id, loss, confidence.
+        """
+        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
         with self.session() as session:
             version_id = self._version_id(session, version)
             return list_images(session, f, version_id, sort, descending, limit, offset)
 
-    def count(
+    def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
+        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
+        with self.session() as session:
+            return count_images(session, f, self._version_id(session, version))
+
+    def neighbours(
         self,
+        image_id: int,
         split: str,
         *,
+        sort: SortKey = "name",
+        descending: bool = False,
+        version: int | None = None,
+        **filters: object,
+    ) -> Neighbours:
+        """Previous / next image of `image_id` inside the filtered, sorted list."""
+        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
+        with self.session() as session:
+            version_id = self._version_id(session, version)
+            return neighbours(session, f, version_id, image_id, sort, descending)
+
+    def image_filter(
+        self,
+        split: str,
         label: int | str | None = None,
         predicted: int | str | None = None,
         correct: bool | None = None,
         min_confidence: float | None = None,
         max_confidence: float | None = None,
-        version: int | None = None,
-    ) -> int:
-        f = self._filter(split, label, predicted, correct, min_confidence, max_confidence)
-        with self.session() as session:
-            return count_images(session, f, self._version_id(session, version))
-
-    def _filter(self, split: str, label, predicted, correct, lo, hi) -> ImageFilter:  # type: ignore[no-untyped-def]
+    ) -> ImageFilter:
         self._split_folder(split)
         return ImageFilter(
-            split, self.class_index(label), self.class_index(predicted), correct, lo, hi
+            split,
+            self.class_index(label),
+            self.class_index(predicted),
+            correct,
+            min_confidence,
+            max_confidence,
         )
 
     def class_index(self, value: int | str | None) -> int | None:
@@ -322,9 +342,10 @@ class Workspace:
             row = current_version(session)
             return None if row is None else to_info(row)
 
-    def model(self, version: int) -> VersionInfo:
+    def model(self, version: int | None = None) -> VersionInfo:
+        """A version by id, or the current one; a clear error when there is none."""
         with self.session() as session:
-            return to_info(get_version(session, version))
+            return to_info(self._require_version(session, version))
 
     def use_model(self, version: int) -> VersionInfo:
         with self.session() as session:
@@ -361,21 +382,20 @@ class Workspace:
         architecture = architecture or self.config.model.architecture
         path = Path(checkpoint).expanduser()
         model = load_weights(create_model(architecture, len(self.classes)), path, len(self.classes))
-        with staging_dir(self.root) as staged:
-            save_weights(model, staged / WEIGHTS_FILE)
-            with self.session() as session:
-                row = add_version(
-                    session,
-                    self.root,
-                    staged,
-                    name=name,
-                    parent_id=None,
-                    architecture=architecture,
-                    num_classes=len(self.classes),
-                    source="imported",
-                    config={"checkpoint": str(path)},
-                )
-                return to_info(row)
+        with staging_dir(self.root) as staged, self.session() as session:
+            row = add_version(
+                session,
+                self.root,
+                staged,
+                model,
+                name=name,
+                parent_id=None,
+                architecture=architecture,
+                num_classes=len(self.classes),
+                source="imported",
+                config={"checkpoint": str(path)},
+            )
+            return to_info(row)
 
     # ----- predictions -----------------------------------------------------------------------
 
@@ -417,51 +437,11 @@ class Workspace:
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version (plain training) and make it current; predict labelled splits."""
-        options = options or parse_options(kwargs)
-        device = select_device(options.device or self.config.runtime.device)
-        architecture = options.architecture or self.config.model.architecture
-        generator = seed_everything(options.seed)
-        model = create_model(architecture, len(self.classes))
-        parent_id = None
-        if options.init == "current":
-            with self.session() as session:
-                parent = self._require_version(session, None)
-            architecture, parent_id = parent.architecture, parent.id
-            model = self.load_model(parent.id)
-        elif options.init == "checkpoint":
-            load_weights(model, Path(options.checkpoint or "").expanduser(), len(self.classes))
-        batch_size = options.batch_size or self.config.runtime.batch_size
-        workers = self.config.runtime.workers
-        train_loader = make_loader(
-            self.dataset("train"), batch_size, workers, device, shuffle=True, generator=generator
-        )
-        val_loader = None
-        if "validation" in self.folders:
-            val_loader = make_loader(self.dataset("validation"), batch_size, workers, device)
-        with staging_dir(self.root) as staged:
-            epochs = train_epochs(
-                model, train_loader, val_loader, options, device, staged, progress
-            )
-            save_weights(model, staged / WEIGHTS_FILE)
-            with self.session() as session:
-                row = add_version(
-                    session,
-                    self.root,
-                    staged,
-                    name=options.name,
-                    parent_id=parent_id,
-                    architecture=architecture,
-                    num_classes=len(self.classes),
-                    source="trained",
-                    config=options.model_dump(),
-                    epochs=epochs,
-                )
-                version_id = row.id
+        version = train_version(self, options or parse_options(kwargs), progress)
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
-                self.predict(split, version_id, progress)
-        with self.session() as session:
-            return to_info(get_version(session, version_id))
+                self.predict(split, version.id, progress)
+        return self.model(version.id)
 
     # ----- summary ---------------------------------------------------------------------------
 

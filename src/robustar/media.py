@@ -1,0 +1,74 @@
+"""Browser-ready image files: thumbnails and display copies, made once and cached on disk.
+
+Cache files are named by the image's content fingerprint, so a changed file gets a new entry and
+an unchanged one is never recomputed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from robustar.data.imageio import load_image
+from robustar.errors import DataError
+
+CACHE_DIR = "cache"
+THUMBNAIL_SIZES = (64, 128, 256)
+# Originals in these formats, 8-bit and upright, go to the browser as they are.
+BROWSER_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
+BROWSER_MODES = {"RGB", "L", "RGBA", "P", "LA"}
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    path: Path
+    media_type: str
+
+
+def _atomic_save(image: Image.Image, path: Path, **options: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+    try:
+        image.save(tmp, **options)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels: int) -> MediaFile:
+    """A WebP that fits in size x size, keeping the aspect ratio."""
+    if size not in THUMBNAIL_SIZES:
+        raise DataError(
+            f"thumbnail size {size} is not offered",
+            f"use one of {', '.join(map(str, THUMBNAIL_SIZES))}",
+        )
+    path = cache / "thumbnails" / str(size) / fingerprint[:2] / f"{fingerprint}.webp"
+    if not path.is_file():
+        image = load_image(source, max_pixels)
+        image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if max(image.size) < size // 2:  # tiny images: enlarge crisply instead of blurring
+            scale = (size // 2) // max(image.size)
+            image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+        _atomic_save(image, path, format="WEBP", quality=85, method=4)
+    return MediaFile(path, "image/webp")
+
+
+def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -> MediaFile:
+    """The original when a browser shows it correctly as is, else an upright 8-bit PNG copy."""
+    with Image.open(source) as probe:
+        upright = probe.getexif().get(0x0112, 1) == 1
+        if probe.format in BROWSER_FORMATS and probe.mode in BROWSER_MODES and upright:
+            return MediaFile(source, BROWSER_FORMATS[probe.format])
+    path = cache / "display" / fingerprint[:2] / f"{fingerprint}.png"
+    if not path.is_file():
+        _atomic_save(load_image(source, max_pixels), path, format="PNG")
+    return MediaFile(path, "image/png")
