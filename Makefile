@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: install demo test bench lint format clean
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := src/robustar/server/static/index.html
+WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
+
+.PHONY: install web demo test bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,19 +17,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+# The web app, type-checked and built into the Python package that serves it.
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
 install: $(STAMP)
 
-demo: $(STAMP)
+web: $(WEB_BUILD)
+
+demo: $(STAMP) $(WEB_BUILD)
 	@if [ -f $(DEMO_DIR)/robustar.toml ]; then \
 		$(BIN)/robustar serve $(DEMO_DIR); \
 	else \
 		$(BIN)/robustar demo $(DEMO_DIR); \
 	fi
 
-test: $(STAMP)
+# Web unit tests (Vitest), then every Python test including the browser end-to-end tests.
+test: $(STAMP) $(WEB_BUILD)
+	cd web && npm test --silent
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
@@ -37,4 +53,5 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache test-output bench-output
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache test-output bench-output \
+		web/node_modules src/robustar/server/static

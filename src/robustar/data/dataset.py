@@ -9,8 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from robustar.data.imageio import ImageDecodeError, load_image
-from robustar.errors import DataError
+from robustar.data.imageio import ImageDecodeError, load_image, unreadable
 
 UNLABELLED = -1
 
@@ -45,8 +44,5 @@ class ImageDataset(Dataset):
         try:
             image = load_image(path, self.max_pixels)
         except (OSError, ImageDecodeError) as error:
-            raise DataError(
-                f"image {self.ids[index]} ({path}) can no longer be read: {error}",
-                "run 'robustar scan' to update the index after changing files",
-            ) from None
+            raise unreadable(self.ids[index], error) from None
         return self.transform(image), self.labels[index], self.ids[index]

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from robustar.errors import DataError
+
 # Pillow's own list of file extensions it can open; other files are reported, not decoded.
 Image.init()
 IMAGE_EXTENSIONS = frozenset(ext.lower() for ext in Image.registered_extensions())
@@ -16,6 +18,14 @@ IMAGE_EXTENSIONS = frozenset(ext.lower() for ext in Image.registered_extensions(
 
 class ImageDecodeError(Exception):
     """The bytes are not a decodable image, or too large to decode safely."""
+
+
+def unreadable(image_id: int, error: Exception) -> DataError:
+    """An indexed image whose file changed or vanished since the last scan."""
+    return DataError(
+        f"image {image_id} can no longer be read: {error}",
+        "run 'robustar scan' to update the index after changing files",
+    )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

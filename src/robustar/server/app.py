@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from robustar import __version__
 from robustar.errors import NotFoundError, RobustarError
-from robustar.server.routes import meta, models
+from robustar.server.routes import images, meta, metrics, models
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"  # the built web app (make web)
 
 
 def _error_response(_request: Request, error: Exception) -> JSONResponse:
@@ -29,13 +33,29 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     api = APIRouter(prefix=API_PREFIX)
-    for module in (meta, models):
+    for module in (meta, models, images, metrics):
         api.include_router(module.router)
     app.include_router(api)
     app.add_exception_handler(RobustarError, _error_response)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
+    if (STATIC_DIR / "index.html").is_file():
+        serve_web_app(app)
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def index() -> RedirectResponse:
+            return RedirectResponse("/api/docs")
 
     return app
+
+
+def serve_web_app(app: FastAPI) -> None:
+    """Static assets by name, and index.html for every other non-API path (client routing)."""
+    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "assets"), name="assets")
+    index = STATIC_DIR / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> FileResponse:
+        if path == "api" or path.startswith("api/"):
+            raise HTTPException(status_code=404, detail=f"no API route /{path}")
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})

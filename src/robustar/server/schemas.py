@@ -48,3 +48,70 @@ class WorkspaceInfo(Schema):
     splits: list[Split]
     versions: list[ModelVersion]
     current_version: int | None
+
+
+class Prediction(Schema):
+    version_id: int
+    predicted: int
+    confidence: float
+    loss: float | None
+    correct: bool | None
+    probabilities: list[float]
+
+
+class ImageSummary(Schema):
+    """A gallery cell: enough to draw a thumbnail with its labels."""
+
+    id: int
+    name: str
+    label: int | None
+    width: int
+    height: int
+    fingerprint: str
+    predicted: int | None
+    confidence: float | None
+    loss: float | None
+    correct: bool | None
+
+
+class ImagePage(Schema):
+    total: int
+    page: int
+    page_size: int
+    pages: int
+    items: list[ImageSummary]
+
+
+class ImageDetail(Schema):
+    id: int
+    split: str
+    name: str
+    label: int | None
+    width: int
+    height: int
+    fingerprint: str
+    prediction: Prediction | None
+
+
+class Neighbours(Schema):
+    index: int | None
+    total: int
+    previous_id: int | None
+    next_id: int | None
+
+
+class ClassMetrics(Schema):
+    name: str
+    support: int
+    accuracy: float | None
+    precision: float | None
+
+
+class SplitMetrics(Schema):
+    split: str
+    version_id: int
+    images: int
+    accuracy: float | None
+    loss: float | None
+    per_class: list[ClassMetrics]
+    confusion: list[list[int]]

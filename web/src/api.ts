@@ -1,0 +1,81 @@
+// The only way the page talks to the server: typed GET/POST on /api/v1.
+import type {
+  ImageDetail,
+  ImagePage,
+  ModelVersion,
+  Neighbours,
+  SplitMetrics,
+  WorkspaceInfo,
+} from "./types";
+
+export const API = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fix: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+type Params = Record<string, string | number | boolean | null | undefined>;
+
+export function withParams(path: string, params: Params = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** Turn any error body (our {detail, fix}, or FastAPI's 422 list) into one readable message. */
+export async function errorFrom(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`;
+  let fix: string | null = null;
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") message = body.detail;
+    else if (Array.isArray(body.detail))
+      message = body.detail
+        .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`)
+        .join("; ");
+    fix = typeof body.fix === "string" ? body.fix : null;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(response.status, message, fix);
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(API + path, init);
+  } catch {
+    throw new ApiError(0, "The Robustar server cannot be reached.", "Is `robustar serve` running?");
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return (await response.json()) as T;
+}
+
+export const api = {
+  workspace: () => request<WorkspaceInfo>("/workspace"),
+  models: () => request<ModelVersion[]>("/models"),
+  makeCurrent: (id: number) => request<ModelVersion>(`/models/${id}/current`, { method: "POST" }),
+  images: (params: Params) => request<ImagePage>(withParams("/images", params)),
+  image: (id: number) => request<ImageDetail>(`/images/${id}`),
+  neighbours: (id: number, params: Params) =>
+    request<Neighbours>(withParams(`/images/${id}/neighbours`, params)),
+  metrics: (split: string, version?: number) =>
+    request<SplitMetrics>(withParams("/metrics", { split, version })),
+};
+
+export function thumbnailUrl(id: number, fingerprint: string, size = 128): string {
+  return withParams(`${API}/images/${id}/thumbnail`, { size, v: fingerprint.slice(0, 12) });
+}
+
+export function fileUrl(id: number, fingerprint: string): string {
+  return withParams(`${API}/images/${id}/file`, { v: fingerprint.slice(0, 12) });
+}

@@ -1,0 +1,16 @@
+import { createRouter, createWebHistory } from "vue-router";
+import GalleryView from "./views/GalleryView.vue";
+import HomeView from "./views/HomeView.vue";
+import ImageView from "./views/ImageView.vue";
+import ModelsView from "./views/ModelsView.vue";
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: "/", name: "home", component: HomeView },
+    { path: "/gallery/:split", name: "gallery", component: GalleryView },
+    { path: "/gallery/:split/images/:id", name: "image", component: ImageView },
+    { path: "/models", name: "models", component: ModelsView },
+    { path: "/:rest(.*)", redirect: "/" },
+  ],
+});

@@ -1,0 +1,96 @@
+// Shapes of the /api/v1 responses (see the OpenAPI document at /api/v1/openapi.json).
+
+export type Split = "train" | "validation" | "test" | "pool";
+
+export interface SplitInfo {
+  name: Split;
+  images: number;
+  class_counts: Record<string, number>;
+  problems: number;
+}
+
+export interface ModelVersion {
+  id: number;
+  name: string;
+  parent_id: number | null;
+  architecture: string;
+  num_classes: number;
+  source: string;
+  config: Record<string, unknown>;
+  metrics: Record<string, { accuracy: number | null; loss: number | null; images: number }>;
+  created_at: string;
+  is_current: boolean;
+}
+
+export interface WorkspaceInfo {
+  name: string;
+  classes: string[];
+  splits: SplitInfo[];
+  versions: ModelVersion[];
+  current_version: number | null;
+}
+
+export interface ImageSummary {
+  id: number;
+  name: string;
+  label: number | null;
+  width: number;
+  height: number;
+  fingerprint: string;
+  predicted: number | null;
+  confidence: number | null;
+  loss: number | null;
+  correct: boolean | null;
+}
+
+export interface ImagePage {
+  total: number;
+  page: number;
+  page_size: number;
+  pages: number;
+  items: ImageSummary[];
+}
+
+export interface Prediction {
+  version_id: number;
+  predicted: number;
+  confidence: number;
+  loss: number | null;
+  correct: boolean | null;
+  probabilities: number[];
+}
+
+export interface ImageDetail {
+  id: number;
+  split: Split;
+  name: string;
+  label: number | null;
+  width: number;
+  height: number;
+  fingerprint: string;
+  prediction: Prediction | null;
+}
+
+export interface Neighbours {
+  index: number | null;
+  total: number;
+  previous_id: number | null;
+  next_id: number | null;
+}
+
+export interface ClassMetrics {
+  name: string;
+  support: number;
+  accuracy: number | null;
+  precision: number | null;
+}
+
+export interface SplitMetrics {
+  split: Split;
+  version_id: number;
+  images: number;
+  accuracy: number | null;
+  loss: number | null;
+  per_class: ClassMetrics[];
+  confusion: number[][];
+}
