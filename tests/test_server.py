@@ -46,4 +46,5 @@ def test_openapi_and_docs(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/workspace" in spec["paths"]
     assert client.get("/api/docs").status_code == 200
-    assert client.get("/", follow_redirects=False).headers["location"] == "/api/docs"
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code in (200, 307)  # the web app when built, else the API docs

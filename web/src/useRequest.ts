@@ -22,8 +22,10 @@ export function useRequest<T>(load: () => Promise<T>): RequestState<T> {
       const result = await load();
       if (ticket === latest) data.value = result;
     } catch (e) {
-      if (ticket === latest)
+      if (ticket === latest) {
+        data.value = null;
         error.value = e instanceof ApiError ? e : new ApiError(0, String(e));
+      }
     } finally {
       if (ticket === latest) loading.value = false;
     }

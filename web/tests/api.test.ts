@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { api, ApiError, errorFrom, thumbnailUrl, withParams } from "../src/api";
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("withParams", () => {
+  it("drops empty values and encodes the rest", () => {
+    expect(withParams("/images", { split: "test", label: null, sort: "", page: 2 })).toBe(
+      "/images?split=test&page=2",
+    );
+    expect(withParams("/x")).toBe("/x");
+  });
+
+  it("carries the fingerprint prefix in media URLs", () => {
+    expect(thumbnailUrl(7, "abcdef0123456789")).toBe(
+      "/api/v1/images/7/thumbnail?size=128&v=abcdef012345",
+    );
+  });
+});
+
+describe("errors", () => {
+  it("reads our detail and fix", async () => {
+    const response = new Response(JSON.stringify({ detail: "image 9 does not exist", fix: "list ids" }), {
+      status: 404,
+    });
+    const error = await errorFrom(response);
+    expect(error.status).toBe(404);
+    expect(error.message).toBe("image 9 does not exist");
+    expect(error.fix).toBe("list ids");
+  });
+
+  it("reads FastAPI validation errors", async () => {
+    const body = { detail: [{ loc: ["query", "page"], msg: "Input should be greater than or equal to 1" }] };
+    const error = await errorFrom(new Response(JSON.stringify(body), { status: 422 }));
+    expect(error.message).toBe("page: Input should be greater than or equal to 1");
+  });
+
+  it("keeps the status line for bodies that are not JSON", async () => {
+    const error = await errorFrom(new Response("<html>", { status: 502, statusText: "Bad Gateway" }));
+    expect(error.message).toBe("502 Bad Gateway");
+  });
+
+  it("turns a network failure into a message that says what to check", async () => {
+    vi.stubGlobal("fetch", vi.fn().mockRejectedValue(new TypeError("Failed to fetch")));
+    await expect(api.workspace()).rejects.toBeInstanceOf(ApiError);
+    await expect(api.workspace()).rejects.toMatchObject({ status: 0, fix: "Is `robustar serve` running?" });
+  });
+
+  it("throws ApiError on a non-2xx answer", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockResolvedValue(new Response(JSON.stringify({ detail: "nope" }), { status: 400 })),
+    );
+    await expect(api.images({ split: "test" })).rejects.toMatchObject({ status: 400, message: "nope" });
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { cellColour, cellText, className, number, percent } from "../src/format";
+
+describe("formatting", () => {
+  it("shows missing values as a dash", () => {
+    expect(percent(null)).toBe("–");
+    expect(number(undefined)).toBe("–");
+    expect(className(["a"], null)).toBe("–");
+  });
+
+  it("formats numbers", () => {
+    expect(percent(0.3591)).toBe("35.9%");
+    expect(percent(1, 0)).toBe("100%");
+    expect(number(6.28799)).toBe("6.288");
+    expect(className(["cat", "dog"], 1)).toBe("dog");
+    expect(className(["cat"], 4)).toBe("#4");
+  });
+});
+
+describe("confusion colours", () => {
+  it("leaves empty cells blank and scales with the row share", () => {
+    expect(cellColour(0, 10, false)).toBe("transparent");
+    expect(cellColour(3, 0, true)).toBe("transparent");
+    expect(cellColour(10, 10, true)).toBe("rgba(37, 99, 235, 0.900)");
+    expect(cellColour(1, 10, false)).toBe("rgba(220, 38, 38, 0.198)");
+  });
+
+  it("switches to white text on strong cells", () => {
+    expect(cellText(9, 10)).toBe("#fff");
+    expect(cellText(2, 10)).toBe("inherit");
+  });
+});
