@@ -109,6 +109,7 @@ def test_filter_wrong_open_image_and_step(page: Page, demo: Workspace) -> None:
     expect(page.get_by_text(f"2 of {len(wrong)} in this list")).to_be_visible()
     page.click("button[name=next]")
     expect(page).to_have_url(re.compile(rf"/images/{wrong[2].id}\?"))
+    expect(page.get_by_text(f"3 of {len(wrong)} in this list")).to_be_visible()
     page.keyboard.press("ArrowLeft")
     expect(page).to_have_url(re.compile(rf"/images/{wrong[1].id}\?"))
     page.get_by_role("link", name=re.compile("gallery")).click()
@@ -117,7 +118,9 @@ def test_filter_wrong_open_image_and_step(page: Page, demo: Workspace) -> None:
 
 def test_confusion_matrix_cell_opens_the_matching_gallery(page: Page, demo: Workspace) -> None:
     confusion = demo.metrics("test").confusion
-    i, j = next((i, j) for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j)
+    i, j = next(
+        (i, j) for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j
+    )
     page.goto("/models")
     expect(page.locator("tr[data-version='1']")).to_contain_text("current")
     shoot(page, "models")

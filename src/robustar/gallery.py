@@ -48,16 +48,24 @@ class ImageInfo:
     prediction: PredictionInfo | None
 
 
-def _filtered(query: Select, f: ImageFilter, version_id: int | None) -> Select:
-    query = query.where(Image.split == f.split)
-    if f.label is not None:
-        query = query.where(Image.label == f.label)
-    needs_prediction = any(
-        v is not None for v in (f.predicted, f.correct, f.min_confidence, f.max_confidence)
-    )
-    if needs_prediction and version_id is None:
-        # No model version: nothing has a prediction, so prediction filters match nothing.
-        return query.where(False)
+PREDICTION_SORTS = ("loss", "confidence")
+
+
+def _has_prediction_filter(f: ImageFilter) -> bool:
+    return any(v is not None for v in (f.predicted, f.correct, f.min_confidence, f.max_confidence))
+
+
+def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) -> Select:
+    """Filters. `driven`: the predictions table drives the query; its covering indexes hold
+    split and label, so filtering and sorting need not touch the images table."""
+    if driven:
+        query = query.where(Prediction.version_id == version_id, Prediction.split == f.split)
+        if f.label is not None:
+            query = query.where(Prediction.label == f.label)
+    else:
+        query = query.where(Image.split == f.split)
+        if f.label is not None:
+            query = query.where(Image.label == f.label)
     if f.predicted is not None:
         query = query.where(Prediction.predicted == f.predicted)
     if f.correct is not None:
@@ -69,17 +77,57 @@ def _filtered(query: Select, f: ImageFilter, version_id: int | None) -> Select:
     return query
 
 
-def _join(query: Select, version_id: int | None) -> Select:
+def _query(
+    f: ImageFilter,
+    version_id: int | None,
+    sort: SortKey,
+    descending: bool,
+    ids_only: bool = False,
+) -> Select:
+    """The filtered, ordered query: rows (Image, Prediction | None), or image ids only.
+
+    With a model version and a prediction filter or sort, the predictions table drives the
+    query and only images that have a prediction are listed. Ties are broken by image id in
+    the same direction, so the order is total and an index can serve it.
+    """
     if version_id is None:
-        return query
-    return query.outerjoin(
-        Prediction, (Prediction.image_id == Image.id) & (Prediction.version_id == version_id)
-    )
+        if _has_prediction_filter(f):
+            # No model version: nothing has a prediction, so prediction filters match nothing.
+            return select(Image.id if ids_only else Image).where(False)
+        if sort in PREDICTION_SORTS:
+            sort = "name"
+    driven = version_id is not None and (sort in PREDICTION_SORTS or _has_prediction_filter(f))
+    if driven:
+        tie = Prediction.image_id
+        query = select(tie) if ids_only else select(Image, Prediction)
+        query = query.select_from(Prediction)
+        if not ids_only or sort == "name":
+            query = query.join(Image, Image.id == Prediction.image_id)
+    else:
+        tie = Image.id
+        if ids_only or version_id is None:
+            query = select(Image.id if ids_only else Image)
+        else:
+            query = select(Image, Prediction).outerjoin(
+                Prediction,
+                (Prediction.image_id == Image.id) & (Prediction.version_id == version_id),
+            )
+    key = {
+        "name": Image.relpath,
+        "id": tie,
+        "loss": Prediction.loss,
+        "confidence": Prediction.confidence,
+    }[sort]
+    order = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
+    return _where(query, f, version_id, driven).order_by(*dict.fromkeys(order))
 
 
 def count_images(session: Session, f: ImageFilter, version_id: int | None) -> int:
-    query = _filtered(_join(select(func.count()).select_from(Image), version_id), f, version_id)
-    return int(session.scalar(query) or 0)
+    if _has_prediction_filter(f) and version_id is None:
+        return 0
+    driven = _has_prediction_filter(f)
+    query = select(func.count()).select_from(Prediction if driven else Image)
+    return int(session.scalar(_where(query, f, version_id, driven)) or 0)
 
 
 def list_images(
@@ -91,28 +139,10 @@ def list_images(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ImageInfo]:
-    columns = [Image]
-    if version_id is not None:
-        columns.append(Prediction)
-    query = _filtered(_join(select(*columns), version_id), f, version_id)
-    query = _ordered(query, sort, descending, version_id).offset(offset)
+    query = _query(f, version_id, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [_image_info(row) for row in session.execute(query)]
-
-
-def _ordered(query: Select, sort: SortKey, descending: bool, version_id: int | None) -> Select:
-    """Order by the key, images without a prediction last, then by id so the order is total."""
-    if sort in ("loss", "confidence") and version_id is None:
-        sort = "name"
-    key = {
-        "name": Image.relpath,
-        "id": Image.id,
-        "loss": Prediction.loss,
-        "confidence": Prediction.confidence,
-    }[sort]
-    order = key.desc() if descending else key.asc()
-    return query.order_by(order.nulls_last(), Image.id)
 
 
 @dataclass(frozen=True)
@@ -134,10 +164,7 @@ def neighbours(
     descending: bool = False,
 ) -> Neighbours:
     """Previous and next image ids around `image_id`; index None if it is not in the list."""
-    query = _ordered(
-        _filtered(_join(select(Image.id), version_id), f, version_id), sort, descending, version_id
-    )
-    ids = session.scalars(query).all()
+    ids = session.scalars(_query(f, version_id, sort, descending, ids_only=True)).all()
     try:
         index = ids.index(image_id)
     except ValueError:
@@ -151,8 +178,13 @@ def neighbours(
 
 
 def get_image(session: Session, image_id: int, version_id: int | None) -> ImageInfo | None:
-    columns = [Image] if version_id is None else [Image, Prediction]
-    row = session.execute(_join(select(*columns), version_id).where(Image.id == image_id)).first()
+    if version_id is None:
+        query = select(Image)
+    else:
+        query = select(Image, Prediction).outerjoin(
+            Prediction, (Prediction.image_id == Image.id) & (Prediction.version_id == version_id)
+        )
+    row = session.execute(query.where(Image.id == image_id)).first()
     return None if row is None else _image_info(row)
 
 

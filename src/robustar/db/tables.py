@@ -97,14 +97,36 @@ class EpochMetric(Base):
     seconds: Mapped[float] = mapped_column(Float)
 
 
+_FILTERS = ("correct", "predicted", "label")
+
+
 class Prediction(Base):
-    """The cached output of one model version on one image."""
+    """The cached output of one model version on one image.
+
+    `split` and `label` copy the image's (both are fixed for an image id), so that the
+    covering indexes below answer a filtered, sorted gallery page without reading images.
+    """
 
     __tablename__ = "predictions"
     __table_args__ = (
-        Index("ix_predictions_version_predicted", "version_id", "predicted"),
-        Index("ix_predictions_version_loss", "version_id", "loss"),
-        Index("ix_predictions_version_confidence", "version_id", "confidence"),
+        Index(
+            "ix_predictions_by_loss",
+            "version_id",
+            "split",
+            "loss",
+            "image_id",
+            *_FILTERS,
+            "confidence",
+        ),
+        Index(
+            "ix_predictions_by_confidence",
+            "version_id",
+            "split",
+            "confidence",
+            "image_id",
+            *_FILTERS,
+            "loss",
+        ),
     )
 
     version_id: Mapped[int] = mapped_column(
@@ -113,6 +135,8 @@ class Prediction(Base):
     image_id: Mapped[int] = mapped_column(
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
+    split: Mapped[str] = mapped_column(String(16))
+    label: Mapped[int | None] = mapped_column(Integer)
     predicted: Mapped[int] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float)
     loss: Mapped[float | None] = mapped_column(Float)

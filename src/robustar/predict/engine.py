@@ -51,7 +51,9 @@ def infer(
         report(progress, stage, done, total)
 
 
-def _rows(version_id: int, logits: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> list:
+def _rows(
+    version_id: int, split: str, logits: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor
+) -> list:
     probabilities = logits.softmax(1)
     confidence, predicted = probabilities.max(1)
     labelled = labels >= 0
@@ -61,6 +63,8 @@ def _rows(version_id: int, logits: torch.Tensor, labels: torch.Tensor, ids: torc
         {
             "version_id": version_id,
             "image_id": int(image_id),
+            "split": split,
+            "label": int(y) if is_labelled else None,
             "predicted": int(p),
             "confidence": float(c),
             "loss": float(lo) if is_labelled else None,
@@ -99,7 +103,7 @@ def store_predictions(
     )
     count = 0
     for logits, labels, ids in infer(model, loader, device, progress, f"predict {split}"):
-        rows = _rows(version_id, logits, labels, ids)
+        rows = _rows(version_id, split, logits, labels, ids)
         session.execute(insert(Prediction), rows)
         count += len(rows)
     return count

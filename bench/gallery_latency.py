@@ -1,0 +1,158 @@
+"""List-endpoint latency on a 100,000-image split, and thumbnail throughput (cold and warm)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import time
+
+import httpx
+import numpy as np
+import torch
+from sqlalchemy import insert
+
+from bench.common import OUTPUT, table
+from bench.live_server import live_server
+from bench.scan_throughput import make_files
+from robustar.config import DataConfig, ImageConfig, ModelConfig, RuntimeConfig, WorkspaceConfig
+from robustar.db.tables import Prediction
+from robustar.media import CACHE_DIR
+from robustar.models.checkpoint import save_weights
+from robustar.models.registry import create_model
+from robustar.workspace import Workspace
+
+IMAGES = 100_000
+
+
+def build_workspace() -> Workspace:
+    """100,000 indexed images with a model version whose predictions are synthetic."""
+    files = OUTPUT / "scan-files"
+    make_files(files / "train", IMAGES)
+    root = OUTPUT / "gallery-ws"
+    shutil.rmtree(root, ignore_errors=True)
+    config = WorkspaceConfig(
+        data=DataConfig(train=str(files / "train")),
+        image=ImageConfig(size=16),
+        model=ModelConfig(architecture="tiny_cnn"),
+        runtime=RuntimeConfig(workers=2),
+    )
+    workspace = Workspace.create(root, config)
+    save_weights(create_model("tiny_cnn", 10), OUTPUT / "tiny.safetensors")
+    version = workspace.import_model(OUTPUT / "tiny.safetensors")
+    rng = np.random.default_rng(0)
+    images = workspace.images("train", sort="id")
+    logits = torch.from_numpy(rng.normal(size=(len(images), 10)).astype(np.float32) * 3)
+    probabilities = logits.softmax(1).numpy()
+    rows = []
+    for info, p in zip(images, probabilities, strict=True):
+        predicted = int(p.argmax())
+        rows.append(
+            {
+                "version_id": version.id,
+                "image_id": info.id,
+                "predicted": predicted,
+                "confidence": float(p[predicted]),
+                "loss": float(-np.log(p[info.label])),
+                "correct": predicted == info.label,
+                "probabilities": p.tobytes(),
+            }
+        )
+    with workspace.session() as session:
+        session.execute(insert(Prediction), rows)
+    return workspace
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def timed(client: httpx.Client, url: str, params: dict, repeats: int) -> list[float]:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = client.get(url, params=params() if callable(params) else params)
+        samples.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return samples
+
+
+def run(repeats: int = 60) -> str:
+    workspace = build_workspace()
+    rng = random.Random(0)
+    pages = workspace.count("train", correct=False) // 100
+
+    def filtered_page() -> dict:
+        return {
+            "split": "train",
+            "correct": "false",
+            "min_confidence": 0.3,
+            "sort": "loss",
+            "order": "desc",
+            "page": rng.randint(1, pages // 2),
+            "page_size": 100,
+        }
+
+    cases = [
+        ("GET /health (baseline)", "/api/v1/health", {}),
+        ("page of 100, no filter, by name", "/api/v1/images", {"split": "train", "page": 500}),
+        (
+            "page of 100, by class, by confidence",
+            "/api/v1/images",
+            {"split": "train", "label": 3, "sort": "confidence", "page": 20},
+        ),
+        ("page of 100, wrong + confidence, by loss", "/api/v1/images", filtered_page),
+    ]
+    latency_rows = []
+    thumb_rows = []
+    with live_server(workspace) as base, httpx.Client(base_url=base) as client:
+        client.get("/api/v1/images", params={"split": "train"})  # warm the database cache
+        baseline = None
+        for name, url, params in cases:
+            p50, p95 = percentiles(timed(client, url, params, repeats))
+            baseline = baseline or p50
+            latency_rows.append([name, f"{p50:.1f}", f"{p95:.1f}", f"{p50 / baseline:.1f}"])
+
+        ids = [i.id for i in workspace.images("train", sort="id", limit=2000)]
+        shutil.rmtree(workspace.root / CACHE_DIR, ignore_errors=True)
+
+        def throughput(path: str, headers: dict | None = None) -> float:
+            started = time.perf_counter()
+            for image_id in ids:
+                response = client.get(f"/api/v1/images/{image_id}/{path}", headers=headers)
+                assert response.status_code in (200, 304)
+            return len(ids) / (time.perf_counter() - started)
+
+        original = throughput("file")
+        cold = throughput("thumbnail?size=128")
+        warm = throughput("thumbnail?size=128")
+        etag = client.get(f"/api/v1/images/{ids[0]}/thumbnail?size=128").headers["etag"]
+        revalidate = throughput("thumbnail?size=128", {"If-None-Match": etag})
+        for name, value in [
+            ("original file (baseline)", original),
+            ("thumbnail, cold (made and cached)", cold),
+            ("thumbnail, warm (from the disk cache)", warm),
+            ("thumbnail, revalidated (304)", revalidate),
+        ]:
+            thumb_rows.append([name, f"{value:,.0f}", f"{value / original:.2f}"])
+    workspace.close()
+    return "\n\n".join(
+        [
+            table(
+                f"List endpoint over HTTP, {IMAGES:,}-image split, {repeats} requests each "
+                "(target: p95 < 150 ms for a filtered, sorted page of 100)",
+                ["request", "p50 ms", "p95 ms", "p50 vs baseline"],
+                latency_rows,
+            ),
+            table(
+                f"Image serving over HTTP, {len(ids):,} images of 16x16, one request at a time",
+                ["request", "images/s", "vs baseline"],
+                thumb_rows,
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(run())
