@@ -51,6 +51,8 @@ def build_workspace() -> Workspace:
             {
                 "version_id": version.id,
                 "image_id": info.id,
+                "split": "train",
+                "label": info.label,
                 "predicted": predicted,
                 "confidence": float(p[predicted]),
                 "loss": float(-np.log(p[info.label])),

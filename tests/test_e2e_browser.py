@@ -122,7 +122,7 @@ def test_confusion_matrix_cell_opens_the_matching_gallery(page: Page, demo: Work
         (i, j) for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j
     )
     page.goto("/models")
-    expect(page.locator("tr[data-version='1']")).to_contain_text("current")
+    expect(page.locator("tr[data-version='1'] .badge")).to_have_text("current")
     shoot(page, "models")
     page.click(f"[data-cell='{i}-{j}']")
     expect(page).to_have_url(re.compile(rf"/gallery/test\?label={i}&predicted={j}"))
@@ -133,9 +133,10 @@ def test_confusion_matrix_cell_opens_the_matching_gallery(page: Page, demo: Work
 def test_switching_the_current_version(page: Page, demo: Workspace) -> None:
     demo.train(architecture="tiny_cnn", epochs=1, seed=1, predict=False)
     page.goto("/models")
-    expect(page.locator("tr[data-version='2']")).to_contain_text("current")
+    expect(page.locator("tr[data-version='2'] .badge")).to_have_text("current")
     page.locator("tr[data-version='1'] button[name=make-current]").click()
-    expect(page.locator("tr[data-version='1']")).to_contain_text("current")
+    expect(page.locator("tr[data-version='1'] .badge")).to_have_text("current")
+    expect(page.locator("tr[data-version='2'] button[name=make-current]")).to_be_visible()
     assert demo.current_model.id == 1
 
 

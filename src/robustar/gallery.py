@@ -49,6 +49,7 @@ class ImageInfo:
 
 
 PREDICTION_SORTS = ("loss", "confidence")
+_CHUNK = 500  # ids per IN (...) query, well below every database's parameter limit
 
 
 def _has_prediction_filter(f: ImageFilter) -> bool:
@@ -77,41 +78,24 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
     return query
 
 
-def _query(
-    f: ImageFilter,
-    version_id: int | None,
-    sort: SortKey,
-    descending: bool,
-    ids_only: bool = False,
-) -> Select:
-    """The filtered, ordered query: rows (Image, Prediction | None), or image ids only.
+def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending: bool) -> Select:
+    """Image ids of the filtered list, in order.
 
     With a model version and a prediction filter or sort, the predictions table drives the
-    query and only images that have a prediction are listed. Ties are broken by image id in
-    the same direction, so the order is total and an index can serve it.
+    query through a covering index, and only images with a prediction are listed. Ties are
+    broken by image id in the same direction, so the order is total and an index serves it.
     """
     if version_id is None:
         if _has_prediction_filter(f):
             # No model version: nothing has a prediction, so prediction filters match nothing.
-            return select(Image.id if ids_only else Image).where(False)
+            return select(Image.id).where(False)
         if sort in PREDICTION_SORTS:
             sort = "name"
     driven = version_id is not None and (sort in PREDICTION_SORTS or _has_prediction_filter(f))
-    if driven:
-        tie = Prediction.image_id
-        query = select(tie) if ids_only else select(Image, Prediction)
-        query = query.select_from(Prediction)
-        if not ids_only or sort == "name":
-            query = query.join(Image, Image.id == Prediction.image_id)
-    else:
-        tie = Image.id
-        if ids_only or version_id is None:
-            query = select(Image.id if ids_only else Image)
-        else:
-            query = select(Image, Prediction).outerjoin(
-                Prediction,
-                (Prediction.image_id == Image.id) & (Prediction.version_id == version_id),
-            )
+    tie = Prediction.image_id if driven else Image.id
+    query = select(tie)
+    if driven and sort == "name":
+        query = query.join(Image, Image.id == Prediction.image_id)
     key = {
         "name": Image.relpath,
         "id": tie,
@@ -139,10 +123,17 @@ def list_images(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ImageInfo]:
-    query = _query(f, version_id, sort, descending).offset(offset)
+    """A page in two steps: ids from an index-only query, then the rows of just those ids."""
+    query = _ids_query(f, version_id, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return [_image_info(row) for row in session.execute(query)]
+    ids = session.scalars(query).all()
+    found: dict[int, ImageInfo] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for row in session.execute(_rows_query(version_id).where(Image.id.in_(chunk))):
+            found[row[0].id] = _image_info(row)
+    return [found[i] for i in ids]
 
 
 @dataclass(frozen=True)
@@ -164,7 +155,7 @@ def neighbours(
     descending: bool = False,
 ) -> Neighbours:
     """Previous and next image ids around `image_id`; index None if it is not in the list."""
-    ids = session.scalars(_query(f, version_id, sort, descending, ids_only=True)).all()
+    ids = session.scalars(_ids_query(f, version_id, sort, descending)).all()
     try:
         index = ids.index(image_id)
     except ValueError:
@@ -177,14 +168,17 @@ def neighbours(
     )
 
 
-def get_image(session: Session, image_id: int, version_id: int | None) -> ImageInfo | None:
+def _rows_query(version_id: int | None) -> Select:
+    """(Image,) rows, or (Image, Prediction | None) rows for a model version."""
     if version_id is None:
-        query = select(Image)
-    else:
-        query = select(Image, Prediction).outerjoin(
-            Prediction, (Prediction.image_id == Image.id) & (Prediction.version_id == version_id)
-        )
-    row = session.execute(query.where(Image.id == image_id)).first()
+        return select(Image)
+    return select(Image, Prediction).outerjoin(
+        Prediction, (Prediction.image_id == Image.id) & (Prediction.version_id == version_id)
+    )
+
+
+def get_image(session: Session, image_id: int, version_id: int | None) -> ImageInfo | None:
+    row = session.execute(_rows_query(version_id).where(Image.id == image_id)).first()
     return None if row is None else _image_info(row)
 
 
