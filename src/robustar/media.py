@@ -32,6 +32,7 @@ BROWSER_MODES = {"RGB", "L", "RGBA", "P", "LA"}
 class MediaFile:
     path: Path
     media_type: str
+    fingerprint: str  # of the source image: changes exactly when the content does
 
 
 def _atomic_save(image: Image.Image, path: Path, **options: object) -> None:
@@ -59,7 +60,7 @@ def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels
             scale = (size // 2) // max(image.size)
             image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
         _atomic_save(image, path, format="WEBP", quality=85, method=4)
-    return MediaFile(path, "image/webp")
+    return MediaFile(path, "image/webp", fingerprint)
 
 
 def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -> MediaFile:
@@ -67,8 +68,8 @@ def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -
     with Image.open(source) as probe:
         upright = probe.getexif().get(0x0112, 1) == 1
         if probe.format in BROWSER_FORMATS and probe.mode in BROWSER_MODES and upright:
-            return MediaFile(source, BROWSER_FORMATS[probe.format])
+            return MediaFile(source, BROWSER_FORMATS[probe.format], fingerprint)
     path = cache / "display" / fingerprint[:2] / f"{fingerprint}.png"
     if not path.is_file():
         _atomic_save(load_image(source, max_pixels), path, format="PNG")
-    return MediaFile(path, "image/png")
+    return MediaFile(path, "image/png", fingerprint)

@@ -115,9 +115,8 @@ def get_file(
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """The image as a browser shows it (the original, or an upright 8-bit PNG copy)."""
-    fingerprint = workspace.image(image_id).fingerprint
     media = workspace.display_file(image_id)
-    return _send(request, media, f'"{fingerprint}"', _version_tag(fingerprint, v))
+    return _send(request, media, f'"{media.fingerprint}"', _version_tag(media.fingerprint, v))
 
 
 @router.get("/{image_id}/thumbnail", response_class=FileResponse)
@@ -129,6 +128,6 @@ def get_thumbnail(
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """A WebP thumbnail, generated once and cached on disk."""
-    fingerprint = workspace.image(image_id).fingerprint
     media = workspace.thumbnail(image_id, size)
-    return _send(request, media, f'"{fingerprint}-{size}"', _version_tag(fingerprint, v))
+    tag = _version_tag(media.fingerprint, v)
+    return _send(request, media, f'"{media.fingerprint}-{size}"', tag)
