@@ -24,3 +24,11 @@ class CheckpointError(RobustarError):
 
 class NotFoundError(RobustarError):
     """An id (image, model version) does not exist in this workspace."""
+
+
+class ConflictError(RobustarError):
+    """A save based on an outdated version; carries the version that is current now."""
+
+    def __init__(self, what: str, fix: str | None, current_version: int | None) -> None:
+        super().__init__(what, fix)
+        self.current_version = current_version

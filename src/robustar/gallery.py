@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from robustar.db.tables import Image, Prediction
+from robustar.db.tables import Image, Mask, Prediction
 
 SortKey = Literal["name", "loss", "confidence", "id"]
 
@@ -24,6 +24,8 @@ class ImageFilter:
     correct: bool | None = None
     min_confidence: float | None = None
     max_confidence: float | None = None
+    annotated: bool | None = None  # has a non-empty current mask of `mask_kind`
+    mask_kind: str = "spurious"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
         query = query.where(Prediction.confidence >= f.min_confidence)
     if f.max_confidence is not None:
         query = query.where(Prediction.confidence <= f.max_confidence)
+    if f.annotated is not None:
+        image_id = Prediction.image_id if driven else Image.id
+        has_mask = exists().where(
+            Mask.image_id == image_id, Mask.is_current, Mask.kind == f.mask_kind, Mask.pixels > 0
+        )
+        query = query.where(has_mask if f.annotated else ~has_mask)
     return query
 
 

@@ -16,6 +16,8 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from robustar.annotations.masks import Masks
+from robustar.annotations.store import check_kind
 from robustar.config import (
     CONFIG_FILE,
     LABELLED_SPLITS,
@@ -115,6 +117,7 @@ class Workspace:
         self.engine = db.make_engine(db.database_url(root, config.database.url))
         self._sessions = db.session_factory(self.engine)
         self.transform = ModelInput(config.image)
+        self.masks = Masks(self)
 
     def _resolve(self, folder: str) -> Path:
         path = Path(folder).expanduser()
@@ -262,6 +265,8 @@ class Workspace:
         correct: bool | None = None,
         min_confidence: float | None = None,
         max_confidence: float | None = None,
+        annotated: bool | None = None,
+        mask_kind: str = "spurious",
     ) -> ImageFilter:
         self._split_folder(split)
         return ImageFilter(
@@ -271,6 +276,8 @@ class Workspace:
             correct,
             min_confidence,
             max_confidence,
+            annotated,
+            check_kind(mask_kind),
         )
 
     def class_index(self, value: int | str | None) -> int | None:

@@ -142,3 +142,23 @@ class Prediction(Base):
     loss: Mapped[float | None] = mapped_column(Float)
     correct: Mapped[bool | None] = mapped_column(Boolean)
     probabilities: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Mask(Base):
+    """One saved version of an image's binary mask of one kind; the newest is current."""
+
+    __tablename__ = "masks"
+    __table_args__ = (
+        UniqueConstraint("image_id", "kind", "version", name="uq_masks_version"),
+        Index("ix_masks_current", "is_current", "kind", "image_id", "pixels"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    pixels: Mapped[int] = mapped_column(Integer)
+    file: Mapped[str] = mapped_column(String(1024))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from robustar import __version__
-from robustar.errors import NotFoundError, RobustarError
-from robustar.server.routes import images, meta, metrics, models
+from robustar.errors import ConflictError, NotFoundError, RobustarError
+from robustar.server.routes import images, masks, meta, metrics, models
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -19,8 +19,13 @@ STATIC_DIR = Path(__file__).parent / "static"  # the built web app (make web)
 
 def _error_response(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RobustarError)
-    status = 404 if isinstance(error, NotFoundError) else 400
-    return JSONResponse({"detail": error.what, "fix": error.fix}, status_code=status)
+    body: dict[str, object] = {"detail": error.what, "fix": error.fix}
+    status = 400
+    if isinstance(error, NotFoundError):
+        status = 404
+    elif isinstance(error, ConflictError):
+        status, body["current_version"] = 409, error.current_version
+    return JSONResponse(body, status_code=status)
 
 
 def create_app(workspace: Workspace) -> FastAPI:
@@ -33,7 +38,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     api = APIRouter(prefix=API_PREFIX)
-    for module in (meta, models, images, metrics):
+    for module in (meta, models, images, metrics, masks):
         api.include_router(module.router)
     app.include_router(api)
     app.add_exception_handler(RobustarError, _error_response)

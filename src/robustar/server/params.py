@@ -18,13 +18,23 @@ class ImageQuery(BaseModel):
     correct: bool | None = Field(None, description="only right (true) or wrong (false)")
     min_confidence: float | None = Field(None, ge=0, le=1)
     max_confidence: float | None = Field(None, ge=0, le=1)
+    annotated: bool | None = Field(None, description="has a non-empty mask of mask_kind")
+    mask_kind: Literal["spurious", "object"] = "spurious"
     sort: Literal["name", "id", "loss", "confidence"] = "name"
     order: Literal["asc", "desc"] = "asc"
     version: int | None = Field(None, description="model version; default: the current one")
 
     def filters(self) -> dict[str, object]:
         return self.model_dump(
-            include={"label", "predicted", "correct", "min_confidence", "max_confidence"}
+            include={
+                "label",
+                "predicted",
+                "correct",
+                "min_confidence",
+                "max_confidence",
+                "annotated",
+                "mask_kind",
+            }
         )
 
     def ordering(self) -> dict[str, object]:

@@ -115,3 +115,35 @@ class SplitMetrics(Schema):
     loss: float | None
     per_class: list[ClassMetrics]
     confusion: list[list[int]]
+
+
+class MaskVersion(Schema):
+    image_id: int
+    kind: str
+    version: int
+    author: str
+    created_at: datetime
+    pixels: int
+    is_current: bool
+
+
+class Conflict(Schema):
+    detail: str
+    fix: str | None
+    current_version: int | None
+
+
+class ClassProgress(Schema):
+    annotated: int
+    images: int
+
+
+class AnnotationProgress(Schema):
+    kind: str
+    splits: dict[str, dict[str, ClassProgress]]
+
+
+class GrabCutRequest(BaseModel):
+    box: tuple[int, int, int, int]
+    foreground: list[tuple[int, int]] = []
+    background: list[tuple[int, int]] = []

@@ -1,0 +1,1 @@
+"""Annotations: versioned binary masks per (image, kind), assisted selection, import/export."""

@@ -1,0 +1,167 @@
+"""`Workspace.masks`: the annotation face of a workspace (Python API, CLI and server use it)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import func, select
+
+from robustar.annotations import assist, store, transfer
+from robustar.annotations.maskfile import as_binary
+from robustar.config import LABELLED_SPLITS
+from robustar.db.tables import Image, Mask
+from robustar.errors import DataError
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+LOCAL_AUTHOR = getpass.getuser() or "local"
+
+
+class Masks:
+    """Versioned binary masks of kind `spurious` (default) or `object`, at native size."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def get(self, image_id: int, kind: str = "spurious", version: int | None = None) -> np.ndarray:
+        """The mask as a boolean array (height, width); NotFoundError when there is none."""
+        with self._ws.session() as session:
+            return store.load_mask(session, self._ws.root, image_id, kind, version)[1]
+
+    def current(self, image_id: int, kind: str = "spurious") -> store.MaskVersion | None:
+        with self._ws.session() as session:
+            row = store.current_row(session, image_id, store.check_kind(kind))
+            return None if row is None else store.to_info(row)
+
+    def load(
+        self, image_id: int, kind: str = "spurious", version: int | None = None
+    ) -> tuple[store.MaskVersion, np.ndarray]:
+        with self._ws.session() as session:
+            return store.load_mask(session, self._ws.root, image_id, kind, version)
+
+    def save(
+        self,
+        image_id: int,
+        mask: np.ndarray,
+        kind: str = "spurious",
+        base_version: int | None = None,
+        author: str | None = None,
+    ) -> store.MaskVersion:
+        """Save a new version; ConflictError unless `base_version` is the current version."""
+        mask = as_binary(np.asarray(mask), "the mask")
+        with self._ws.session() as session:
+            return store.save_mask(
+                session, self._ws.root, image_id, kind, mask, base_version, author or LOCAL_AUTHOR
+            )
+
+    def set(self, image_id: int, mask: np.ndarray, kind: str = "spurious") -> store.MaskVersion:
+        """Save over whatever is current (scripts; the page uses `save` with its version)."""
+        current = self.current(image_id, kind)
+        return self.save(image_id, mask, kind, None if current is None else current.version)
+
+    def history(self, image_id: int, kind: str = "spurious") -> list[store.MaskVersion]:
+        with self._ws.session() as session:
+            return store.history(session, image_id, kind)
+
+    def restore(
+        self, image_id: int, version: int, kind: str = "spurious", base_version: int | None = None
+    ) -> store.MaskVersion:
+        """Make an old version current again, as a new version (history is never rewritten)."""
+        old = self.get(image_id, kind, version)
+        return self.save(image_id, old, kind, base_version)
+
+    def progress(self, kind: str = "spurious") -> dict[str, dict[str, tuple[int, int]]]:
+        """Per labelled split and class: (annotated images, images)."""
+        kind = store.check_kind(kind)
+        annotated = (
+            select(Mask.image_id)
+            .where(Mask.is_current, Mask.kind == kind, Mask.pixels > 0)
+            .scalar_subquery()
+        )
+        query = (
+            select(Image.split, Image.label, func.count(), func.sum(Image.id.in_(annotated)))
+            .where(Image.split.in_([s for s in LABELLED_SPLITS if s in self._ws.folders]))
+            .group_by(Image.split, Image.label)
+        )
+        result: dict[str, dict[str, tuple[int, int]]] = {}
+        with self._ws.session() as session:
+            for split, label, total, done in session.execute(query):
+                name = self._ws.classes[label]
+                result.setdefault(split, {})[name] = (int(done or 0), int(total))
+        return result
+
+    # ----- assisted selection ----------------------------------------------------------------
+
+    def superpixels(self, image_id: int, segments: int = 200) -> np.ndarray:
+        return assist.superpixels(self._ws.load_image(image_id), segments)
+
+    def grabcut(
+        self,
+        image_id: int,
+        box: tuple[int, int, int, int],
+        foreground: list[tuple[int, int]] = (),  # type: ignore[assignment]
+        background: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    ) -> np.ndarray:
+        return assist.grabcut(self._ws.load_image(image_id), box, foreground, background)
+
+    # ----- import and export -----------------------------------------------------------------
+
+    def _annotated(self, kind: str, split: str | None) -> list[tuple[int, str, str]]:
+        query = (
+            select(Image.id, Image.split, Image.relpath)
+            .join(Mask, Mask.image_id == Image.id)
+            .where(Mask.is_current, Mask.kind == store.check_kind(kind))
+            .order_by(Image.id)
+        )
+        if split is not None:
+            query = query.where(Image.split == split)
+        with self._ws.session() as session:
+            return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+    def export_to(
+        self, out: str | Path, format: str = "png", kind: str = "spurious", split: str | None = None
+    ) -> int:
+        """PNG folder (`<out>/<split>/<image path>.png`) or one COCO RLE JSON file."""
+        rows = self._annotated(kind, split)
+        if format == "png":
+            items = ((s, rel, self.get(i, kind)) for i, s, rel in rows)
+            return transfer.export_png(Path(out), items)
+        if format == "coco":
+            return transfer.export_coco(
+                Path(out), kind, ((i, s, rel, self.get(i, kind)) for i, s, rel in rows)
+            )
+        raise DataError(f"unknown mask format {format!r}", "use png or coco")
+
+    def import_from(self, source: str | Path, format: str = "png", kind: str = "spurious") -> int:
+        """Read every mask first; store them all (one new version each) only if all are valid."""
+        store.check_kind(kind)
+        with self._ws.session() as session:
+            images = {
+                transfer.png_name(split, rel): (image_id, width, height)
+                for image_id, split, rel, width, height in session.execute(
+                    select(Image.id, Image.split, Image.relpath, Image.width, Image.height)
+                )
+            }
+        if format == "png":
+            masks = transfer.read_png_folder(Path(source), images)
+        elif format == "coco":
+            masks = transfer.read_coco(Path(source), kind, images)
+        else:
+            raise DataError(f"unknown mask format {format!r}", "use png or coco")
+        with self._ws.session() as session:
+            for image_id, mask in masks.items():
+                row = store.current_row(session, image_id, kind)
+                store.save_mask(
+                    session,
+                    self._ws.root,
+                    image_id,
+                    kind,
+                    mask,
+                    None if row is None else row.version,
+                    LOCAL_AUTHOR,
+                )
+        return len(masks)

@@ -1,0 +1,132 @@
+"""Masks of an image: read, save (409 on a stale base version), history, restore, and the
+server-side assisted selection tools (superpixels, GrabCut)."""
+
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from PIL import Image
+
+from robustar.annotations.assist import encode_labels
+from robustar.annotations.maskfile import MAX_MASK_BYTES, decode_mask, encode_mask
+from robustar.annotations.store import MaskVersion
+from robustar.server import schemas
+from robustar.server.deps import get_workspace
+from robustar.workspace import Workspace
+
+router = APIRouter(tags=["annotations"])
+Kind = Literal["spurious", "object"]
+PNG = {"content": {"image/png": {}}, "description": "a PNG image"}
+
+
+def _png(image: Image.Image | np.ndarray, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(image, np.ndarray):
+        return Response(encode_mask(image), media_type="image/png", headers=headers)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return Response(buffer.getvalue(), media_type="image/png", headers=headers)
+
+
+def _mask_headers(info: MaskVersion) -> dict[str, str]:
+    return {"X-Mask-Version": str(info.version), "Cache-Control": "no-store"}
+
+
+@router.get("/images/{image_id}/masks/{kind}", responses={200: PNG}, response_class=Response)
+def get_mask(
+    image_id: int,
+    kind: Kind,
+    version: int | None = Query(None, ge=1, description="default: the current version"),
+    workspace: Workspace = Depends(get_workspace),
+) -> Response:
+    """The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header."""
+    info, mask = workspace.masks.load(image_id, kind, version)
+    return _png(mask, _mask_headers(info))
+
+
+@router.put(
+    "/images/{image_id}/masks/{kind}",
+    response_model=schemas.MaskVersion,
+    responses={409: {"model": schemas.Conflict}, 413: {"model": schemas.Problem}},
+)
+async def put_mask(
+    image_id: int,
+    kind: Kind,
+    request: Request,
+    base_version: int | None = Query(None, ge=1, description="version the edit started from"),
+    workspace: Workspace = Depends(get_workspace),
+) -> schemas.MaskVersion:
+    """Save a binary PNG (0 and 255) of the image's native size as the next version."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_MASK_BYTES:
+        raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_MASK_BYTES:
+            raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    image = workspace.image(image_id)
+    mask = decode_mask(bytes(body), image.width, image.height)
+    saved = workspace.masks.save(image_id, mask, kind, base_version)
+    return schemas.MaskVersion.model_validate(saved)
+
+
+@router.get("/images/{image_id}/masks/{kind}/versions", response_model=list[schemas.MaskVersion])
+def mask_history(
+    image_id: int, kind: Kind, workspace: Workspace = Depends(get_workspace)
+) -> list[schemas.MaskVersion]:
+    workspace.image(image_id)
+    return [schemas.MaskVersion.model_validate(v) for v in workspace.masks.history(image_id, kind)]
+
+
+@router.post(
+    "/images/{image_id}/masks/{kind}/restore",
+    response_model=schemas.MaskVersion,
+    responses={409: {"model": schemas.Conflict}},
+)
+def restore_mask(
+    image_id: int,
+    kind: Kind,
+    version: int = Query(..., ge=1, description="the old version to bring back"),
+    base_version: int | None = Query(None, ge=1),
+    workspace: Workspace = Depends(get_workspace),
+) -> schemas.MaskVersion:
+    restored = workspace.masks.restore(image_id, version, kind, base_version)
+    return schemas.MaskVersion.model_validate(restored)
+
+
+@router.get("/images/{image_id}/superpixels", responses={200: PNG}, response_class=Response)
+def superpixels(
+    image_id: int,
+    segments: int = Query(200, ge=2, le=5000),
+    workspace: Workspace = Depends(get_workspace),
+) -> Response:
+    """SLIC labels at native size, encoded as RGB (label = R + 256 G) so a canvas reads them."""
+    labels = workspace.masks.superpixels(image_id, segments)
+    return _png(encode_labels(labels), {"X-Segments": str(int(labels.max()) + 1)})
+
+
+@router.post("/images/{image_id}/grabcut", responses={200: PNG}, response_class=Response)
+def grabcut(
+    image_id: int, body: schemas.GrabCutRequest, workspace: Workspace = Depends(get_workspace)
+) -> Response:
+    """A foreground proposal from a box and optional sure-foreground/background points."""
+    mask = workspace.masks.grabcut(image_id, body.box, body.foreground, body.background)
+    return _png(mask)
+
+
+@router.get("/annotations/progress", response_model=schemas.AnnotationProgress)
+def progress(
+    kind: Kind = "spurious", workspace: Workspace = Depends(get_workspace)
+) -> schemas.AnnotationProgress:
+    """Annotated images (non-empty current mask) against all images, per split and class."""
+    splits = {
+        split: {
+            name: schemas.ClassProgress(annotated=done, images=total)
+            for name, (done, total) in classes.items()
+        }
+        for split, classes in workspace.masks.progress(kind).items()
+    }
+    return schemas.AnnotationProgress(kind=kind, splits=splits)
