@@ -83,7 +83,7 @@ def test_superpixels_grabcut_and_progress(client: TestClient, demo: Workspace) -
     labels = client.get(f"/api/v1/images/{image_id}/superpixels", params={"segments": 20})
     rgb = np.asarray(Image.open(io.BytesIO(labels.content)))
     assert rgb.shape == (32, 32, 3)
-    decoded = rgb[..., 0].astype(int) + 256 * rgb[..., 1]
+    decoded = rgb[..., 0].astype(int) + 256 * rgb[..., 1].astype(int)
     assert decoded.max() + 1 == int(labels.headers["x-segments"]) > 1
     assert client.get(f"/api/v1/images/{image_id}/superpixels?segments=1").status_code == 422
     cut = client.post(f"/api/v1/images/{image_id}/grabcut", json={"box": [4, 4, 28, 28]})

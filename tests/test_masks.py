@@ -127,7 +127,7 @@ def test_bad_imports_change_nothing(demo: Workspace, tmp_path: Path) -> None:
     (folder / Path(image.relpath).parent).mkdir(parents=True)
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / Path(image.relpath))
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(folder / "extra.png")
-    with pytest.raises(DataError, match="extra.png"):
+    with pytest.raises(DataError, match=r"extra\.png"):
         demo.masks.import_from(tmp_path / "png", "png")
     (folder / "extra.png").unlink()
     (folder / Path(image.relpath)).write_bytes(b"\x89PNG broken")
