@@ -97,3 +97,31 @@ def test_demo_command_without_training(tmp_path: Path, monkeypatch, capsys) -> N
     assert code == 0 and "pool" in out
     with Workspace.open(tmp_path / "d") as ws:
         assert ws.count("train") == 3000 and ws.count("test") == 1000
+
+
+def test_masks_export_import_progress(demo: Workspace, tmp_path: Path, monkeypatch, capsys):
+    import numpy as np
+
+    image = demo.images("train", limit=1)[0]
+    demo.masks.set(image.id, np.eye(32, dtype=bool))
+    code, out, _ = run(
+        monkeypatch, capsys, "masks", "export", demo.root, tmp_path / "m.json", "--format", "coco"
+    )
+    assert code == 0 and "exported 1 spurious masks" in out
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "masks",
+        "import",
+        demo.root,
+        tmp_path / "m.json",
+        "--format",
+        "coco",
+        "--kind",
+        "object",
+    )
+    assert code == 0 and np.array_equal(demo.masks.get(image.id, "object"), np.eye(32, dtype=bool))
+    code, out, _ = run(monkeypatch, capsys, "masks", "progress", demo.root)
+    assert code == 0 and "train" in out
+    code, _, err = run(monkeypatch, capsys, "masks", "import", demo.root, tmp_path / "none")
+    assert code == 2 and "does not exist" in err

@@ -24,8 +24,10 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Model versions: list, import, make current.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+masks_app = typer.Typer(help="Masks: import, export, progress.", no_args_is_help=True)
+app.add_typer(masks_app, name="masks")
 console = Console(stderr=True)
-out = Console()
+stdout = Console()
 
 WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
@@ -42,7 +44,7 @@ def _pct(value: float | None) -> str:
 
 
 def _print_metrics(m: SplitMetrics) -> None:
-    out.print(
+    stdout.print(
         f"[bold]{m.split}[/]: {m.images} images, accuracy {_pct(m.accuracy)}, "
         f"loss {'-' if m.loss is None else f'{m.loss:.4f}'} (model version {m.version_id})"
     )
@@ -120,22 +122,22 @@ def info(
     """Splits, class counts, model versions and their accuracy."""
     workspace = _open(directory)
     if as_json:
-        out.print_json(json.dumps(asdict(workspace.info()), default=str))
+        stdout.print_json(json.dumps(asdict(workspace.info()), default=str))
     else:
         _print_info(workspace)
 
 
 def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
     info = workspace.info()
-    out.print(f"[bold]workspace[/] {info.root}")
-    out.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
+    stdout.print(f"[bold]workspace[/] {info.root}")
+    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
     table = Table("split", "images", "problems", "per class")
     for s in info.splits:
         counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
         table.add_row(s.name, str(s.images), str(s.problems), counts)
-    out.print(table)
+    stdout.print(table)
     if not info.versions:
-        out.print("no model versions yet: run 'robustar train' or 'robustar models import'")
+        stdout.print("no model versions yet: run 'robustar train' or 'robustar models import'")
         return
     _print_versions(info.versions, [s.name for s in info.splits])
 
@@ -153,7 +155,7 @@ def _print_versions(versions, splits: list[str]) -> None:  # type: ignore[no-unt
             v.source,
             *accuracy,
         )
-    out.print(table)
+    stdout.print(table)
 
 
 @app.command()
@@ -167,12 +169,12 @@ def scan(
     with progress_bars(console, not quiet) as progress:
         reports = workspace.scan(split, progress)
     for r in reports:
-        out.print(
+        stdout.print(
             f"{r.split}: {r.images} images (+{r.added} new, {r.changed} changed, "
             f"-{r.removed} removed), {len(r.problems)} problems, {r.seconds:.1f}s"
         )
         for rel, message in r.problems[:20]:
-            out.print(f"  [yellow]problem[/] {rel}: {message}")
+            stdout.print(f"  [yellow]problem[/] {rel}: {message}")
 
 
 @app.command()
@@ -234,7 +236,7 @@ def train(
     workspace = _open(directory)
     with progress_bars(console, not quiet) as progress:
         version = workspace.train(options, progress, predict=predict_after)
-    out.print(f"trained model version {version.id} ({version.name}); it is now current")
+    stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
     _print_versions([version], list(workspace.folders))
 
 
@@ -272,7 +274,7 @@ def models_list(directory: WorkspaceDir) -> None:
 def models_use(directory: WorkspaceDir, version: int) -> None:
     """Make a model version current."""
     chosen = _open(directory).use_model(version)
-    out.print(f"model version {chosen.id} ({chosen.name}) is now current")
+    stdout.print(f"model version {chosen.id} ({chosen.name}) is now current")
 
 
 @models_app.command("import")
@@ -284,7 +286,7 @@ def models_import(
 ) -> None:
     """Import a state dict (.pt/.pth or .safetensors) as a new current version."""
     version = _open(directory).import_model(checkpoint, architecture, name)
-    out.print(f"imported {checkpoint} as model version {version.id} ({version.architecture})")
+    stdout.print(f"imported {checkpoint} as model version {version.id} ({version.architecture})")
 
 
 @models_app.command("architectures")
@@ -293,7 +295,46 @@ def models_architectures() -> None:
     from robustar.models.registry import list_models
 
     for source, names in list_models().items():
-        out.print(f"[bold]{source}[/] ({len(names)}): {' '.join(names[:60])}")
+        stdout.print(f"[bold]{source}[/] ({len(names)}): {' '.join(names[:60])}")
+
+
+MaskFormat = Annotated[str, typer.Option("--format", help="png (a folder) or coco (a JSON file)")]
+MaskKind = Annotated[str, typer.Option("--kind", help="spurious or object")]
+
+
+@masks_app.command("export")
+def masks_export(
+    directory: WorkspaceDir,
+    out: Path,
+    format: MaskFormat = "png",
+    kind: MaskKind = "spurious",
+    split: Annotated[str | None, typer.Option(help="one split only")] = None,
+) -> None:
+    """Write the current masks as a PNG folder or a COCO RLE JSON file."""
+    count = _open(directory).masks.export_to(out, format, kind, split)
+    stdout.print(f"exported {count} {kind} masks to {out}")
+
+
+@masks_app.command("import")
+def masks_import(
+    directory: WorkspaceDir, source: Path, format: MaskFormat = "png", kind: MaskKind = "spurious"
+) -> None:
+    """Read masks (PNG folder or COCO JSON); nothing is stored unless every mask is valid."""
+    count = _open(directory).masks.import_from(source, format, kind)
+    stdout.print(f"imported {count} {kind} masks from {source}")
+
+
+@masks_app.command("progress")
+def masks_progress(directory: WorkspaceDir, kind: MaskKind = "spurious") -> None:
+    """Annotated images per split and class."""
+    progress = _open(directory).masks.progress(kind)
+    table = Table("split", "annotated", "images", "per class (annotated/images)")
+    for split, classes in progress.items():
+        done = sum(d for d, _ in classes.values())
+        total = sum(t for _, t in classes.values())
+        detail = " ".join(f"{name}:{d}/{t}" for name, (d, t) in classes.items())
+        table.add_row(split, str(done), str(total), detail)
+    stdout.print(table)
 
 
 def main() -> None:
