@@ -1,6 +1,9 @@
 // The only way the page talks to the server: typed GET/POST on /api/v1.
 import type {
+  AnnotationProgress,
   ImageDetail,
+  MaskKind,
+  MaskVersion,
   ImagePage,
   ModelVersion,
   Neighbours,
@@ -15,6 +18,7 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly fix: string | null = null,
+    readonly currentVersion: number | null = null,
   ) {
     super(message);
   }
@@ -35,6 +39,7 @@ export function withParams(path: string, params: Params = {}): string {
 export async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
   let fix: string | null = null;
+  let currentVersion: number | null = null;
   try {
     const body = await response.json();
     if (typeof body.detail === "string") message = body.detail;
@@ -43,13 +48,14 @@ export async function errorFrom(response: Response): Promise<ApiError> {
         .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`)
         .join("; ");
     fix = typeof body.fix === "string" ? body.fix : null;
+    currentVersion = typeof body.current_version === "number" ? body.current_version : null;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(response.status, message, fix);
+  return new ApiError(response.status, message, fix, currentVersion);
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+async function send(path: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(API + path, init);
@@ -57,7 +63,22 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     throw new ApiError(0, "The Robustar server cannot be reached.", "Is `robustar serve` running?");
   }
   if (!response.ok) throw await errorFrom(response);
-  return (await response.json()) as T;
+  return response;
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  return (await (await send(path, init)).json()) as T;
+}
+
+/** A mask PNG and its version, or null when the image has no mask of that kind yet. */
+async function mask(id: number, kind: MaskKind): Promise<{ version: number; png: Blob } | null> {
+  try {
+    const response = await send(`/images/${id}/masks/${kind}`);
+    return { version: Number(response.headers.get("x-mask-version")), png: await response.blob() };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
 }
 
 export const api = {
@@ -70,6 +91,25 @@ export const api = {
     request<Neighbours>(withParams(`/images/${id}/neighbours`, params)),
   metrics: (split: string, version?: number) =>
     request<SplitMetrics>(withParams("/metrics", { split, version })),
+  mask,
+  saveMask: (id: number, kind: MaskKind, png: Blob, baseVersion: number | null) =>
+    request<MaskVersion>(withParams(`/images/${id}/masks/${kind}`, { base_version: baseVersion }), {
+      method: "PUT",
+      headers: { "content-type": "image/png" },
+      body: png,
+    }),
+  maskHistory: (id: number, kind: MaskKind) => request<MaskVersion[]>(`/images/${id}/masks/${kind}/versions`),
+  superpixels: async (id: number, segments: number) =>
+    (await send(withParams(`/images/${id}/superpixels`, { segments }))).blob(),
+  grabcut: async (id: number, box: number[], foreground: number[][], background: number[][]) =>
+    (
+      await send(`/images/${id}/grabcut`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ box, foreground, background }),
+      })
+    ).blob(),
+  progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
 };
 
 export function thumbnailUrl(id: number, fingerprint: string, size = 128): string {

@@ -10,6 +10,7 @@ export interface GalleryQuery {
   correct: boolean | null;
   minConfidence: number | null;
   maxConfidence: number | null;
+  annotated: boolean | null;
   sort: SortKey;
   order: Order;
   page: number;
@@ -25,6 +26,7 @@ export const DEFAULT_QUERY: GalleryQuery = {
   correct: null,
   minConfidence: null,
   maxConfidence: null,
+  annotated: null,
   sort: "name",
   order: "asc",
   page: 1,
@@ -36,6 +38,11 @@ type RawQuery = Record<string, unknown>;
 function first(value: unknown): string | null {
   const v = Array.isArray(value) ? value[0] : value;
   return typeof v === "string" && v !== "" ? v : null;
+}
+
+function optionalBool(value: unknown): boolean | null {
+  const text = first(value);
+  return text === "true" ? true : text === "false" ? false : null;
 }
 
 function nonNegativeInt(value: unknown): number | null {
@@ -53,15 +60,15 @@ function unitFloat(value: unknown): number | null {
 
 /** Read the URL query; values that make no sense fall back to their defaults. */
 export function parseQuery(raw: RawQuery): GalleryQuery {
-  const correct = first(raw.correct);
   const sort = first(raw.sort) as SortKey | null;
   const pageSize = nonNegativeInt(raw.page_size);
   return {
     label: nonNegativeInt(raw.label),
     predicted: nonNegativeInt(raw.predicted),
-    correct: correct === "true" ? true : correct === "false" ? false : null,
+    correct: optionalBool(raw.correct),
     minConfidence: unitFloat(raw.min_confidence),
     maxConfidence: unitFloat(raw.max_confidence),
+    annotated: optionalBool(raw.annotated),
     sort: sort && SORTS.includes(sort) ? sort : DEFAULT_QUERY.sort,
     order: first(raw.order) === "desc" ? "desc" : "asc",
     page: Math.max(1, nonNegativeInt(raw.page) ?? 1),
@@ -77,6 +84,7 @@ export function filterParams(q: GalleryQuery): Record<string, string> {
   if (q.correct !== null) out.correct = String(q.correct);
   if (q.minConfidence !== null) out.min_confidence = String(q.minConfidence);
   if (q.maxConfidence !== null) out.max_confidence = String(q.maxConfidence);
+  if (q.annotated !== null) out.annotated = String(q.annotated);
   if (q.sort !== DEFAULT_QUERY.sort) out.sort = q.sort;
   if (q.order !== DEFAULT_QUERY.order) out.order = q.order;
   return out;

@@ -1,4 +1,5 @@
 import { createRouter, createWebHistory } from "vue-router";
+import AnnotateView from "./views/AnnotateView.vue";
 import GalleryView from "./views/GalleryView.vue";
 import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
@@ -10,6 +11,7 @@ export const router = createRouter({
     { path: "/", name: "home", component: HomeView },
     { path: "/gallery/:split", name: "gallery", component: GalleryView },
     { path: "/gallery/:split/images/:id", name: "image", component: ImageView },
+    { path: "/gallery/:split/images/:id/annotate", name: "annotate", component: AnnotateView },
     { path: "/models", name: "models", component: ModelsView },
     { path: "/:rest(.*)", redirect: "/" },
   ],

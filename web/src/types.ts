@@ -94,3 +94,20 @@ export interface SplitMetrics {
   per_class: ClassMetrics[];
   confusion: number[][];
 }
+
+export type MaskKind = "spurious" | "object";
+
+export interface MaskVersion {
+  image_id: number;
+  kind: MaskKind;
+  version: number;
+  author: string;
+  created_at: string;
+  pixels: number;
+  is_current: boolean;
+}
+
+export interface AnnotationProgress {
+  kind: MaskKind;
+  splits: Record<string, Record<string, { annotated: number; images: number }>>;
+}

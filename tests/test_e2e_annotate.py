@@ -1,0 +1,102 @@
+"""Browser end-to-end tests of the annotation page."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from robustar import Workspace
+
+from .test_e2e_browser import browser, page, server, shoot  # noqa: F401  (fixtures)
+
+
+def open_editor(page: Page, image_id: int, split: str = "train") -> None:
+    page.goto(f"/gallery/{split}/images/{image_id}/annotate")
+    expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
+
+
+def screen_point(page: Page, x: float, y: float, width: int) -> tuple[float, float]:
+    """Where image pixel (x, y) is on the screen, through the current zoom and pan."""
+    box = page.locator(".layers").bounding_box()
+    assert box is not None
+    scale = box["width"] / width
+    return box["x"] + x * scale, box["y"] + y * scale
+
+
+def pixels(page: Page) -> int:
+    return int(page.locator(".stage").get_attribute("data-pixels") or -1)
+
+
+def test_stroke_undo_redo_save_reload(page: Page, demo: Workspace) -> None:
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    assert pixels(page) == 0
+    page.mouse.move(*screen_point(page, 4, 4, image.width))
+    page.mouse.down()
+    page.mouse.move(*screen_point(page, 26, 20, image.width), steps=12)
+    page.mouse.up()
+    painted = pixels(page)
+    assert painted > 20
+    expect(page.locator(".save-status")).to_contain_text("Unsaved changes")
+    page.keyboard.press("Control+z")
+    expect(page.locator(".stage")).to_have_attribute("data-pixels", "0")
+    page.keyboard.press("Control+Shift+z")
+    expect(page.locator(".stage")).to_have_attribute("data-pixels", str(painted))
+    page.keyboard.press("Control+s")
+    expect(page.locator(".save-status")).to_contain_text("Saved version 1")
+    shoot(page, "annotate")
+    saved = demo.masks.get(image.id)
+    assert int(saved.sum()) == painted
+    page.reload()
+    expect(page.locator(".stage")).to_have_attribute("data-pixels", str(painted))
+    expect(page.locator(".save-status")).to_have_attribute("data-version", "1")
+
+
+def test_colour_range_selects_the_demo_patch(page: Page, demo: Workspace) -> None:
+    image = demo.images("test", limit=1)[0]
+    truth = np.asarray(Image.open(demo.root / "truth/masks/test" / image.relpath)) > 0
+    ys, xs = np.nonzero(truth)
+    open_editor(page, image.id, "test")
+    page.click("button[name=tool-colour]")
+    page.mouse.click(*screen_point(page, xs.mean() + 0.5, ys.mean() + 0.5, image.width))
+    expect(page.locator(".stage")).to_have_attribute("data-pixels", str(int(truth.sum())))
+    page.click("button[name=save]")
+    expect(page.locator(".save-status")).to_contain_text("Saved version 1")
+    assert np.array_equal(demo.masks.get(image.id), truth)
+
+
+def test_a_conflicting_save_offers_reload_or_overwrite(page: Page, demo: Workspace) -> None:
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    demo.masks.set(image.id, np.ones((image.height, image.width), dtype=bool))  # someone else
+    page.click("button[name=clear]")  # nothing to clear yet: still clean
+    page.mouse.click(*screen_point(page, 10, 10, image.width))
+    page.click("button[name=save]")
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("version 1")
+    page.click("button[name=overwrite]")
+    expect(page.locator(".save-status")).to_contain_text("Saved version 2")
+    assert demo.masks.current(image.id).version == 2
+    assert not demo.masks.get(image.id).all()
+
+
+def test_unsaved_work_is_guarded_and_save_and_next_moves_on(page: Page, demo: Workspace) -> None:
+    first, second = demo.images("train", limit=2)
+    open_editor(page, first.id)
+    page.mouse.click(*screen_point(page, 8, 8, first.width))
+    messages: list[str] = []
+
+    def refuse(dialog) -> None:  # noqa: ANN001
+        messages.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
+    page.click("button[name=next]")
+    expect(page).to_have_url(re.compile(rf"/images/{first.id}/annotate"))
+    assert messages and "without saving" in messages[0]
+    page.click("button[name=save-next]")
+    expect(page).to_have_url(re.compile(rf"/images/{second.id}/annotate"))
+    assert demo.masks.current(first.id).version == 1
