@@ -10,8 +10,6 @@ from playwright.sync_api import Page, expect
 
 from robustar import Workspace
 
-from .test_e2e_browser import browser, page, server, shoot  # noqa: F401  (fixtures)
-
 
 def open_editor(page: Page, image_id: int, split: str = "train") -> None:
     page.goto(f"/gallery/{split}/images/{image_id}/annotate")
@@ -30,7 +28,7 @@ def pixels(page: Page) -> int:
     return int(page.locator(".stage").get_attribute("data-pixels") or -1)
 
 
-def test_stroke_undo_redo_save_reload(page: Page, demo: Workspace) -> None:
+def test_stroke_undo_redo_save_reload(page: Page, demo: Workspace, shoot) -> None:
     image = demo.images("train", limit=1)[0]
     open_editor(page, image.id)
     assert pixels(page) == 0
@@ -89,7 +87,7 @@ def test_unsaved_work_is_guarded_and_save_and_next_moves_on(page: Page, demo: Wo
     page.mouse.click(*screen_point(page, 8, 8, first.width))
     messages: list[str] = []
 
-    def refuse(dialog) -> None:  # noqa: ANN001
+    def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
         messages.append(dialog.message)
         dialog.dismiss()
 

@@ -1,80 +1,15 @@
-"""Browser end-to-end tests: Debian's chromium driven by Playwright, against a live server."""
+"""Browser end-to-end tests of browsing: home, gallery, image view, models."""
 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from robustar import Workspace
-from robustar.server.app import STATIC_DIR, create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install chromium (.ci/run does)")
-    if not (STATIC_DIR / "index.html").is_file():
-        pytest.fail("the web app is not built: run 'make web' (make test does it)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def server(demo: Workspace) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(demo), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
-def test_home_shows_splits_and_the_current_model(page: Page, demo: Workspace) -> None:
+def test_home_shows_splits_and_the_current_model(page: Page, demo: Workspace, shoot) -> None:
     page.goto("/")
     expect(page.locator("tr[data-split='train']")).to_contain_text("200")
     accuracy = demo.current_model.metrics["test"]["accuracy"]
@@ -83,7 +18,7 @@ def test_home_shows_splits_and_the_current_model(page: Page, demo: Workspace) ->
     shoot(page, "home")
 
 
-def test_filter_wrong_open_image_and_step(page: Page, demo: Workspace) -> None:
+def test_filter_wrong_open_image_and_step(page: Page, demo: Workspace, shoot) -> None:
     wrong = demo.images("test", correct=False, sort="loss", descending=True)
     page.goto("/gallery/test")
     expect(page.locator(".cell")).to_have_count(80)
@@ -116,7 +51,9 @@ def test_filter_wrong_open_image_and_step(page: Page, demo: Workspace) -> None:
     expect(page).to_have_url(re.compile(r"/gallery/test\?.*correct=false"))
 
 
-def test_confusion_matrix_cell_opens_the_matching_gallery(page: Page, demo: Workspace) -> None:
+def test_confusion_matrix_cell_opens_the_matching_gallery(
+    page: Page, demo: Workspace, shoot
+) -> None:
     confusion = demo.metrics("test").confusion
     i, j = next(
         (i, j) for i, row in enumerate(confusion) for j, n in enumerate(row) if n and i != j
