@@ -84,6 +84,21 @@ class DatabaseConfig(_Section):
     url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file")
 
 
+class SegmentationConfig(_Section):
+    """An optional segmentation model that proposes masks on the annotation page."""
+
+    backend: Literal["torchvision", "sam"]
+    checkpoint: str = Field(description="user-supplied weights; nothing is downloaded")
+    architecture: str = Field(
+        "deeplabv3_resnet50", description="torchvision segmentation model (torchvision backend)"
+    )
+    num_classes: Annotated[int, Field(ge=2)] = 21
+    target_class: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="propose this class; default: the class under the click"
+    )
+    model_type: Literal["vit_b", "vit_l", "vit_h"] = "vit_b"
+
+
 class WorkspaceConfig(_Section):
     data: DataConfig
     image: ImageConfig = ImageConfig()
@@ -91,6 +106,7 @@ class WorkspaceConfig(_Section):
     runtime: RuntimeConfig = RuntimeConfig()
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
+    segmentation: SegmentationConfig | None = None
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(exclude_none=True))

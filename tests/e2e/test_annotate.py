@@ -98,3 +98,10 @@ def test_unsaved_work_is_guarded_and_save_and_next_moves_on(page: Page, demo: Wo
     page.click("button[name=save-next]")
     expect(page).to_have_url(re.compile(rf"/images/{second.id}/annotate"))
     assert demo.masks.current(first.id).version == 1
+
+
+def test_model_tool_explains_how_to_configure_a_model(page: Page, demo: Workspace) -> None:
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    page.keyboard.press("m")
+    expect(page.locator(".how-to")).to_contain_text("[segmentation]")

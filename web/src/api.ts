@@ -109,6 +109,15 @@ export const api = {
         body: JSON.stringify({ box, foreground, background }),
       })
     ).blob(),
+  segmentation: () => request<{ configured: boolean; backend: string | null; how_to: string }>("/segmentation"),
+  segment: async (id: number, points: number[][], labels: number[]) =>
+    (
+      await send(`/images/${id}/segment`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ points, labels }),
+      })
+    ).blob(),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
 };
 

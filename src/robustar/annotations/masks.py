@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from robustar.annotations import assist, store, transfer
 from robustar.annotations.maskfile import as_binary
+from robustar.annotations.segmenters import Segmenter, load_segmenter
 from robustar.config import LABELLED_SPLITS
 from robustar.db.tables import Image, Mask
 from robustar.errors import DataError
@@ -26,6 +28,8 @@ class Masks:
 
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
+        self._segmenter: Segmenter | None = None
+        self._segmenter_lock = threading.Lock()
 
     def get(self, image_id: int, kind: str = "spurious", version: int | None = None) -> np.ndarray:
         """The mask as a boolean array (height, width); NotFoundError when there is none."""
@@ -107,6 +111,18 @@ class Masks:
         background: list[tuple[int, int]] = (),  # type: ignore[assignment]
     ) -> np.ndarray:
         return assist.grabcut(self._ws.load_image(image_id), box, foreground, background)
+
+    def segment(
+        self, image_id: int, points: list[tuple[int, int]], labels: list[int]
+    ) -> np.ndarray:
+        """A proposal from the configured segmentation model (loaded once, on first use)."""
+        with self._segmenter_lock:
+            if self._segmenter is None:
+                config = self._ws.config
+                self._segmenter = load_segmenter(
+                    config.segmentation, self._ws.root, config.runtime.device
+                )
+            return self._segmenter.propose(self._ws.load_image(image_id), points, labels)
 
     # ----- import and export -----------------------------------------------------------------
 

@@ -114,7 +114,13 @@ def _explain_mismatch(
 
 
 def load_weights(model: nn.Module, path: Path, num_classes: int) -> nn.Module:
-    state = read_state_dict(path)
+    return apply_state_dict(model, read_state_dict(path), path, num_classes)
+
+
+def apply_state_dict(
+    model: nn.Module, state: dict[str, torch.Tensor], path: Path, num_classes: int
+) -> nn.Module:
+    """Load strictly, after explaining any class-count, shape or key difference."""
     _explain_mismatch(model, state, path, num_classes)
     model.load_state_dict(state, strict=True)
     return model

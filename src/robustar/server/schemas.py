@@ -147,3 +147,14 @@ class GrabCutRequest(BaseModel):
     box: tuple[int, int, int, int]
     foreground: list[tuple[int, int]] = []
     background: list[tuple[int, int]] = []
+
+
+class SegmentRequest(BaseModel):
+    points: list[tuple[int, int]]
+    labels: list[int]
+
+
+class SegmentationInfo(Schema):
+    configured: bool
+    backend: str | None
+    how_to: str

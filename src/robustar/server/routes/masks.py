@@ -12,6 +12,7 @@ from PIL import Image
 
 from robustar.annotations.assist import encode_labels
 from robustar.annotations.maskfile import MAX_MASK_BYTES, decode_mask, encode_mask
+from robustar.annotations.segmenters import HOW_TO
 from robustar.annotations.store import MaskVersion
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
@@ -115,6 +116,25 @@ def grabcut(
     """A foreground proposal from a box and optional sure-foreground/background points."""
     mask = workspace.masks.grabcut(image_id, body.box, body.foreground, body.background)
     return _png(mask)
+
+
+@router.get("/segmentation", response_model=schemas.SegmentationInfo)
+def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.SegmentationInfo:
+    """Whether a segmentation model is configured, and how to configure one."""
+    config = workspace.config.segmentation
+    return schemas.SegmentationInfo(
+        configured=config is not None, backend=config and config.backend, how_to=HOW_TO
+    )
+
+
+@router.post("/images/{image_id}/segment", responses={200: PNG}, response_class=Response)
+def segment(
+    image_id: int, body: schemas.SegmentRequest, workspace: Workspace = Depends(get_workspace)
+) -> Response:
+    """A mask proposal from the configured segmentation model for the clicked points."""
+    if len(body.points) != len(body.labels) or any(v not in (0, 1) for v in body.labels):
+        raise HTTPException(422, "give one label (1 include, 0 exclude) per point")
+    return _png(workspace.masks.segment(image_id, body.points, body.labels))
 
 
 @router.get("/annotations/progress", response_model=schemas.AnnotationProgress)
