@@ -124,6 +124,7 @@ def add_version(
     session.flush()
     row.name = name or f"v{row.id}"
     final = root / MODELS_DIR / f"v{row.id}"
+    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         shutil.rmtree(final)
     staged.rename(final)
@@ -137,6 +138,7 @@ def add_version(
                 train_accuracy=e.train_accuracy,
                 val_loss=e.val_loss,
                 val_accuracy=e.val_accuracy,
+                test_accuracy=e.test_accuracy,
                 learning_rate=e.learning_rate,
                 seconds=e.seconds,
             )

@@ -6,7 +6,7 @@ The library's main face; the CLI and the server are thin layers over this class.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,7 @@ from robustar.predict.engine import make_loader, store_predictions
 from robustar.predict.metrics import SplitMetrics, compute_metrics
 from robustar.progress import ProgressCallback
 from robustar.train.options import TrainOptions, parse_options
+from robustar.train.plain import EpochResult
 from robustar.train.run import train_version
 from robustar.versions import (
     VersionInfo,
@@ -468,10 +469,17 @@ class Workspace:
         options: TrainOptions | None = None,
         progress: ProgressCallback = None,
         predict: bool = True,
+        run_dir: Path | None = None,
+        on_epoch: Callable[[EpochResult], None] | None = None,
         **kwargs: object,
     ) -> VersionInfo:
-        """Train a new version (plain training) and make it current; predict labelled splits."""
-        version = train_version(self, options or parse_options(kwargs), progress)
+        """Train a new version and make it current (paired training with `paired=True`).
+
+        Curves and epoch checkpoints go to `runs/<run>/` (TensorBoard files in its
+        `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
+        """
+        options = options or parse_options(kwargs)
+        version = train_version(self, options, progress, run_dir, on_epoch)
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
                 self.predict(split, version.id, progress)

@@ -9,18 +9,24 @@ from torchvision.transforms.v2 import functional as F
 from robustar.config import ImageConfig
 
 
-def fit_to_size(image: Image.Image, size: int, policy: str) -> Image.Image:
-    """`stretch` ignores the aspect ratio, `crop` fills and cuts, `pad` fits and pads black."""
+def fit_to_size(
+    image: Image.Image,
+    size: int,
+    policy: str,
+    resample: Image.Resampling = Image.Resampling.BILINEAR,
+) -> Image.Image:
+    """`stretch` ignores the aspect ratio, `crop` fills and cuts, `pad` fits and pads black.
+    Masks go through the same function with NEAREST, so they stay aligned with their image."""
     if policy == "stretch":
-        return image.resize((size, size), Image.Resampling.BILINEAR)
+        return image.resize((size, size), resample)
     width, height = image.size
     scale = (max if policy == "crop" else min)(size / width, size / height)
     new = (max(1, round(width * scale)), max(1, round(height * scale)))
     if new != image.size:
-        image = image.resize(new, Image.Resampling.BILINEAR)
+        image = image.resize(new, resample)
     if policy == "crop":
         return F.center_crop(image, [size, size])
-    canvas = Image.new("RGB", (size, size))
+    canvas = Image.new(image.mode, (size, size))
     canvas.paste(image, ((size - new[0]) // 2, (size - new[1]) // 2))
     return canvas
 

@@ -28,7 +28,26 @@ class TrainOptions(BaseModel):
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] | None = None
+    augment: Literal["none", "flip"] = "none"
     name: str | None = None
+    paired: bool = Field(False, description="pair annotated images with filled copies")
+    filler: Literal[
+        "uniform",
+        "weak",
+        "minor",
+        "black",
+        "colour",
+        "hstripes",
+        "vstripes",
+        "mixture",
+        "blur",
+        "other",
+        "worst",
+    ] = "uniform"
+    regularizer: Literal["l2", "l1", "cosine", "kl"] = "l2"
+    pair_weight: Annotated[float, Field(ge=0, le=1000, description="λ")] = 1.0
+    worst_of: Annotated[int, Field(ge=2, le=16)] = 4
+    evaluate_test: bool = Field(True, description="test accuracy after every epoch")
 
 
 def parse_options(values: dict) -> TrainOptions:

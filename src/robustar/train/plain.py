@@ -1,11 +1,17 @@
-"""The plain supervised training loop: one epoch at a time, a checkpoint after each."""
+"""The training loop: epochs with a checkpoint and metrics after each, resumable.
+
+After every epoch the run folder gets `epoch-NNN.safetensors` (weights) and `state.pt` (epoch,
+optimizer, schedule, shuffling and metrics so far), both written atomically; a run started again
+on the same folder continues after the last finished epoch.
+"""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,11 @@ from robustar.models.checkpoint import save_weights
 from robustar.progress import ProgressCallback, report
 from robustar.train.options import TrainOptions
 
+Objective = Callable[
+    [nn.Module, torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]
+]
+STATE_FILE = "state.pt"
+
 
 @dataclass(frozen=True)
 class EpochResult:
@@ -26,6 +37,7 @@ class EpochResult:
     train_accuracy: float
     val_loss: float | None
     val_accuracy: float | None
+    test_accuracy: float | None
     learning_rate: float
     seconds: float
 
@@ -60,11 +72,11 @@ def make_schedule(
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
-def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[float, float]:
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[float, float]:
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     with torch.inference_mode():
-        for images, labels, _ in loader:
+        for images, labels, *_ in loader:
             images, labels = images.to(device), labels.to(device)
             logits = model(images).float()
             loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
@@ -73,35 +85,66 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tup
     return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
+def _save_state(path: Path, state: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Loaders:
+    train: DataLoader
+    validation: DataLoader | None = None
+    test: DataLoader | None = None
+
+
 def train_epochs(
     model: nn.Module,
-    train_loader: DataLoader,
-    val_loader: DataLoader | None,
+    loaders: Loaders,
     options: TrainOptions,
     device: torch.device,
-    checkpoint_dir: Path,
+    run_dir: Path,
+    objective: Objective,
+    generator: torch.Generator,
     progress: ProgressCallback = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
 ) -> list[EpochResult]:
-    """Train in place; write `epoch-NNN.safetensors` after every epoch into checkpoint_dir."""
+    """Train in place, resuming from `run_dir/state.pt` when an earlier run left one."""
     model.to(device)
     optimizer = make_optimizer(model, options)
     schedule = make_schedule(optimizer, options)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    results = []
-    steps_total, step = options.epochs * len(train_loader), 0
-    for epoch in range(1, options.epochs + 1):
+    results: list[EpochResult] = []
+    state_path = run_dir / STATE_FILE
+    if state_path.is_file():
+        from robustar.models.checkpoint import load_weights
+
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        last = state["epoch"]
+        load_weights(model, run_dir / f"epoch-{last:03d}.safetensors", num_classes=-1)
+        model.to(device)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        results = [EpochResult(**r) for r in state["results"]]
+    steps_total = options.epochs * len(loaders.train)
+    step = len(results) * len(loaders.train)
+    for epoch in range(len(results) + 1, options.epochs + 1):
         started = time.perf_counter()
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
         learning_rate = optimizer.param_groups[0]["lr"]
-        for images, labels, _ in train_loader:
-            images = images.to(device, non_blocking=True)
-            labels = labels.to(device, non_blocking=True)
+        for batch in loaders.train:
+            images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device)
+            masks = batch[3].to(device) if len(batch) > 3 else None
+            if options.augment == "flip":
+                flip = torch.rand(len(images), generator=generator) < 0.5
+                images[flip] = images[flip].flip(-1)
+                if masks is not None:
+                    masks[flip] = masks[flip].flip(-1)
             with torch.autocast(device.type, enabled=use_amp):
-                logits = model(images)
-                loss = F.cross_entropy(logits.float(), labels)
+                loss, logits = objective(model, images, labels, masks)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -112,20 +155,33 @@ def train_epochs(
             step += 1
             report(progress, f"train epoch {epoch}/{options.epochs}", step, steps_total)
         schedule.step()
-        val_loss = val_accuracy = None
-        if val_loader is not None and len(val_loader.dataset):  # type: ignore[arg-type]
-            val_loss, val_accuracy = _evaluate(model, val_loader, device)
-        save_weights(model, checkpoint_dir / f"epoch-{epoch:03d}.safetensors")
+        val_loss = val_accuracy = test_accuracy = None
+        if loaders.validation is not None and len(loaders.validation.dataset):  # type: ignore[arg-type]
+            val_loss, val_accuracy = evaluate(model, loaders.validation, device)
+        if loaders.test is not None and len(loaders.test.dataset):  # type: ignore[arg-type]
+            test_accuracy = evaluate(model, loaders.test, device)[1]
         result = EpochResult(
             epoch=epoch,
             train_loss=loss_sum / max(seen, 1),
             train_accuracy=correct / max(seen, 1),
             val_loss=val_loss,
             val_accuracy=val_accuracy,
+            test_accuracy=test_accuracy,
             learning_rate=learning_rate,
             seconds=time.perf_counter() - started,
         )
         results.append(result)
+        save_weights(model, run_dir / f"epoch-{epoch:03d}.safetensors")
+        _save_state(
+            state_path,
+            {
+                "epoch": epoch,
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "generator": generator.get_state(),
+                "results": [asdict(r) for r in results],
+            },
+        )
         if on_epoch is not None:
             on_epoch(result)
     return results

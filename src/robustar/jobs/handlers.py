@@ -1,0 +1,62 @@
+"""What each kind of job does; every handler calls the library with the job's progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from robustar.errors import DataError
+from robustar.jobs.context import JobContext
+from robustar.train.options import parse_options
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+Handler = Callable[["Workspace", dict[str, Any], JobContext], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+@handler("train")
+def train(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    options = parse_options(params.get("options", {}))
+    job.log(
+        f"training {options.architecture or workspace.config.model.architecture}, "
+        f"{options.epochs} epochs, paired={options.paired}"
+    )
+    version = workspace.train(
+        options,
+        progress=job.progress,
+        predict=params.get("predict", True),
+        run_dir=workspace.root / "runs" / f"job-{job.job_id}",
+        on_epoch=lambda e: job.log(
+            f"epoch {e.epoch}: train loss {e.train_loss:.4f}, accuracy {e.train_accuracy:.3f}"
+            + ("" if e.val_accuracy is None else f", validation accuracy {e.val_accuracy:.3f}")
+        ),
+    )
+    job.log(f"model version {version.id} is now current")
+    return {"version_id": version.id, "metrics": version.metrics}
+
+
+@handler("predict")
+def predict(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    splits = params.get("splits") or list(workspace.folders)
+    result = {}
+    for split in splits:
+        metrics = workspace.predict(split, params.get("version"), job.progress)
+        result[split] = {"accuracy": metrics.accuracy, "images": metrics.images}
+        job.log(f"{split}: accuracy {metrics.accuracy}")
+    return result
+
+
+def get_handler(kind: str) -> Handler:
+    if kind not in HANDLERS:
+        raise DataError(f"unknown job kind {kind!r}", f"use one of {', '.join(sorted(HANDLERS))}")
+    return HANDLERS[kind]

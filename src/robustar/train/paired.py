@@ -1,0 +1,96 @@
+"""Paired training: loss = CE(f(x), y) + CE(f(x'), y) + λ·R(f(x), f(x')) on annotated images.
+
+x' is x with its spurious mask filled (see fillers.py); R compares the logits of the two
+copies and is averaged per sample, so λ does not scale with the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from robustar.train.fillers import BASIC, FILLERS, Pixels
+
+Regularizer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def squared_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return ((a - b) ** 2).sum(1).mean()
+
+
+def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().sum(1).mean()
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (1 - F.cosine_similarity(a, b, dim=1)).mean()
+
+
+def kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(a) || softmax(b)): the copy's prediction should match the original's."""
+    return F.kl_div(
+        F.log_softmax(b, 1), F.log_softmax(a, 1), log_target=True, reduction="batchmean"
+    )
+
+
+REGULARIZERS: dict[str, Regularizer] = {"l2": squared_l2, "l1": l1, "cosine": cosine, "kl": kl}
+
+
+def plain_loss(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = model(x).float()
+    return F.cross_entropy(logits, y), logits
+
+
+class PairedLoss:
+    """Callable (model, x, y, masks) -> (loss, logits of x); masks are (B, 1, H, W)."""
+
+    def __init__(
+        self,
+        filler: str,
+        regularizer: str,
+        weight: float,
+        pixels: Pixels,
+        generator: torch.Generator,
+        worst_of: int = 4,
+    ) -> None:
+        self.filler, self.weight, self.pixels, self.generator = filler, weight, pixels, generator
+        self.regularizer = REGULARIZERS[regularizer]
+        self.worst_of = worst_of
+
+    def counterpart(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor):  # type: ignore[no-untyped-def]
+        """x' for the annotated images; for "worst", the candidate with the highest loss."""
+        if self.filler != "worst":
+            return FILLERS[self.filler](x, m, self.pixels, self.generator)
+        names = [BASIC[i % len(BASIC)] for i in range(self.worst_of)]
+        candidates = torch.stack([FILLERS[n](x, m, self.pixels, self.generator) for n in names])
+        training = model.training
+        model.eval()  # scoring candidates must not move batch-norm statistics
+        with torch.no_grad():
+            losses = torch.stack(
+                [F.cross_entropy(model(c).float(), y, reduction="none") for c in candidates]
+            )
+        model.train(training)
+        worst = losses.argmax(0)
+        return candidates[worst, torch.arange(x.shape[0], device=x.device)]
+
+    def __call__(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(x).float()
+        loss = F.cross_entropy(logits, y)
+        if m is None:
+            return loss, logits
+        paired = m.flatten(1).amax(1) > 0.5
+        if not paired.any():
+            return loss, logits
+        rows = paired.nonzero().squeeze(1)
+        x2 = self.counterpart(model, x[rows], y[rows], m[rows])
+        logits2 = model(x2).float()
+        loss = loss + F.cross_entropy(logits2, y[rows])
+        loss = loss + self.weight * self.regularizer(logits[rows], logits2)
+        return loss, logits
