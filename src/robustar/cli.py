@@ -26,6 +26,8 @@ models_app = typer.Typer(help="Model versions: list, import, make current.", no_
 app.add_typer(models_app, name="models")
 masks_app = typer.Typer(help="Masks: import, export, progress.", no_args_is_help=True)
 app.add_typer(masks_app, name="masks")
+jobs_app = typer.Typer(help="Jobs: list, cancel, resume.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 console = Console(stderr=True)
 stdout = Console()
 
@@ -192,6 +194,9 @@ def predict(
         _print_metrics(m)
 
 
+FILLER_HELP = "uniform, weak, minor, black, colour, hstripes, vstripes, mixture, blur, other, worst"
+
+
 @app.command()
 def train(
     directory: WorkspaceDir,
@@ -207,10 +212,16 @@ def train(
     architecture: Annotated[str | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps")] = None,
     name: Annotated[str | None, typer.Option()] = None,
+    augment: Annotated[str, typer.Option(help="none or flip")] = "none",
+    paired: Annotated[bool, typer.Option(help="paired training on annotated images")] = False,
+    filler: Annotated[str, typer.Option(help=FILLER_HELP)] = "uniform",
+    regularizer: Annotated[str, typer.Option(help="l2, l1, cosine or kl")] = "l2",
+    pair_weight: Annotated[float, typer.Option(help="λ of the pair regulariser")] = 1.0,
     predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
+    queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Train a new model version (plain training) and make it current."""
+    """Train a new model version (plain or paired) and make it current."""
     from robustar.train.options import parse_options
 
     options = parse_options(
@@ -229,11 +240,22 @@ def train(
                 architecture=architecture,
                 device=device,
                 name=name,
+                augment=augment,
+                paired=paired,
+                filler=filler,
+                regularizer=regularizer,
+                pair_weight=pair_weight,
             ).items()
             if v is not None
         }
     )
     workspace = _open(directory)
+    if queue:
+        job = workspace.jobs.train(options, predict_after)
+        stdout.print(
+            f"queued training as job {job.id}; 'robustar serve' or 'robustar worker' runs it"
+        )
+        return
     with progress_bars(console, not quiet) as progress:
         version = workspace.train(options, progress, predict=predict_after)
     stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
@@ -245,12 +267,15 @@ def serve(
     directory: WorkspaceDir,
     host: Annotated[str | None, typer.Option(help="default: [server] host, 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default: [server] port, 8000")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="run queued jobs")] = True,
 ) -> None:
-    """Serve the REST API (and its docs at /api/docs)."""
-    _serve(_open(directory), host, port)
+    """Serve the web app and the REST API (docs at /api/docs), with a job worker beside it."""
+    _serve(_open(directory), host, port, worker)
 
 
-def _serve(workspace, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
+def _serve(workspace, host: str | None, port: int | None, worker: bool = True) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
     import uvicorn
 
     from robustar.server.app import create_app
@@ -260,7 +285,53 @@ def _serve(workspace, host: str | None, port: int | None) -> None:  # type: igno
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
     console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
-    uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+    process = None
+    if worker:  # a separate process, so training never blocks the server
+        command = [sys.executable, "-m", "robustar.jobs.worker", str(workspace.root)]
+        process = subprocess.Popen(command)
+    try:
+        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@app.command("worker")
+def run_worker(directory: WorkspaceDir) -> None:
+    """Run queued jobs one at a time (what 'robustar serve' starts beside the server)."""
+    from robustar.jobs.worker import serve_forever
+
+    root = _open(directory).root
+    console.print(f"worker for {root}: waiting for jobs (Ctrl+C stops)")
+    serve_forever(root)
+
+
+@jobs_app.command("list")
+def jobs_list(directory: WorkspaceDir) -> None:
+    """Recent jobs with status and progress."""
+    table = Table("id", "kind", "status", "progress", "created", "error")
+    for job in _open(directory).jobs.list():
+        share = f"{job.stage} {job.done}/{job.total}" if job.total else job.stage
+        error = (job.error or "").strip().splitlines()[-1:] or [""]
+        created = f"{job.created_at:%Y-%m-%d %H:%M}"
+        table.add_row(str(job.id), job.kind, job.status, share, created, error[0][:60])
+    stdout.print(table)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(directory: WorkspaceDir, job: int) -> None:
+    """Cancel a queued or running job (a running one stops within seconds)."""
+    info = _open(directory).jobs.cancel(job)
+    state = "cancel requested" if info.status == "running" else info.status
+    stdout.print(f"job {info.id}: {state}")
+
+
+@jobs_app.command("resume")
+def jobs_resume(directory: WorkspaceDir, job: int) -> None:
+    """Queue an interrupted, failed or cancelled job again (training resumes its epochs)."""
+    info = _open(directory).jobs.resume(job)
+    stdout.print(f"job {info.id} is queued again")
 
 
 @models_app.command("list")

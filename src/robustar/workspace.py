@@ -8,12 +8,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image as PILImage
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robustar.annotations.masks import Masks
@@ -32,7 +31,7 @@ from robustar.data.imageio import ImageDecodeError, load_image, unreadable
 from robustar.data.scan import ScanReport, scan_split
 from robustar.data.transforms import ModelInput
 from robustar.db import session as db
-from robustar.db.tables import Image, ModelVersion, ScanProblem
+from robustar.db.tables import EpochMetric, Image, ModelVersion, ScanProblem
 from robustar.errors import ConfigError, DataError, NotFoundError
 from robustar.gallery import (
     ImageFilter,
@@ -45,6 +44,7 @@ from robustar.gallery import (
     list_images,
     neighbours,
 )
+from robustar.jobs.jobs import Jobs
 from robustar.media import CACHE_DIR, MediaFile, display_file, thumbnail
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
@@ -52,6 +52,7 @@ from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader, store_predictions
 from robustar.predict.metrics import SplitMetrics, compute_metrics
 from robustar.progress import ProgressCallback
+from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.plain import EpochResult
 from robustar.train.run import train_version
@@ -59,30 +60,13 @@ from robustar.versions import (
     VersionInfo,
     add_version,
     current_version,
+    epoch_metrics,
     get_version,
     list_versions,
     set_current,
     staging_dir,
     to_info,
 )
-
-
-@dataclass(frozen=True)
-class SplitInfo:
-    name: str
-    folder: str
-    images: int
-    class_counts: dict[str, int]
-    problems: int
-
-
-@dataclass(frozen=True)
-class WorkspaceInfo:
-    root: str
-    classes: list[str]
-    splits: list[SplitInfo]
-    versions: list[VersionInfo]
-    current_version: int | None
 
 
 class Workspace:
@@ -119,6 +103,7 @@ class Workspace:
         self._sessions = db.session_factory(self.engine)
         self.transform = ModelInput(config.image)
         self.masks = Masks(self)
+        self.jobs = Jobs(self)
 
     def _resolve(self, folder: str) -> Path:
         path = Path(folder).expanduser()
@@ -382,6 +367,10 @@ class Workspace:
         with self.session() as session:
             return to_info(self._require_version(session, version))
 
+    def training_curves(self, version: int) -> list[EpochMetric]:
+        with self.session() as session:
+            return epoch_metrics(session, version)
+
     def use_model(self, version: int) -> VersionInfo:
         with self.session() as session:
             set_current(session, version)
@@ -446,8 +435,8 @@ class Workspace:
         loader = make_loader(
             dataset, self.config.runtime.batch_size, self.config.runtime.workers, device
         )
+        store_predictions(self.session, row.id, split, model, loader, device, progress)
         with self.session() as session:
-            store_predictions(session, row.id, split, model, loader, device, progress)
             result = compute_metrics(session, row.id, split, self.classes)
             row = get_version(session, row.id)
             row.metrics = {
@@ -488,20 +477,5 @@ class Workspace:
     # ----- summary ---------------------------------------------------------------------------
 
     def info(self) -> WorkspaceInfo:
-        with self.session() as session:
-            problems = dict(
-                session.execute(
-                    select(ScanProblem.split, func.count()).group_by(ScanProblem.split)
-                ).all()
-            )
-            splits = []
-            for split, folder in self.folders.items():
-                counts = self.class_counts(split)
-                splits.append(
-                    SplitInfo(
-                        split, str(folder), sum(counts.values()), counts, problems.get(split, 0)
-                    )
-                )
-            versions = list_versions(session)
-        current = next((v.id for v in versions if v.is_current), None)
-        return WorkspaceInfo(str(self.root), self.classes, splits, versions, current)
+        """Splits with class counts and problems, model versions, the current one."""
+        return summarize(self)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from robustar.db.tables import Image, Prediction
+from robustar.db.tables import Prediction
 from robustar.progress import ProgressCallback, report
 
 
@@ -86,7 +89,7 @@ def _rows(
 
 
 def store_predictions(
-    session: Session,
+    sessions: Callable[[], AbstractContextManager[Session]],
     version_id: int,
     split: str,
     model: nn.Module,
@@ -94,16 +97,19 @@ def store_predictions(
     device: torch.device,
     progress: ProgressCallback = None,
 ) -> int:
-    """Replace the version's predictions on a split (caller commits); return the row count."""
-    split_ids = select(Image.id).where(Image.split == split)
-    session.execute(
-        delete(Prediction).where(
-            Prediction.version_id == version_id, Prediction.image_id.in_(split_ids)
+    """Replace the version's predictions on a split; return the row count.
+
+    Each batch is its own short transaction, so a job's progress (and anyone else) can write
+    in between; predictions are a cache that a new run replaces whole.
+    """
+    with sessions() as session:
+        session.execute(
+            delete(Prediction).where(Prediction.version_id == version_id, Prediction.split == split)
         )
-    )
     count = 0
     for logits, labels, ids in infer(model, loader, device, progress, f"predict {split}"):
         rows = _rows(version_id, split, logits, labels, ids)
-        session.execute(insert(Prediction), rows)
+        with sessions() as session:
+            session.execute(insert(Prediction), rows)
         count += len(rows)
     return count

@@ -158,3 +158,31 @@ class SegmentationInfo(Schema):
     configured: bool
     backend: str | None
     how_to: str
+
+
+class Job(Schema):
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: str
+    stage: str
+    done: int
+    total: int
+    log: str
+    result: dict[str, Any]
+    error: str | None
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EpochCurve(Schema):
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    test_accuracy: float | None
+    learning_rate: float
+    seconds: float

@@ -112,7 +112,12 @@ def train_version(
         )
     if options.evaluate_test and "test" in workspace.folders:
         loaders.test = make_loader(workspace.dataset("test"), batch_size, workers, device)
-    run_dir = run_dir or workspace.root / RUNS_DIR / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run_dir = (
+        run_dir
+        or workspace.root
+        / RUNS_DIR
+        / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     curves = _tensorboard(run_dir)
 

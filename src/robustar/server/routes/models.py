@@ -30,3 +30,11 @@ def make_current(
     version_id: int, workspace: Workspace = Depends(get_workspace)
 ) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
+
+
+@router.get("/{version_id}/epochs", response_model=list[schemas.EpochCurve])
+def training_curves(
+    version_id: int, workspace: Workspace = Depends(get_workspace)
+) -> list[schemas.EpochCurve]:
+    """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
+    return [schemas.EpochCurve.model_validate(e) for e in workspace.training_curves(version_id)]

@@ -1,0 +1,52 @@
+"""`Workspace.jobs`: submit, list, cancel and resume jobs (the worker runs them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from robustar.jobs import store
+from robustar.jobs.handlers import get_handler
+from robustar.train.options import TrainOptions
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+
+class Jobs:
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def submit(self, kind: str, params: dict[str, Any] | None = None) -> store.JobInfo:
+        get_handler(kind)
+        with self._ws.session() as session:
+            return store.to_info(store.submit(session, kind, params or {}))
+
+    def train(self, options: TrainOptions, predict: bool = True) -> store.JobInfo:
+        """Queue a training run; `robustar serve` (or `robustar worker`) runs it."""
+        params = {"options": options.model_dump(exclude_none=True), "predict": predict}
+        return self.submit("train", params)
+
+    def list(self, limit: int = 50) -> list[store.JobInfo]:
+        with self._ws.session() as session:
+            return store.list_jobs(session, limit)
+
+    def get(self, job_id: int) -> store.JobInfo:
+        with self._ws.session() as session:
+            return store.to_info(store.get_job(session, job_id))
+
+    def cancel(self, job_id: int) -> store.JobInfo:
+        """A queued job is cancelled at once; a running one stops at its next progress step."""
+        with self._ws.session() as session:
+            return store.to_info(store.request_cancel(session, job_id))
+
+    def resume(self, job_id: int) -> store.JobInfo:
+        """Queue an interrupted, failed or cancelled job again; training continues from its
+        last finished epoch."""
+        with self._ws.session() as session:
+            return store.to_info(store.resume(session, job_id))
+
+    def run_next(self) -> int | None:
+        """Run the oldest queued job here, in this process (scripts and tests)."""
+        from robustar.jobs.worker import run_next
+
+        return run_next(self._ws)

@@ -1,0 +1,94 @@
+"""The task center's API: queue training and prediction, list, watch (SSE), cancel, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from robustar.server import schemas
+from robustar.server.deps import get_workspace
+from robustar.server.params import Split
+from robustar.train.options import TrainOptions
+from robustar.workspace import Workspace
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+EVENT_POLL_SECONDS = 0.5
+
+
+class TrainRequest(BaseModel):
+    options: TrainOptions = TrainOptions()
+    predict: bool = Field(True, description="predict the labelled splits afterwards")
+
+
+class PredictRequest(BaseModel):
+    splits: list[Split] = []
+    version: int | None = None
+
+
+def _job(info) -> schemas.Job:  # type: ignore[no-untyped-def]
+    return schemas.Job.model_validate(info)
+
+
+@router.get("", response_model=list[schemas.Job])
+def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[schemas.Job]:
+    return [_job(j) for j in workspace.jobs.list()]
+
+
+@router.get("/{job_id}", response_model=schemas.Job)
+def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
+    return _job(workspace.jobs.get(job_id))
+
+
+@router.post("/train", response_model=schemas.Job, status_code=202)
+def queue_training(
+    body: TrainRequest, workspace: Workspace = Depends(get_workspace)
+) -> schemas.Job:
+    """Queue a training run (plain or paired); the worker runs queued jobs in order."""
+    return _job(workspace.jobs.train(body.options, body.predict))
+
+
+@router.post("/predict", response_model=schemas.Job, status_code=202)
+def queue_prediction(
+    body: PredictRequest, workspace: Workspace = Depends(get_workspace)
+) -> schemas.Job:
+    return _job(workspace.jobs.submit("predict", body.model_dump()))
+
+
+@router.post("/{job_id}/cancel", response_model=schemas.Job)
+def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
+    return _job(workspace.jobs.cancel(job_id))
+
+
+@router.post("/{job_id}/resume", response_model=schemas.Job)
+def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
+    return _job(workspace.jobs.resume(job_id))
+
+
+@router.get("/{job_id}/events")
+async def events(
+    job_id: int, request: Request, workspace: Workspace = Depends(get_workspace)
+) -> StreamingResponse:
+    """Server-sent events: the job as JSON whenever it changes, until it has finished."""
+    workspace.jobs.get(job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        last = None
+        while not await request.is_disconnected():
+            job = await asyncio.to_thread(workspace.jobs.get, job_id)
+            state = (job.status, job.done, job.total, job.stage, len(job.log))
+            if state != last:
+                last = state
+                yield f"data: {_job(job).model_dump_json()}\n\n"
+            if job.status not in ("queued", "running"):
+                yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
+                return
+            await asyncio.sleep(EVENT_POLL_SECONDS)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
