@@ -1,6 +1,8 @@
 // The only way the page talks to the server: typed GET/POST on /api/v1.
 import type {
   AnnotationProgress,
+  EpochCurve,
+  Job,
   ImageDetail,
   MaskKind,
   MaskVersion,
@@ -118,6 +120,17 @@ export const api = {
         body: JSON.stringify({ points, labels }),
       })
     ).blob(),
+  jobs: () => request<Job[]>("/jobs"),
+  job: (id: number) => request<Job>(`/jobs/${id}`),
+  train: (options: Record<string, unknown>, predict = true) =>
+    request<Job>("/jobs/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ options, predict }),
+    }),
+  cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
+  resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),
+  curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
 };
 
@@ -127,4 +140,12 @@ export function thumbnailUrl(id: number, fingerprint: string, size = 128): strin
 
 export function fileUrl(id: number, fingerprint: string): string {
   return withParams(`${API}/images/${id}/file`, { v: fingerprint.slice(0, 12) });
+}
+
+/** Live updates of one job (server-sent events); returns a function that stops listening. */
+export function watchJob(id: number, onJob: (job: Job) => void): () => void {
+  const source = new EventSource(`${API}/jobs/${id}/events`);
+  source.onmessage = (event) => onJob(JSON.parse(event.data) as Job);
+  source.addEventListener("end", () => source.close());
+  return () => source.close();
 }

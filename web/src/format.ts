@@ -28,3 +28,17 @@ export function cellColour(count: number, rowTotal: number, diagonal: boolean): 
 export function cellText(count: number, rowTotal: number): string {
   return rowTotal > 0 && count / rowTotal > 0.55 ? "#fff" : "inherit";
 }
+
+/** Seconds left, from the progress so far; null until there is enough to tell. */
+export function secondsLeft(done: number, total: number, startedAt: string | null, now: number): number | null {
+  if (!startedAt || done <= 0 || total <= done) return null;
+  const elapsed = (now - Date.parse(startedAt)) / 1000;
+  return elapsed > 0 ? (elapsed * (total - done)) / done : null;
+}
+
+export function duration(seconds: number | null): string {
+  if (seconds === null) return "–";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}

@@ -4,6 +4,8 @@ import GalleryView from "./views/GalleryView.vue";
 import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
 import ModelsView from "./views/ModelsView.vue";
+import TasksView from "./views/TasksView.vue";
+import TrainView from "./views/TrainView.vue";
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -13,6 +15,8 @@ export const router = createRouter({
     { path: "/gallery/:split/images/:id", name: "image", component: ImageView },
     { path: "/gallery/:split/images/:id/annotate", name: "annotate", component: AnnotateView },
     { path: "/models", name: "models", component: ModelsView },
+    { path: "/tasks", name: "tasks", component: TasksView },
+    { path: "/train", name: "train", component: TrainView },
     { path: "/:rest(.*)", redirect: "/" },
   ],
 });

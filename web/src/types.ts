@@ -111,3 +111,31 @@ export interface AnnotationProgress {
   kind: MaskKind;
   splits: Record<string, Record<string, { annotated: number; images: number }>>;
 }
+
+export interface EpochCurve {
+  epoch: number;
+  train_loss: number;
+  train_accuracy: number;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  test_accuracy: number | null;
+  learning_rate: number;
+  seconds: number;
+}
+
+export interface Job {
+  id: number;
+  kind: string;
+  params: Record<string, unknown>;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+  stage: string;
+  done: number;
+  total: number;
+  log: string;
+  result: { version_id?: number; epochs?: EpochCurve[]; [key: string]: unknown };
+  error: string | null;
+  cancel_requested: boolean;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}

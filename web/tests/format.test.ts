@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellColour, cellText, className, number, percent } from "../src/format";
+import { cellColour, cellText, className, duration, number, percent, secondsLeft } from "../src/format";
 
 describe("formatting", () => {
   it("shows missing values as a dash", () => {
@@ -28,5 +28,23 @@ describe("confusion colours", () => {
   it("switches to white text on strong cells", () => {
     expect(cellText(9, 10)).toBe("#fff");
     expect(cellText(2, 10)).toBe("inherit");
+  });
+});
+
+describe("time left", () => {
+  it("extrapolates from the progress so far", () => {
+    const started = "2026-01-01T00:00:00Z";
+    const now = Date.parse(started) + 10_000;
+    expect(secondsLeft(25, 100, started, now)).toBe(30);
+    expect(secondsLeft(0, 100, started, now)).toBeNull();
+    expect(secondsLeft(100, 100, started, now)).toBeNull();
+    expect(secondsLeft(5, 10, null, now)).toBeNull();
+  });
+
+  it("reads like a person would say it", () => {
+    expect(duration(null)).toBe("–");
+    expect(duration(42.4)).toBe("42 s");
+    expect(duration(125)).toBe("2 min 5 s");
+    expect(duration(7260)).toBe("2 h 1 min");
   });
 });

@@ -34,6 +34,12 @@ class JobContext:
                 row.stage, row.done, row.total = stage, done, total
         self.check_cancelled()
 
+    def update_result(self, **values: object) -> None:
+        """Partial results while running (e.g. the curves so far), visible to the page."""
+        with self._sessions() as session:
+            row = get_job(session, self.job_id)
+            row.result = {**row.result, **values}
+
     def log(self, line: str) -> None:
         with self._sessions() as session:
             append_log(get_job(session, self.job_id), line)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from robustar.errors import DataError
 from robustar.jobs.context import JobContext
 from robustar.train.options import parse_options
+from robustar.train.plain import EpochResult
 
 if TYPE_CHECKING:
     from robustar.workspace import Workspace
@@ -27,22 +29,28 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 @handler("train")
 def train(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
     options = parse_options(params.get("options", {}))
-    job.log(
-        f"training {options.architecture or workspace.config.model.architecture}, "
-        f"{options.epochs} epochs, paired={options.paired}"
-    )
+    architecture = options.architecture or workspace.config.model.architecture
+    job.log(f"training {architecture}, {options.epochs} epochs, paired={options.paired}")
+    curves: list[dict[str, Any]] = []
+
+    def epoch_done(e: EpochResult) -> None:
+        curves.append(asdict(e))
+        job.update_result(epochs=curves)
+        accuracy = "" if e.val_accuracy is None else f", validation accuracy {e.val_accuracy:.3f}"
+        job.log(
+            f"epoch {e.epoch}: train loss {e.train_loss:.4f}, "
+            f"accuracy {e.train_accuracy:.3f}{accuracy}"
+        )
+
     version = workspace.train(
         options,
         progress=job.progress,
         predict=params.get("predict", True),
         run_dir=workspace.root / "runs" / f"job-{job.job_id}",
-        on_epoch=lambda e: job.log(
-            f"epoch {e.epoch}: train loss {e.train_loss:.4f}, accuracy {e.train_accuracy:.3f}"
-            + ("" if e.val_accuracy is None else f", validation accuracy {e.val_accuracy:.3f}")
-        ),
+        on_epoch=epoch_done,
     )
     job.log(f"model version {version.id} is now current")
-    return {"version_id": version.id, "metrics": version.metrics}
+    return {"version_id": version.id, "metrics": version.metrics, "epochs": curves}
 
 
 @handler("predict")

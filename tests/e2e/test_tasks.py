@@ -1,0 +1,44 @@
+"""Browser end-to-end tests of the task center and the training form."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from playwright.sync_api import Page, expect
+
+from robustar import Workspace
+
+
+def test_queue_training_watch_it_finish_and_see_curves(page: Page, demo: Workspace, shoot):
+    page.goto("/train")
+    page.fill("input[name=architecture]", "tiny_cnn")
+    page.fill("input[name=epochs]", "2")
+    page.check("input[name=paired]")
+    page.select_option("select[name=filler]", "mixture")
+    page.click("button[name=start]")
+    expect(page).to_have_url(re.compile(r"/tasks\?job=\d+"))
+    job_id = int(page.url.rsplit("=", 1)[1])
+    expect(page.locator(f"section.detail[data-job='{job_id}']")).to_have_attribute(
+        "data-status", "queued"
+    )
+    assert demo.jobs.get(job_id).params["options"]["filler"] == "mixture"
+    worker = threading.Thread(target=demo.jobs.run_next)
+    worker.start()
+    expect(page.locator("section.detail")).to_have_attribute(
+        "data-status", "succeeded", timeout=60_000
+    )
+    worker.join()
+    expect(page.locator("svg[aria-label='training curves'] polyline")).to_have_count(5)
+    expect(page.locator("pre.log")).to_contain_text("epoch 2: train loss")
+    shoot(page, "tasks")
+
+
+def test_cancel_a_queued_job(page: Page, demo: Workspace) -> None:
+    job = demo.jobs.submit("predict", {"splits": ["test"]})
+    page.goto(f"/tasks?job={job.id}")
+    page.click("button[name=cancel]")
+    expect(page.locator("section.detail")).to_have_attribute("data-status", "cancelled")
+    page.click("button[name=resume]")
+    expect(page.locator("section.detail")).to_have_attribute("data-status", "queued")
+    assert demo.jobs.get(job.id).status == "queued"
