@@ -66,17 +66,18 @@ def test_bad_masks_are_refused(demo: Workspace, mask: np.ndarray, message: str) 
 
 
 def test_annotated_filter_and_progress(demo: Workspace) -> None:
-    images = demo.images("train", label="4", limit=3)
+    images = demo.images("train", label="4", limit=4)
     demo.masks.set(images[0].id, np.ones((32, 32), dtype=bool))
+    demo.masks.set(images[3].id, np.ones((32, 32), dtype=bool))
     demo.masks.set(images[1].id, np.zeros((32, 32), dtype=bool))  # cleared: not annotated
     demo.masks.set(images[2].id, np.ones((32, 32), dtype=bool), kind="object")
-    assert [i.id for i in demo.images("train", annotated=True)] == [images[0].id]
-    assert demo.count("train", annotated=False) == demo.count("train") - 1
+    assert [i.id for i in demo.images("train", annotated=True)] == [images[0].id, images[3].id]
+    assert demo.count("train", annotated=False) == demo.count("train") - 2
     assert demo.count("train", annotated=True, mask_kind="object") == 1
     wrong_annotated = demo.count("train", annotated=True, correct=images[0].prediction.correct)
-    assert wrong_annotated == 1
+    assert wrong_annotated == 1 + (images[3].prediction.correct == images[0].prediction.correct)
     progress = demo.masks.progress()
-    assert progress["train"]["4"] == (1, demo.count("train", label="4"))
+    assert progress["train"]["4"] == (2, demo.count("train", label="4"))
     assert progress["test"]["4"][0] == 0
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from robustar.db.tables import Image, Mask, Prediction
 
@@ -26,6 +26,8 @@ class ImageFilter:
     max_confidence: float | None = None
     annotated: bool | None = None  # has a non-empty current mask of `mask_kind`
     mask_kind: str = "spurious"
+    versus: int | None = None  # compare with this model version's prediction ...
+    flip: Literal["changed", "fixed", "broken"] = "changed"  # ... keep images that flipped so
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ _CHUNK = 500  # ids per IN (...) query, well below every database's parameter li
 
 
 def _has_prediction_filter(f: ImageFilter) -> bool:
-    return any(v is not None for v in (f.predicted, f.correct, f.min_confidence, f.max_confidence))
+    filters = (f.predicted, f.correct, f.min_confidence, f.max_confidence, f.versus)
+    return any(v is not None for v in filters)
 
 
 def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) -> Select:
@@ -77,6 +80,18 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
         query = query.where(Prediction.confidence >= f.min_confidence)
     if f.max_confidence is not None:
         query = query.where(Prediction.confidence <= f.max_confidence)
+    if f.versus is not None:
+        other = aliased(Prediction)
+        flipped = other.predicted != Prediction.predicted
+        if f.flip == "fixed":
+            flipped = Prediction.correct.is_(True) & other.correct.is_(False)
+        elif f.flip == "broken":
+            flipped = Prediction.correct.is_(False) & other.correct.is_(True)
+        query = query.where(
+            exists().where(
+                other.image_id == Prediction.image_id, other.version_id == f.versus, flipped
+            )
+        )
     if f.annotated is not None:
         image_id = Prediction.image_id if driven else Image.id
         has_mask = exists().where(

@@ -52,6 +52,7 @@ from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader, store_predictions
 from robustar.predict.metrics import SplitMetrics, compute_metrics
 from robustar.progress import ProgressCallback
+from robustar.repair import Comparison, compare
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.plain import EpochResult
@@ -67,6 +68,12 @@ from robustar.versions import (
     staging_dir,
     to_info,
 )
+
+
+def _check_flip(flip: str) -> str:
+    if flip not in ("changed", "fixed", "broken"):
+        raise DataError(f"unknown flip {flip!r}", "use changed, fixed or broken")
+    return flip
 
 
 class Workspace:
@@ -253,6 +260,8 @@ class Workspace:
         max_confidence: float | None = None,
         annotated: bool | None = None,
         mask_kind: str = "spurious",
+        versus: int | None = None,
+        flip: str = "changed",
     ) -> ImageFilter:
         self._split_folder(split)
         return ImageFilter(
@@ -264,6 +273,8 @@ class Workspace:
             max_confidence,
             annotated,
             check_kind(mask_kind),
+            None if versus is None else self.model(versus).id,
+            _check_flip(flip),
         )
 
     def class_index(self, value: int | str | None) -> int | None:
@@ -370,6 +381,16 @@ class Workspace:
     def training_curves(self, version: int) -> list[EpochMetric]:
         with self.session() as session:
             return epoch_metrics(session, version)
+
+    def compare(self, before: int | None = None, after: int | None = None) -> Comparison:
+        """Version `after` (default: current) against `before` (default: its parent)."""
+        new = self.model(after)
+        if before is None and new.parent_id is None:
+            raise DataError(
+                f"model version {new.id} has no parent to compare with",
+                "name the version to compare with (before=...)",
+            )
+        return compare(self, before if before is not None else new.parent_id, new.id)
 
     def use_model(self, version: int) -> VersionInfo:
         with self.session() as session:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from robustar.annotations import assist, store, transfer
 from robustar.annotations.maskfile import as_binary
@@ -87,7 +87,12 @@ class Masks:
             .scalar_subquery()
         )
         query = (
-            select(Image.split, Image.label, func.count(), func.sum(Image.id.in_(annotated)))
+            select(
+                Image.split,
+                Image.label,
+                func.count(),
+                func.sum(case((Image.id.in_(annotated), 1), else_=0)),
+            )
             .where(Image.split.in_([s for s in LABELLED_SPLITS if s in self._ws.folders]))
             .group_by(Image.split, Image.label)
         )

@@ -40,6 +40,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (meta, models, images, metrics, masks, jobs):
         api.include_router(module.router)
+    api.include_router(models.compare_router)
     app.include_router(api)
     app.add_exception_handler(RobustarError, _error_response)
 

@@ -20,6 +20,10 @@ class ImageQuery(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     annotated: bool | None = Field(None, description="has a non-empty mask of mask_kind")
     mask_kind: Literal["spurious", "object"] = "spurious"
+    versus: int | None = Field(None, description="compare with this model version")
+    flip: Literal["changed", "fixed", "broken"] = Field(
+        "changed", description="with versus: predicted class changed, or became right / wrong"
+    )
     sort: Literal["name", "id", "loss", "confidence"] = "name"
     order: Literal["asc", "desc"] = "asc"
     version: int | None = Field(None, description="model version; default: the current one")
@@ -34,6 +38,8 @@ class ImageQuery(BaseModel):
                 "max_confidence",
                 "annotated",
                 "mask_kind",
+                "versus",
+                "flip",
             }
         )
 

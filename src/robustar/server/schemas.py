@@ -186,3 +186,36 @@ class EpochCurve(Schema):
     test_accuracy: float | None
     learning_rate: float
     seconds: float
+
+
+class ClassDelta(Schema):
+    name: str
+    before: float | None
+    after: float | None
+
+
+class SplitComparison(Schema):
+    split: str
+    images: int
+    before: float | None
+    after: float | None
+    fixed: int
+    broken: int
+    changed: int
+    per_class: list[ClassDelta]
+
+
+class FilledAccuracy(Schema):
+    images: int
+    filler: str
+    before_original: float | None
+    after_original: float | None
+    before_filled: float | None
+    after_filled: float | None
+
+
+class Comparison(Schema):
+    before: int
+    after: int
+    splits: list[SplitComparison]
+    filled: FilledAccuracy | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
@@ -38,3 +38,17 @@ def training_curves(
 ) -> list[schemas.EpochCurve]:
     """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
     return [schemas.EpochCurve.model_validate(e) for e in workspace.training_curves(version_id)]
+
+
+compare_router = APIRouter(tags=["models"])
+
+
+@compare_router.get("/compare", response_model=schemas.Comparison)
+def compare_versions(
+    after: int | None = Query(None, description="default: the current version"),
+    before: int | None = Query(None, description="default: the parent of `after`"),
+    workspace: Workspace = Depends(get_workspace),
+) -> schemas.Comparison:
+    """Accuracy per split and class, flipped predictions, and accuracy with the annotated
+    spurious regions of test images filled: the repair report."""
+    return schemas.Comparison.model_validate(workspace.compare(before, after))

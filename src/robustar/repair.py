@@ -1,0 +1,157 @@
+"""Prove a repair: compare two model versions, and measure reliance on painted pixels.
+
+`compare` reports accuracy per split and class and the images whose prediction flipped;
+`repair_report` adds accuracy on copies of the annotated test images whose spurious regions
+are filled, for the old and the new version (a model that ignores those pixels keeps its
+accuracy there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from robustar.config import LABELLED_SPLITS
+from robustar.data.dataset import ImageDataset, IndexedImage
+from robustar.data.masked import MaskedDataset
+from robustar.db.tables import Image, Prediction
+from robustar.models.device import select_device
+from robustar.predict.engine import make_loader
+from robustar.train.fillers import FILLERS, Pixels
+from robustar.train.run import spurious_masks
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ClassDelta:
+    name: str
+    before: float | None
+    after: float | None
+
+
+@dataclass(frozen=True)
+class SplitComparison:
+    split: str
+    images: int
+    before: float | None
+    after: float | None
+    fixed: int  # wrong before, right after
+    broken: int  # right before, wrong after
+    changed: int  # predicted class differs
+    per_class: list[ClassDelta]
+
+
+@dataclass(frozen=True)
+class FilledAccuracy:
+    """Accuracy on annotated test images, as they are and with their masks filled."""
+
+    images: int
+    filler: str
+    before_original: float | None
+    after_original: float | None
+    before_filled: float | None
+    after_filled: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: int
+    after: int
+    splits: list[SplitComparison]
+    filled: FilledAccuracy | None
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """Portable SUM over a condition (PostgreSQL does not sum booleans)."""
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _split(workspace: Workspace, before: int, after: int, split: str) -> SplitComparison:
+    a, b = aliased(Prediction), aliased(Prediction)
+    query = (
+        select(
+            func.count(),
+            _count_if(a.correct.is_(False) & b.correct.is_(True)),
+            _count_if(a.correct.is_(True) & b.correct.is_(False)),
+            _count_if(a.predicted != b.predicted),
+        )
+        .select_from(a)
+        .join(b, and_(b.image_id == a.image_id, b.version_id == after))
+        .where(a.version_id == before, a.split == split)
+    )
+    with workspace.session() as session:
+        images, fixed, broken, changed = session.execute(query).one()
+    old, new = workspace.metrics(split, before), workspace.metrics(split, after)
+    return SplitComparison(
+        split,
+        int(images or 0),
+        old.accuracy,
+        new.accuracy,
+        int(fixed or 0),
+        int(broken or 0),
+        int(changed or 0),
+        [
+            ClassDelta(o.name, o.accuracy, n.accuracy)
+            for o, n in zip(old.per_class, new.per_class, strict=True)
+        ],
+    )
+
+
+@torch.inference_mode()
+def filled_accuracy(
+    workspace: Workspace, before: int, after: int, filler: str = "uniform", seed: int = 0
+) -> FilledAccuracy | None:
+    """Both versions on the annotated test images, original and with the masks filled."""
+    if "test" not in workspace.folders:
+        return None
+    masks = spurious_masks(workspace)
+    with workspace.session() as session:
+        rows = session.execute(
+            select(Image.id, Image.relpath, Image.label)
+            .where(Image.split == "test", Image.id.in_(list(masks)))
+            .order_by(Image.id)
+        ).all()
+    if not rows:
+        return None
+    folder = workspace.folders["test"]
+    config = workspace.config
+    base = ImageDataset(
+        [IndexedImage(r.id, folder / r.relpath, r.label) for r in rows],
+        workspace.transform,
+        config.image.max_pixels,
+    )
+    dataset = MaskedDataset(base, masks, config.image.size, config.image.resize)
+    device = select_device(config.runtime.device)
+    loader = make_loader(dataset, config.runtime.batch_size, config.runtime.workers, device)
+    pixels = Pixels(config.image.mean, config.image.std, device)
+    models = [workspace.load_model(v).eval().to(device) for v in (before, after)]
+    correct = {key: 0 for key in ("b0", "a0", "b1", "a1")}
+    generator = torch.Generator().manual_seed(seed)
+    for images, labels, _, m in loader:
+        images, labels, m = images.to(device), labels.to(device), m.to(device)
+        filled = FILLERS[filler](images, m, pixels, generator)
+        for tag, batch in (("0", images), ("1", filled)):
+            for name, model in zip("ba", models, strict=True):
+                correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
+    n = len(rows)
+    return FilledAccuracy(
+        n, filler, correct["b0"] / n, correct["a0"] / n, correct["b1"] / n, correct["a1"] / n
+    )
+
+
+def compare(workspace: Workspace, before: int, after: int, filled: bool = True) -> Comparison:
+    """`after` against `before` on every labelled split both have predictions for."""
+    workspace.model(before), workspace.model(after)
+    splits = [
+        _split(workspace, before, after, split)
+        for split in LABELLED_SPLITS
+        if split in workspace.folders
+    ]
+    report = filled_accuracy(workspace, before, after) if filled else None
+    return Comparison(before, after, [s for s in splits if s.images], report)
