@@ -80,3 +80,18 @@ def test_switching_the_current_version(page: Page, demo: Workspace) -> None:
 def test_unknown_image_shows_an_error(page: Page) -> None:
     page.goto("/gallery/test/images/999999")
     expect(page.get_by_role("alert")).to_contain_text("does not exist")
+
+
+def test_compare_versions_and_open_the_flipped_images(page: Page, demo: Workspace, shoot):
+    second = demo.train(architecture="tiny_cnn", epochs=2, seed=4, init="current")
+    report = demo.compare()
+    test = next(s for s in report.splits if s.split == "test")
+    page.goto("/models")
+    row = page.locator(".compare tr[data-split='test']")
+    expect(row).to_contain_text(f"{100 * test.after:.1f}%")
+    shoot(page, "compare")
+    row.get_by_role("link").nth(2).click()  # "changed"
+    expect(page).to_have_url(re.compile(r"/gallery/test\?versus=1"))
+    expect(page.locator(".cell")).to_have_count(test.changed)
+    expect(page.locator(".versus")).to_contain_text("against v1")
+    assert second.parent_id == 1

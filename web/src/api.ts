@@ -1,6 +1,7 @@
 // The only way the page talks to the server: typed GET/POST on /api/v1.
 import type {
   AnnotationProgress,
+  Comparison,
   EpochCurve,
   Job,
   ImageDetail,
@@ -130,6 +131,7 @@ export const api = {
     }),
   cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
   resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),
+  compare: (before: number, after?: number) => request<Comparison>(withParams("/compare", { before, after })),
   curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
 };

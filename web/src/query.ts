@@ -11,6 +11,8 @@ export interface GalleryQuery {
   minConfidence: number | null;
   maxConfidence: number | null;
   annotated: boolean | null;
+  versus: number | null;
+  flip: "changed" | "fixed" | "broken";
   sort: SortKey;
   order: Order;
   page: number;
@@ -27,6 +29,8 @@ export const DEFAULT_QUERY: GalleryQuery = {
   minConfidence: null,
   maxConfidence: null,
   annotated: null,
+  versus: null,
+  flip: "changed",
   sort: "name",
   order: "asc",
   page: 1,
@@ -69,6 +73,8 @@ export function parseQuery(raw: RawQuery): GalleryQuery {
     minConfidence: unitFloat(raw.min_confidence),
     maxConfidence: unitFloat(raw.max_confidence),
     annotated: optionalBool(raw.annotated),
+    versus: nonNegativeInt(raw.versus),
+    flip: first(raw.flip) === "fixed" ? "fixed" : first(raw.flip) === "broken" ? "broken" : "changed",
     sort: sort && SORTS.includes(sort) ? sort : DEFAULT_QUERY.sort,
     order: first(raw.order) === "desc" ? "desc" : "asc",
     page: Math.max(1, nonNegativeInt(raw.page) ?? 1),
@@ -85,6 +91,8 @@ export function filterParams(q: GalleryQuery): Record<string, string> {
   if (q.minConfidence !== null) out.min_confidence = String(q.minConfidence);
   if (q.maxConfidence !== null) out.max_confidence = String(q.maxConfidence);
   if (q.annotated !== null) out.annotated = String(q.annotated);
+  if (q.versus !== null) out.versus = String(q.versus);
+  if (q.versus !== null && q.flip !== "changed") out.flip = q.flip;
   if (q.sort !== DEFAULT_QUERY.sort) out.sort = q.sort;
   if (q.order !== DEFAULT_QUERY.order) out.order = q.order;
   return out;

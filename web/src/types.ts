@@ -139,3 +139,28 @@ export interface Job {
   started_at: string | null;
   finished_at: string | null;
 }
+
+export interface SplitComparison {
+  split: Split;
+  images: number;
+  before: number | null;
+  after: number | null;
+  fixed: number;
+  broken: number;
+  changed: number;
+  per_class: { name: string; before: number | null; after: number | null }[];
+}
+
+export interface Comparison {
+  before: number;
+  after: number;
+  splits: SplitComparison[];
+  filled: {
+    images: number;
+    filler: string;
+    before_original: number | null;
+    after_original: number | null;
+    before_filled: number | null;
+    after_filled: number | null;
+  } | null;
+}

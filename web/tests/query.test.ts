@@ -22,11 +22,20 @@ describe("parseQuery", () => {
       minConfidence: 0.25,
       maxConfidence: 0.9,
       annotated: true,
+      versus: null,
+      flip: "changed",
       sort: "loss",
       order: "desc",
       page: 4,
       pageSize: 50,
     });
+  });
+
+  it("reads a comparison with another model version", () => {
+    const q = parseQuery({ versus: "2", flip: "fixed" });
+    expect([q.versus, q.flip]).toEqual([2, "fixed"]);
+    expect(filterParams(q)).toEqual({ versus: "2", flip: "fixed" });
+    expect(parseQuery({ flip: "sideways" }).flip).toBe("changed");
   });
 
   it("falls back to defaults for nonsense", () => {
