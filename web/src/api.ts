@@ -7,6 +7,7 @@ import type {
   ImageDetail,
   MaskKind,
   MaskVersion,
+  Proposal,
   ImagePage,
   ModelVersion,
   Neighbours,
@@ -132,6 +133,16 @@ export const api = {
   cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
   resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),
   compare: (before: number, after?: number) => request<Comparison>(withParams("/compare", { before, after })),
+  proposals: (page: number, pageSize = 48) =>
+    request<{ total: number; items: Proposal[] }>(withParams("/proposals", { page, page_size: pageSize })),
+  review: (id: number, decision: "accept" | "reject" | "edited") =>
+    request<Proposal>(`/proposals/${id}/${decision}`, { method: "POST" }),
+  autoAnnotate: (body: Record<string, unknown>) =>
+    request<Job>("/jobs/auto-annotate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
   curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
 };
@@ -150,4 +161,8 @@ export function watchJob(id: number, onJob: (job: Job) => void): () => void {
   source.onmessage = (event) => onJob(JSON.parse(event.data) as Job);
   source.addEventListener("end", () => source.close());
   return () => source.close();
+}
+
+export function proposalMaskUrl(id: number): string {
+  return `${API}/proposals/${id}/mask`;
 }

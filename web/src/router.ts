@@ -4,6 +4,7 @@ import GalleryView from "./views/GalleryView.vue";
 import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
 import ModelsView from "./views/ModelsView.vue";
+import ReviewView from "./views/ReviewView.vue";
 import TasksView from "./views/TasksView.vue";
 import TrainView from "./views/TrainView.vue";
 
@@ -16,6 +17,7 @@ export const router = createRouter({
     { path: "/gallery/:split/images/:id/annotate", name: "annotate", component: AnnotateView },
     { path: "/models", name: "models", component: ModelsView },
     { path: "/tasks", name: "tasks", component: TasksView },
+    { path: "/review", name: "review", component: ReviewView },
     { path: "/train", name: "train", component: TrainView },
     { path: "/:rest(.*)", redirect: "/" },
   ],

@@ -164,3 +164,14 @@ export interface Comparison {
     after_filled: number | null;
   } | null;
 }
+
+export interface Proposal {
+  id: number;
+  image_id: number;
+  kind: MaskKind;
+  method: string;
+  job_id: number | null;
+  pixels: number;
+  status: "pending" | "accepted" | "rejected";
+  created_at: string;
+}

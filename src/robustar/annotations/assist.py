@@ -84,3 +84,15 @@ def grabcut(
     )
     chosen = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
     return _grown(chosen, image.size).astype(bool)
+
+
+def colour_range(
+    image: Image.Image, colours: Sequence[tuple[int, int, int]], tolerance: int
+) -> np.ndarray:
+    """Pixels within `tolerance` (per channel) of any of `colours`, anywhere in the image:
+    the page's global colour range, for batches."""
+    rgb = np.asarray(image, dtype=np.int16)
+    mask = np.zeros(rgb.shape[:2], dtype=bool)
+    for colour in colours:
+        mask |= (np.abs(rgb - np.asarray(colour, dtype=np.int16)) <= tolerance).all(axis=2)
+    return mask

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import case, func, select
 
-from robustar.annotations import assist, store, transfer
+from robustar.annotations import assist, proposals, store, transfer
 from robustar.annotations.maskfile import as_binary
 from robustar.annotations.segmenters import Segmenter, load_segmenter
 from robustar.config import LABELLED_SPLITS
 from robustar.db.tables import Image, Mask
 from robustar.errors import DataError
+from robustar.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from robustar.workspace import Workspace
@@ -128,6 +129,30 @@ class Masks:
                     config.segmentation, self._ws.root, config.runtime.device
                 )
             return self._segmenter.propose(self._ws.load_image(image_id), points, labels)
+
+    # ----- batch proposals and their review -------------------------------------------------
+
+    def auto_annotate(self, progress: ProgressCallback = None, **params: object) -> int:
+        """Propose masks for a filtered set in this process (a job does the same in the
+        worker: `Workspace.jobs.auto_annotate`). Returns the number of proposals."""
+        return proposals.auto_annotate(self._ws, proposals.parse_request(params), progress)
+
+    def proposals(
+        self, status: str = "pending", kind: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[proposals.ProposalInfo]]:
+        return proposals.list_proposals(self._ws, status, kind, limit, offset)
+
+    def proposal(self, proposal_id: int) -> tuple[proposals.ProposalInfo, np.ndarray]:
+        return proposals.proposal_mask(self._ws, proposal_id)
+
+    def accept(
+        self, proposal_id: int, edited: np.ndarray | None = None, store: bool = True
+    ) -> proposals.ProposalInfo:
+        mask = None if edited is None else as_binary(np.asarray(edited), "the edited mask")
+        return proposals.review(self._ws, proposal_id, True, mask, LOCAL_AUTHOR, store)
+
+    def reject(self, proposal_id: int) -> proposals.ProposalInfo:
+        return proposals.review(self._ws, proposal_id, False)
 
     # ----- import and export -----------------------------------------------------------------
 

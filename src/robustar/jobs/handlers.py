@@ -64,6 +64,16 @@ def predict(workspace: Workspace, params: dict[str, Any], job: JobContext) -> di
     return result
 
 
+@handler("auto_annotate")
+def auto_annotate(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    from robustar.annotations.proposals import auto_annotate, parse_request
+
+    request = parse_request(params)
+    made = auto_annotate(workspace, request, job.progress, job.job_id)
+    job.log(f"{made} {request.kind} proposals by {request.method}, waiting for review")
+    return {"proposals": made}
+
+
 def get_handler(kind: str) -> Handler:
     if kind not in HANDLERS:
         raise DataError(f"unknown job kind {kind!r}", f"use one of {', '.join(sorted(HANDLERS))}")

@@ -26,6 +26,14 @@ class Jobs:
         params = {"options": options.model_dump(exclude_none=True), "predict": predict}
         return self.submit("train", params)
 
+    def auto_annotate(self, **params: object) -> store.JobInfo:
+        """Queue batch auto-annotation (method colour, grabcut or segment) over a filtered
+        set; its proposals wait for review."""
+        from robustar.annotations.proposals import parse_request
+
+        checked = parse_request(params)
+        return self.submit("auto_annotate", checked.model_dump())
+
     def list(self, limit: int = 50) -> list[store.JobInfo]:
         with self._ws.session() as session:
             return store.list_jobs(session, limit)

@@ -219,3 +219,19 @@ class Comparison(Schema):
     after: int
     splits: list[SplitComparison]
     filled: FilledAccuracy | None
+
+
+class Proposal(Schema):
+    id: int
+    image_id: int
+    kind: str
+    method: str
+    job_id: int | None
+    pixels: int
+    status: str
+    created_at: datetime
+
+
+class ProposalPage(Schema):
+    total: int
+    items: list[Proposal]

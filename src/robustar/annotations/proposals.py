@@ -1,0 +1,180 @@
+"""Batch auto-annotation: a proposal method over a filtered set, kept apart from accepted masks
+until a person accepts, edits or rejects each proposal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+
+from robustar.annotations import assist
+from robustar.annotations.maskfile import read_mask, write_mask
+from robustar.annotations.store import current_row, save_mask
+from robustar.db.tables import Proposal, utcnow
+from robustar.errors import DataError, NotFoundError
+from robustar.progress import ProgressCallback, report
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+PROPOSALS_DIR = "annotations/proposals"
+
+
+class AutoAnnotate(BaseModel):
+    """What to propose, and for which images (the gallery's filters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    split: Literal["train", "validation", "test", "pool"] = "train"
+    kind: Literal["spurious", "object"] = "spurious"
+    method: Literal["colour", "grabcut", "segment"]
+    colours: list[tuple[int, int, int]] = Field(
+        default_factory=list, description="colour method: RGB colours to select"
+    )
+    tolerance: int = Field(16, ge=0, le=255, description="colour method: per channel")
+    margin: float = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")
+    filters: dict[str, Any] = Field(default_factory=dict, description="gallery filters")
+    limit: int | None = Field(None, ge=1)
+
+
+def parse_request(params: dict[str, Any]) -> AutoAnnotate:
+    try:
+        return AutoAnnotate.model_validate(params)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise DataError(
+            f"invalid auto-annotation request: {problems}", "fix those fields"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ProposalInfo:
+    id: int
+    image_id: int
+    kind: str
+    method: str
+    job_id: int | None
+    pixels: int
+    status: str
+    created_at: datetime
+
+
+def _info(row: Proposal) -> ProposalInfo:
+    return ProposalInfo(
+        row.id,
+        row.image_id,
+        row.kind,
+        row.method,
+        row.job_id,
+        row.pixels,
+        row.status,
+        row.created_at,
+    )
+
+
+def _propose(workspace: Workspace, image_id: int, params: AutoAnnotate) -> np.ndarray:
+    if params.method == "colour":
+        if not params.colours:
+            raise DataError("the colour method needs colours", "give colours=[[r, g, b], ...]")
+        return assist.colour_range(workspace.load_image(image_id), params.colours, params.tolerance)
+    if params.method == "grabcut":
+        image = workspace.load_image(image_id)
+        dx, dy = round(image.width * params.margin), round(image.height * params.margin)
+        return assist.grabcut(image, (dx, dy, image.width - dx, image.height - dy))
+    return workspace.masks.segment(image_id, [], [])
+
+
+def auto_annotate(
+    workspace: Workspace,
+    params: AutoAnnotate,
+    progress: ProgressCallback = None,
+    job_id: int | None = None,
+) -> int:
+    """Make one pending proposal per selected image; return how many were made."""
+    images = workspace.images(params.split, sort="id", limit=params.limit, **params.filters)
+    for done, image in enumerate(images, 1):
+        mask = _propose(workspace, image.id, params)
+        with workspace.session() as session:
+            row = Proposal(
+                image_id=image.id,
+                kind=params.kind,
+                method=params.method,
+                job_id=job_id,
+                file="",
+                pixels=int(mask.sum()),
+                status="pending",
+            )
+            session.add(row)
+            session.flush()
+            row.file = f"{PROPOSALS_DIR}/{row.id}.png"
+            write_mask(mask, workspace.root / row.file)
+        report(progress, "auto-annotate", done, len(images))
+    return len(images)
+
+
+def _get(session, proposal_id: int) -> Proposal:  # type: ignore[no-untyped-def]
+    row = session.get(Proposal, proposal_id)
+    if row is None:
+        raise NotFoundError(f"proposal {proposal_id} does not exist")
+    return row
+
+
+def list_proposals(
+    workspace: Workspace,
+    status: str = "pending",
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[ProposalInfo]]:
+    query = select(Proposal).where(Proposal.status == status)
+    if kind is not None:
+        query = query.where(Proposal.kind == kind)
+    with workspace.session() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Proposal.id).limit(limit).offset(offset))
+        return int(total), [_info(r) for r in rows]
+
+
+def proposal_mask(workspace: Workspace, proposal_id: int) -> tuple[ProposalInfo, np.ndarray]:
+    with workspace.session() as session:
+        row = _get(session, proposal_id)
+        return _info(row), read_mask(workspace.root / row.file)
+
+
+def review(
+    workspace: Workspace,
+    proposal_id: int,
+    accept: bool,
+    edited: np.ndarray | None = None,
+    author: str = "local",
+    store: bool = True,
+) -> ProposalInfo:
+    """Accept (as the next mask version, optionally edited) or reject a pending proposal.
+    `store=False` only records the decision (the page saved its edited mask itself)."""
+    with workspace.session() as session:
+        row = _get(session, proposal_id)
+        if row.status != "pending":
+            raise DataError(
+                f"proposal {proposal_id} was already {row.status}", "review pending proposals"
+            )
+        if accept and store:
+            mask = edited if edited is not None else read_mask(workspace.root / row.file)
+            current = current_row(session, row.image_id, row.kind)
+            save_mask(
+                session,
+                workspace.root,
+                row.image_id,
+                row.kind,
+                mask,
+                None if current is None else current.version,
+                author,
+            )
+        row.status = "accepted" if accept else "rejected"
+        row.reviewed_at = utcnow()
+        return _info(row)

@@ -1,0 +1,49 @@
+"""Browser end-to-end tests of the proposal review queue."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from playwright.sync_api import Page, expect
+
+from robustar import Workspace
+
+
+def test_accept_reject_and_edit_proposals(page: Page, demo: Workspace, shoot) -> None:
+    demo.masks.auto_annotate(split="train", method="grabcut", limit=3)
+    _, (first, second, third) = demo.masks.proposals()
+    page.goto("/review")
+    expect(page.locator("li[data-proposal]")).to_have_count(3)
+    shoot(page, "review")
+    page.locator(f"li[data-proposal='{first.id}'] button[name=accept]").click()
+    expect(page.locator("li[data-proposal]")).to_have_count(2)
+    assert demo.masks.current(first.image_id).version == 1
+    page.locator(f"li[data-proposal='{second.id}'] button[name=reject]").click()
+    expect(page.locator("li[data-proposal]")).to_have_count(1)
+    page.locator(f"li[data-proposal='{third.id}'] button[name=edit]").click()
+    expect(page).to_have_url(re.compile(rf"/images/{third.image_id}/annotate\?proposal={third.id}"))
+    expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
+    expect(page.locator(".save-status")).to_contain_text("Unsaved changes")
+    page.click("button[name=clear]")
+    page.click("button[name=save]")
+    expect(page).to_have_url(re.compile(r"/review$"))
+    expect(page.get_by_text("Nothing to review")).to_be_visible()
+    assert not demo.masks.get(third.image_id).any()
+    assert demo.masks.proposals("accepted")[0] == 2
+    assert demo.masks.proposals("rejected")[0] == 1
+
+
+def test_queue_an_auto_annotation_from_the_page(page: Page, demo: Workspace) -> None:
+    page.goto("/review")
+    page.select_option("select[name=label]", "2")
+    page.fill("input[name=colours]", "#e6194b #3cb44b #ffe119")
+    page.click("button[name=queue]")
+    expect(page.get_by_text("queued as")).to_be_visible()
+    job = demo.jobs.list()[0]
+    assert job.kind == "auto_annotate" and job.params["filters"] == {"label": 2}
+    assert job.params["colours"][0] == [230, 25, 75]
+    demo.jobs.run_next()
+    page.get_by_text("refresh").click()
+    expect(page.locator("li[data-proposal]")).to_have_count(demo.count("train", label=2))
+    assert np.all([p.method == "colour" for p in demo.masks.proposals()[1]])

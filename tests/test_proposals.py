@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from robustar import Workspace
+from robustar.data.spurious_digits import PATCH_COLOURS
+from robustar.errors import DataError
+from robustar.server.app import create_app
+
+COLOURS = [tuple(int(v) for v in c) for c in PATCH_COLOURS]
+
+
+def truth(ws: Workspace, image) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.asarray(Image.open(ws.root / "truth/masks" / image.split / image.relpath)) > 0
+
+
+def test_colour_auto_annotation_finds_the_demo_patches(demo: Workspace) -> None:
+    made = demo.masks.auto_annotate(
+        split="train", method="colour", colours=COLOURS, tolerance=12, limit=40
+    )
+    assert made == 40
+    total, pending = demo.masks.proposals()
+    assert total == 40 and all(p.status == "pending" for p in pending)
+    assert demo.count("train", annotated=True) == 0  # proposals are not masks
+    ious = []
+    for proposal in pending:
+        _, mask = demo.masks.proposal(proposal.id)
+        true = truth(demo, demo.image(proposal.image_id))
+        ious.append((mask & true).sum() / max(1, (mask | true).sum()))
+    assert np.median(ious) > 0.8
+
+
+def test_review_accept_edit_reject(demo: Workspace) -> None:
+    demo.masks.auto_annotate(split="train", method="grabcut", limit=3)
+    _, (first, second, third) = demo.masks.proposals()
+    accepted = demo.masks.accept(first.id)
+    assert accepted.status == "accepted"
+    assert np.array_equal(demo.masks.get(first.image_id), demo.masks.proposal(first.id)[1])
+    edited = np.zeros((32, 32), dtype=bool)
+    edited[:4, :4] = True
+    demo.masks.accept(second.id, edited=edited)
+    assert np.array_equal(demo.masks.get(second.image_id), edited)
+    demo.masks.reject(third.id)
+    with pytest.raises(DataError, match="already rejected"):
+        demo.masks.accept(third.id)
+    assert demo.masks.proposals()[0] == 0
+    assert demo.masks.proposals("rejected")[0] == 1
+
+
+def test_bad_auto_annotation_requests(demo: Workspace) -> None:
+    with pytest.raises(DataError, match="needs colours"):
+        demo.masks.auto_annotate(split="train", method="colour", limit=1)
+    with pytest.raises(DataError, match="method"):
+        demo.jobs.auto_annotate(split="train", method="magic")
+    with pytest.raises(DataError, match="tolerance"):
+        demo.jobs.auto_annotate(split="train", method="colour", colours=COLOURS, tolerance=999)
+
+
+def test_auto_annotation_job_and_review_api(demo: Workspace) -> None:
+    client = TestClient(create_app(demo))
+    queued = client.post(
+        "/api/v1/jobs/auto-annotate",
+        json={
+            "split": "train",
+            "method": "colour",
+            "colours": COLOURS,
+            "tolerance": 12,
+            "filters": {"label": 3},
+        },
+    )
+    assert queued.status_code == 202, queued.text
+    demo.jobs.run_next()
+    job = client.get(f"/api/v1/jobs/{queued.json()['id']}").json()
+    assert job["status"] == "succeeded" and job["result"]["proposals"] == demo.count(
+        "train", label=3
+    )
+    page = client.get("/api/v1/proposals", params={"page_size": 2}).json()
+    assert page["total"] == demo.count("train", label=3) and len(page["items"]) == 2
+    proposal = page["items"][0]
+    assert client.get(f"/api/v1/proposals/{proposal['id']}/mask").status_code == 200
+    assert client.post(f"/api/v1/proposals/{proposal['id']}/accept").json()["status"] == "accepted"
+    assert client.post(f"/api/v1/proposals/{proposal['id']}/reject").status_code == 400
+    assert client.post("/api/v1/proposals/999/accept").status_code == 404
+    bad = client.post("/api/v1/jobs/auto-annotate", json={"method": "colour", "tolerance": -1})
+    assert bad.status_code == 422
