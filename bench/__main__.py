@@ -1,6 +1,20 @@
 """Run every benchmark and print its table: `make bench`."""
 
-from bench import gallery_latency, predict_throughput, scan_throughput
+from bench import (
+    annotation_latency,
+    gallery_latency,
+    paired_training,
+    predict_throughput,
+    scan_throughput,
+)
 
-for benchmark in (scan_throughput, predict_throughput, gallery_latency):
+BENCHMARKS = (
+    scan_throughput,
+    predict_throughput,
+    gallery_latency,
+    annotation_latency,
+    paired_training,
+)
+
+for benchmark in BENCHMARKS:
     print(benchmark.run(), end="\n\n", flush=True)

@@ -33,6 +33,7 @@ from robustar.data.transforms import ModelInput
 from robustar.db import session as db
 from robustar.db.tables import EpochMetric, Image, ModelVersion, ScanProblem
 from robustar.errors import ConfigError, DataError, NotFoundError
+from robustar.explain.explainer import Explain
 from robustar.gallery import (
     ImageFilter,
     ImageInfo,
@@ -111,6 +112,7 @@ class Workspace:
         self.transform = ModelInput(config.image)
         self.masks = Masks(self)
         self.jobs = Jobs(self)
+        self.explain = Explain(self)
 
     def _resolve(self, folder: str) -> Path:
         path = Path(folder).expanduser()

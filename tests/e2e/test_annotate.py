@@ -105,3 +105,17 @@ def test_model_tool_explains_how_to_configure_a_model(page: Page, demo: Workspac
     open_editor(page, image.id)
     page.keyboard.press("m")
     expect(page.locator(".how-to")).to_contain_text("[segmentation]")
+
+
+def test_saliency_threshold_becomes_a_proposal(page: Page, demo: Workspace) -> None:
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    page.keyboard.press("t")
+    expect(page.locator("button[name=accept]")).to_be_visible()
+    page.click("button[name=accept]")
+    assert pixels(page) > 0
+    page.click("button[name=save]")
+    expect(page.locator(".save-status")).to_contain_text("Saved version 1")
+    heat, _ = demo.explain.saliency(image.id)
+    assert demo.masks.get(image.id).sum() == pixels(page)
+    assert heat[demo.masks.get(image.id)].mean() > heat.mean()

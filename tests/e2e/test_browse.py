@@ -95,3 +95,17 @@ def test_compare_versions_and_open_the_flipped_images(page: Page, demo: Workspac
     expect(page.locator(".cell")).to_have_count(test.changed)
     expect(page.locator(".versus")).to_contain_text("against v1")
     assert second.parent_id == 1
+
+
+def test_saliency_overlay_and_activation_images(page: Page, demo: Workspace, shoot) -> None:
+    image = demo.images("test", limit=1)[0]
+    page.goto(f"/gallery/test/images/{image.id}")
+    page.check("input[name=saliency]")
+    expect(page.locator("[data-saliency-ready]")).to_contain_text("explaining")
+    expect(page.locator("img.overlay")).to_be_visible()
+    page.select_option("select[name=saliency-method]", "gradcam")
+    page.select_option("select[name=saliency-target]", "7")
+    expect(page.locator("[data-saliency-ready]")).to_contain_text("explaining 7")
+    shoot(page, "saliency")
+    page.goto("/models")
+    expect(page.locator("img.activation")).to_have_count(10)

@@ -166,3 +166,20 @@ export function watchJob(id: number, onJob: (job: Job) => void): () => void {
 export function proposalMaskUrl(id: number): string {
   return `${API}/proposals/${id}/mask`;
 }
+
+export const SALIENCY_METHODS = [
+  "max_gradient",
+  "gradient",
+  "smoothgrad",
+  "integrated_gradients",
+  "guided_backprop",
+  "gradcam",
+] as const;
+
+export function saliencyUrl(id: number, method: string, target: number | null): string {
+  return withParams(`${API}/images/${id}/saliency`, { method, target });
+}
+
+export function activationUrl(version: number, target: number): string {
+  return `${API}/models/${version}/activation/${target}`;
+}

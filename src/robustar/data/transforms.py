@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
@@ -41,3 +43,24 @@ class ModelInput:
     def __call__(self, image: Image.Image) -> torch.Tensor:
         tensor = F.pil_to_tensor(fit_to_size(image, self.size, self.policy))
         return F.normalize(tensor.float().div_(255), self.mean, self.std)
+
+    def normalise_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixel values in [0, 1] to the model's input space (e.g. a black baseline)."""
+        return F.normalize(pixels, self.mean, self.std)
+
+
+def to_native(heat: np.ndarray, width: int, height: int, size: int, policy: str) -> np.ndarray:
+    """A map over the model input (size x size) back onto the image's native pixels: the
+    inverse of fit_to_size (parts the model never saw get 0)."""
+    if policy == "stretch":
+        return cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+    scale = (max if policy == "crop" else min)(size / width, size / height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if policy == "pad":
+        left, top = (size - new_w) // 2, (size - new_h) // 2
+        seen = heat[top : top + new_h, left : left + new_w]
+    else:
+        seen = np.zeros((new_h, new_w), dtype=heat.dtype)
+        left, top = (new_w - size) // 2, (new_h - size) // 2
+        seen[top : top + size, left : left + size] = heat
+    return cv2.resize(seen, (width, height), interpolation=cv2.INTER_LINEAR)

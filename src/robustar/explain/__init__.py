@@ -1,0 +1,1 @@
+"""Explanations: saliency maps (Captum) and what the model responds to most per class."""
