@@ -33,6 +33,7 @@ from robustar.data.transforms import ModelInput
 from robustar.db import session as db
 from robustar.db.tables import EpochMetric, Image, ModelVersion, ScanProblem
 from robustar.errors import ConfigError, DataError, NotFoundError
+from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
 from robustar.gallery import (
     ImageFilter,
@@ -113,6 +114,7 @@ class Workspace:
         self.masks = Masks(self)
         self.jobs = Jobs(self)
         self.explain = Explain(self)
+        self.attribution = Attribution(self)
 
     def _resolve(self, folder: str) -> Path:
         path = Path(folder).expanduser()

@@ -17,6 +17,11 @@ import type {
 
 export const API = "/api/v1";
 
+export interface Scored {
+  image_id: number;
+  score: number;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -142,6 +147,16 @@ export const api = {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
+    }),
+  attribution: (id: number, method = "influence", k = 8) =>
+    request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
+  suspicious: (limit = 100, method = "influence") =>
+    request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
+  buildAttribution: (method = "influence") =>
+    request<{ id: number }>("/jobs/attribution", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method }),
     }),
   curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),

@@ -5,6 +5,7 @@ import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
 import ModelsView from "./views/ModelsView.vue";
 import ReviewView from "./views/ReviewView.vue";
+import SuspiciousView from "./views/SuspiciousView.vue";
 import TasksView from "./views/TasksView.vue";
 import TrainView from "./views/TrainView.vue";
 
@@ -18,6 +19,7 @@ export const router = createRouter({
     { path: "/models", name: "models", component: ModelsView },
     { path: "/tasks", name: "tasks", component: TasksView },
     { path: "/review", name: "review", component: ReviewView },
+    { path: "/suspicious", name: "suspicious", component: SuspiciousView },
     { path: "/train", name: "train", component: TrainView },
     { path: "/:rest(.*)", redirect: "/" },
   ],

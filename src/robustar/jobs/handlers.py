@@ -74,6 +74,27 @@ def auto_annotate(workspace: Workspace, params: dict[str, Any], job: JobContext)
     return {"proposals": made}
 
 
+@handler("attribution")
+def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    info = workspace.attribution.build(
+        params.get("method", "influence"),
+        dim=params.get("dim", 1024),
+        damping=params.get("damping", 1e-3),
+        progress=job.progress,
+        fresh=params.get("fresh", False),
+    )
+    job.log(f"{info.method} index of model version {info.version}: {info.images} images")
+    return {"version": info.version, "method": info.method, "images": info.images}
+
+
+@handler("saliency")
+def saliency(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    count = workspace.explain.precompute(
+        params.get("split", "test"), params.get("method", "max_gradient"), None, job.progress
+    )
+    return {"images": count}
+
+
 def get_handler(kind: str) -> Handler:
     if kind not in HANDLERS:
         raise DataError(f"unknown job kind {kind!r}", f"use one of {', '.join(sorted(HANDLERS))}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
 
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
@@ -43,3 +45,79 @@ def activation(
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
     return Response(png, media_type="image/png")
+
+
+AttributionMethod = Literal["influence", "trak", "cosine"]
+
+
+class Scored(BaseModel):
+    image_id: int
+    score: float
+
+
+class Influence(BaseModel):
+    method: str
+    helpful: list[Scored]
+    harmful: list[Scored]
+
+
+class IndexStatus(BaseModel):
+    version: int
+    method: str
+    dim: int
+    width: int
+    images: int
+    done: int
+    damping: float
+    complete: bool
+
+
+class AttributionRequest(BaseModel):
+    method: AttributionMethod = "influence"
+    dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak)")
+    damping: float = Field(1e-3, gt=0, le=10, description="relative to the mean eigenvalue")
+    fresh: bool = False
+
+
+@router.get("/images/{image_id}/attribution", response_model=Influence)
+def image_attribution(
+    image_id: int,
+    method: AttributionMethod = "influence",
+    k: int = Query(8, ge=1, le=100),
+    workspace: Workspace = Depends(get_workspace),
+) -> Influence:
+    """The training images that most support (helpful) and most oppose (harmful) the image's
+    label, by the current version's attribution index."""
+    found = workspace.attribution.query(image_id, k, method)
+    return Influence(
+        method=method,
+        helpful=[Scored(image_id=s.image_id, score=s.score) for s in found["helpful"]],
+        harmful=[Scored(image_id=s.image_id, score=s.score) for s in found["harmful"]],
+    )
+
+
+@router.get("/attribution", response_model=list[IndexStatus])
+def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[IndexStatus]:
+    return [
+        IndexStatus(**{**asdict(i), "complete": i.complete}) for i in workspace.attribution.status()
+    ]
+
+
+@router.get("/attribution/suspicious", response_model=list[Scored])
+def suspicious(
+    method: AttributionMethod = "influence",
+    limit: int = Query(100, ge=1, le=5000),
+    workspace: Workspace = Depends(get_workspace),
+) -> list[Scored]:
+    """Training images ranked by harmful influence on the misclassified test images."""
+    ranked = workspace.attribution.suspicious(method, limit=limit)
+    return [Scored(image_id=s.image_id, score=s.score) for s in ranked]
+
+
+@router.post("/jobs/attribution", status_code=202, tags=["jobs"])
+def queue_attribution(
+    body: AttributionRequest, workspace: Workspace = Depends(get_workspace)
+) -> dict:
+    """Queue building (or finishing) the attribution index of the current version."""
+    job = workspace.jobs.submit("attribution", body.model_dump())
+    return {"id": job.id, "status": job.status}

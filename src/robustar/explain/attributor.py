@@ -1,0 +1,75 @@
+"""`Workspace.attribution`: build indexes, query one test image, rank suspicious training images."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from robustar.explain.attribution import METHODS, AttributionIndex, IndexInfo, Scored
+from robustar.progress import ProgressCallback, report
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
+
+
+class Attribution:
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def _index(self, method: str, version: int | None) -> AttributionIndex:
+        return AttributionIndex(self._ws, self._ws.model(version).id, method)
+
+    def build(
+        self,
+        method: str = "influence",
+        version: int | None = None,
+        dim: int = 1024,
+        damping: float = 1e-3,
+        progress: ProgressCallback = None,
+        fresh: bool = False,
+    ) -> IndexInfo:
+        """Featurise the train split for the (current) version; resumes an interrupted build."""
+        return self._index(method, version).build(dim, damping, progress=progress, fresh=fresh)
+
+    def status(self, version: int | None = None) -> list[IndexInfo]:
+        found = (self._index(m, version).info() for m in METHODS)
+        return [info for info in found if info is not None]
+
+    def query(
+        self, image_id: int, k: int = 8, method: str = "influence", version: int | None = None
+    ) -> dict[str, list[Scored]]:
+        """The k training images that most support and most oppose the image's label."""
+        index = self._index(method, version)
+        scores = index.scores(index.test_features([image_id]))[0]
+        ids = index.ids()
+        order = np.argsort(scores)
+        return {
+            "helpful": [Scored(int(ids[i]), float(scores[i])) for i in order[::-1][:k]],
+            "harmful": [Scored(int(ids[i]), float(scores[i])) for i in order[:k]],
+        }
+
+    def suspicious(
+        self,
+        method: str = "influence",
+        version: int | None = None,
+        limit: int = 100,
+        split: str = "test",
+        progress: ProgressCallback = None,
+    ) -> list[Scored]:
+        """Training images ranked by their harmful influence summed over the misclassified
+        images of `split` (each test image's scores scaled to unit length first, so no single
+        image dominates): the ones to annotate first."""
+        index = self._index(method, version)
+        index.ready()
+        wrong = [i.id for i in self._ws.images(split, correct=False, version=index.version)]
+        total = np.zeros(len(index.ids()))
+        for start in range(0, len(wrong), 64):
+            batch = wrong[start : start + 64]
+            scores = index.scores(index.test_features(batch))
+            scores /= np.linalg.norm(scores, axis=1, keepdims=True) + 1e-12
+            total += np.clip(-scores, 0, None).sum(0)
+            report(progress, "suspicious training images", start + len(batch), len(wrong))
+        ids = index.ids()
+        order = np.argsort(-total)[:limit]
+        return [Scored(int(ids[i]), float(total[i])) for i in order if total[i] > 0]

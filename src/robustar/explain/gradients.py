@@ -1,0 +1,90 @@
+"""Per-sample training-loss gradients, the features that data attribution compares.
+
+`last_layer`: exact gradients of the final linear layer, with the layer's input, which also
+give the exact Gauss-Newton Hessian of that layer (the true Hessian, since cross-entropy is
+convex in the logits and the logits are linear in those weights). `projected`: gradients of all
+parameters (torch.func, vmap) times a fixed random Gaussian projection (TRAK-style).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from robustar.errors import DataError
+
+MAX_PROJECTION_ENTRIES = 200_000_000  # parameters x dimension held in memory (800 MB)
+
+
+def final_linear(model: nn.Module) -> tuple[str, nn.Linear]:
+    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise DataError(
+            "last-layer attribution needs a final nn.Linear layer; this model has none",
+            "use the 'trak' or 'cosine' method (all parameters, projected)",
+        )
+    return linears[-1]
+
+
+class LastLayer:
+    """Captures the final linear layer's input to form exact per-sample gradients."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model.eval()
+        _, self.layer = final_linear(model)
+        self._inputs: torch.Tensor | None = None
+        self.layer.register_forward_hook(self._keep)
+
+    def _keep(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
+        self._inputs = inputs[0].detach()
+
+    @torch.no_grad()
+    def features(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(gradients (B, C*(F+1)), softmax (B, C), layer input with a 1 appended (B, F+1))."""
+        logits = self.model(x).float()
+        h = self._inputs.flatten(1).float()  # type: ignore[union-attr]
+        h1 = torch.cat([h, torch.ones(len(h), 1, device=h.device)], 1)
+        p = logits.softmax(1)
+        residual = p - F.one_hot(y, logits.shape[1]).float()
+        return torch.einsum("bc,bf->bcf", residual, h1).flatten(1), p, h1
+
+    @staticmethod
+    def gauss_newton(p: torch.Tensor, h1: torch.Tensor) -> torch.Tensor:
+        """Sum over the batch of (diag(p) - p p^T) kron (h h^T), laid out like the features."""
+        s = torch.diag_embed(p) - torch.einsum("bi,bj->bij", p, p)
+        hh = torch.einsum("bf,bg->bfg", h1, h1)
+        c, f = p.shape[1], h1.shape[1]
+        return torch.einsum("bij,bfg->ifjg", s, hh).reshape(c * f, c * f)
+
+
+class Projected:
+    """All-parameter per-sample gradients projected to `dim` with a seeded Gaussian matrix."""
+
+    def __init__(self, model: nn.Module, dim: int, seed: int = 0) -> None:
+        self.model = model.eval()
+        self.params = {k: v.detach() for k, v in model.named_parameters()}
+        self.buffers = {k: v.detach() for k, v in model.named_buffers()}
+        size = sum(v.numel() for v in self.params.values())
+        if size * dim > MAX_PROJECTION_ENTRIES:
+            raise DataError(
+                f"projecting {size:,} parameters to {dim} dimensions needs "
+                f"{size * dim * 4 / 1e9:.1f} GB; too much for this method here",
+                "lower the projection dimension, or use the 'influence' method (last layer)",
+            )
+        generator = torch.Generator().manual_seed(seed)
+        self.projection = torch.randn(size, dim, generator=generator) / dim**0.5
+
+        def loss(params, x, y):  # type: ignore[no-untyped-def]
+            out = functional_call(self.model, (params, self.buffers), (x[None],))
+            return F.cross_entropy(out.float(), y[None])
+
+        self._grads = vmap(grad(loss), in_dims=(None, 0, 0))
+
+    def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        grads = self._grads(self.params, x, y)
+        flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
+        return flat @ self.projection

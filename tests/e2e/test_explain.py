@@ -1,0 +1,35 @@
+"""Browser end-to-end tests of data attribution: the influence panel and the suspicious queue."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from robustar import Workspace
+
+
+def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
+    page: Page, demo: Workspace, shoot
+) -> None:
+    image = demo.images("test", correct=False, limit=1)[0]
+    page.goto(f"/gallery/test/images/{image.id}")
+    page.click("button[name=build-index]")
+    expect(page.get_by_text("queued as")).to_be_visible()
+    demo.jobs.run_next()
+    page.reload()
+    expect(page.locator("[data-group=helpful] img")).to_have_count(8)
+    expect(page.locator("[data-group=harmful] img")).to_have_count(8)
+    shoot(page, "influence")
+    harmful = demo.attribution.query(image.id)["harmful"][0].image_id
+    page.locator("[data-group=harmful] a").first.click()
+    expect(page).to_have_url(re.compile(rf"/gallery/train/images/{harmful}/annotate"))
+
+
+def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> None:
+    demo.attribution.build("influence")
+    ranked = demo.attribution.suspicious(limit=100)
+    page.goto("/suspicious")
+    expect(page.locator("li[data-image-id]")).to_have_count(len(ranked))
+    first = page.locator("li[data-image-id]").first
+    expect(first).to_have_attribute("data-image-id", str(ranked[0].image_id))
