@@ -125,3 +125,29 @@ def test_masks_export_import_progress(demo: Workspace, tmp_path: Path, monkeypat
     assert code == 0 and "train" in out
     code, _, err = run(monkeypatch, capsys, "masks", "import", demo.root, tmp_path / "none")
     assert code == 2 and "does not exist" in err
+
+
+def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, capsys) -> None:
+    image = demo.images("test", limit=1)[0]
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "explain",
+        demo.root,
+        str(image.id),
+        "--method",
+        "gradcam",
+        "--out",
+        tmp_path / "heat.png",
+    )
+    assert code == 0 and "gradcam for class" in out and (tmp_path / "heat.png").stat().st_size
+    code, out, _ = run(monkeypatch, capsys, "attribute", "build", demo.root, "-q")
+    assert code == 0 and "200 training images" in out
+    code, out, _ = run(monkeypatch, capsys, "attribute", "query", demo.root, str(image.id))
+    assert code == 0 and "helpful" in out and "harmful" in out
+    code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")
+    assert code == 0 and "1. image" in out
+    code, _, err = run(
+        monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "trak"
+    )
+    assert code == 2 and "missing" in err

@@ -43,6 +43,10 @@ def test_filled_test_accuracy_uses_the_annotated_masks(demo: Workspace) -> None:
     assert report.filled.before_original == pytest.approx(test.before)
     assert report.filled.after_original == pytest.approx(test.after)
     assert 0 <= report.filled.after_filled <= 1
+    assert 0 < report.filled.before_saliency_in_mask < 1
+    image = demo.images("test", limit=1)[0]
+    share = demo.explain.mass_in_mask(image.id, version=second.id)
+    assert share is not None and 0 <= share <= 1
 
 
 def test_compare_errors_and_api(demo: Workspace) -> None:

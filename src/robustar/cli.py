@@ -28,6 +28,10 @@ masks_app = typer.Typer(help="Masks: import, export, progress.", no_args_is_help
 app.add_typer(masks_app, name="masks")
 jobs_app = typer.Typer(help="Jobs: list, cancel, resume.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+attribute_app = typer.Typer(
+    help="Data attribution: build, query, suspicious.", no_args_is_help=True
+)
+app.add_typer(attribute_app, name="attribute")
 console = Console(stderr=True)
 stdout = Console()
 
@@ -367,6 +371,85 @@ def models_architectures() -> None:
 
     for source, names in list_models().items():
         stdout.print(f"[bold]{source}[/] ({len(names)}): {' '.join(names[:60])}")
+
+
+@app.command()
+def explain(
+    directory: WorkspaceDir,
+    image: Annotated[int | None, typer.Argument(help="image id; omit with --split")] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="max_gradient, gradient, smoothgrad, "
+            "integrated_gradients, guided_backprop, gradcam"
+        ),
+    ] = "max_gradient",
+    target: Annotated[
+        str | None, typer.Option(help="class name or index; default predicted")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the heat map PNG here")] = None,
+    split: Annotated[str | None, typer.Option(help="precompute a whole split instead")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Saliency of one image (PNG and the share inside its spurious mask), or of a split."""
+    workspace = _open(directory)
+    if split is not None:
+        with progress_bars(console, not quiet) as progress:
+            count = workspace.explain.precompute(split, method, None, progress)
+        stdout.print(f"{method} saliency cached for {count} {split} images")
+        return
+    if image is None:
+        raise typer.BadParameter("give an image id or --split")
+    chosen = None if target is None else (int(target) if target.isdigit() else target)
+    heat, explained = workspace.explain.saliency(image, method, chosen)
+    if out is not None:
+        out.write_bytes(workspace.explain.render(heat))
+    share = workspace.explain.mass_in_mask(image, "spurious", method)
+    inside = "" if share is None else f"; {share:.1%} of it inside the spurious mask"
+    stdout.print(f"image {image}: {method} for class {workspace.classes[explained]}{inside}")
+
+
+@attribute_app.command("build")
+def attribute_build(
+    directory: WorkspaceDir,
+    method: Annotated[str, typer.Option(help="influence, trak or cosine")] = "influence",
+    dim: Annotated[int, typer.Option(help="projection dimension (trak)")] = 1024,
+    damping: Annotated[float, typer.Option()] = 1e-3,
+    fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Build (or finish) the attribution index of the current model version."""
+    workspace = _open(directory)
+    with progress_bars(console, not quiet) as progress:
+        info = workspace.attribution.build(method, None, dim, damping, progress, fresh)
+    stdout.print(f"{info.method} index of version {info.version}: {info.images} training images")
+
+
+@attribute_app.command("query")
+def attribute_query(
+    directory: WorkspaceDir,
+    image: int,
+    k: Annotated[int, typer.Option()] = 8,
+    method: Annotated[str, typer.Option()] = "influence",
+) -> None:
+    """The training images that most support and most oppose an image's label."""
+    found = _open(directory).attribution.query(image, k, method)
+    for group, rows in found.items():
+        stdout.print(
+            f"[bold]{group}[/]: " + ", ".join(f"{s.image_id} ({s.score:+.3g})" for s in rows)
+        )
+
+
+@attribute_app.command("suspicious")
+def attribute_suspicious(
+    directory: WorkspaceDir,
+    limit: Annotated[int, typer.Option()] = 20,
+    method: Annotated[str, typer.Option()] = "influence",
+) -> None:
+    """Training images ranked by harmful influence on misclassified test images."""
+    ranked = _open(directory).attribution.suspicious(method, limit=limit)
+    for rank, s in enumerate(ranked, 1):
+        stdout.print(f"{rank:4d}. image {s.image_id}  score {s.score:.4f}")
 
 
 MaskFormat = Annotated[str, typer.Option("--format", help="png (a folder) or coco (a JSON file)")]

@@ -1,9 +1,9 @@
 """Prove a repair: compare two model versions, and measure reliance on painted pixels.
 
 `compare` reports accuracy per split and class and the images whose prediction flipped;
-`repair_report` adds accuracy on copies of the annotated test images whose spurious regions
-are filled, for the old and the new version (a model that ignores those pixels keeps its
-accuracy there).
+it also reports accuracy on copies of the annotated test images whose spurious regions are
+filled, and the share of saliency inside those regions, for the old and the new version (a
+model that ignores those pixels keeps its accuracy and looks elsewhere).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import aliased
@@ -26,6 +27,9 @@ from robustar.train.run import spurious_masks
 
 if TYPE_CHECKING:
     from robustar.workspace import Workspace
+
+
+SALIENCY_SAMPLE = 200  # annotated test images whose saliency mass is measured
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class FilledAccuracy:
     after_original: float | None
     before_filled: float | None
     after_filled: float | None
+    before_saliency_in_mask: float | None  # mean share of saliency inside the painted pixels
+    after_saliency_in_mask: float | None
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,6 @@ def _split(workspace: Workspace, before: int, after: int, split: str) -> SplitCo
     )
 
 
-@torch.inference_mode()
 def filled_accuracy(
     workspace: Workspace, before: int, after: int, filler: str = "uniform", seed: int = 0
 ) -> FilledAccuracy | None:
@@ -133,15 +138,29 @@ def filled_accuracy(
     models = [workspace.load_model(v).eval().to(device) for v in (before, after)]
     correct = {key: 0 for key in ("b0", "a0", "b1", "a1")}
     generator = torch.Generator().manual_seed(seed)
-    for images, labels, _, m in loader:
-        images, labels, m = images.to(device), labels.to(device), m.to(device)
-        filled = FILLERS[filler](images, m, pixels, generator)
-        for tag, batch in (("0", images), ("1", filled)):
-            for name, model in zip("ba", models, strict=True):
-                correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
+    with torch.inference_mode():
+        for images, labels, _, m in loader:
+            images, labels, m = images.to(device), labels.to(device), m.to(device)
+            filled = FILLERS[filler](images, m, pixels, generator)
+            for tag, batch in (("0", images), ("1", filled)):
+                for name, model in zip("ba", models, strict=True):
+                    correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
     n = len(rows)
+    sample = [r.id for r in rows[:SALIENCY_SAMPLE]]
+    masses = [
+        [workspace.explain.mass_in_mask(i, "spurious", "max_gradient", v) for i in sample]
+        for v in (before, after)
+    ]
+    means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]
     return FilledAccuracy(
-        n, filler, correct["b0"] / n, correct["a0"] / n, correct["b1"] / n, correct["a1"] / n
+        n,
+        filler,
+        correct["b0"] / n,
+        correct["a0"] / n,
+        correct["b1"] / n,
+        correct["a1"] / n,
+        means[0],
+        means[1],
     )
 
 

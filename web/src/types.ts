@@ -162,6 +162,8 @@ export interface Comparison {
     after_original: number | null;
     before_filled: number | null;
     after_filled: number | null;
+    before_saliency_in_mask: number | null;
+    after_saliency_in_mask: number | null;
   } | null;
 }
 

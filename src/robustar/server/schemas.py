@@ -212,6 +212,8 @@ class FilledAccuracy(Schema):
     after_original: float | None
     before_filled: float | None
     after_filled: float | None
+    before_saliency_in_mask: float | None
+    after_saliency_in_mask: float | None
 
 
 class Comparison(Schema):
