@@ -116,7 +116,7 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
 def test_suspicious_queue_and_api(demo: Workspace) -> None:
     with pytest.raises(NotFoundError, match="missing"):
         demo.attribution.suspicious()
-    demo.attribution.build("influence")
+    demo.attribution.build(dim=64)
     queue = demo.attribution.suspicious(limit=20)
     assert 0 < len(queue) <= 20
     assert [s.score for s in queue] == sorted((s.score for s in queue), reverse=True)
@@ -127,7 +127,7 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     listed = client.get("/api/v1/attribution/suspicious", params={"limit": 5}).json()
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
-    assert status[0]["method"] == "influence" and status[0]["complete"] is True
+    assert status[0]["method"] == "trak" and status[0]["complete"] is True
     queued = client.post("/api/v1/jobs/attribution", json={"method": "cosine", "dim": 32})
     assert queued.status_code == 202
     demo.jobs.run_next()

@@ -141,13 +141,13 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
         tmp_path / "heat.png",
     )
     assert code == 0 and "gradcam for class" in out and (tmp_path / "heat.png").stat().st_size
-    code, out, _ = run(monkeypatch, capsys, "attribute", "build", demo.root, "-q")
+    code, out, _ = run(monkeypatch, capsys, "attribute", "build", demo.root, "--dim", "64", "-q")
     assert code == 0 and "200 training images" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "query", demo.root, str(image.id))
     assert code == 0 and "helpful" in out and "harmful" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")
     assert code == 0 and "1. image" in out
     code, _, err = run(
-        monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "trak"
+        monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "influence"
     )
     assert code == 2 and "missing" in err

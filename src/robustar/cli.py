@@ -412,7 +412,7 @@ def explain(
 @attribute_app.command("build")
 def attribute_build(
     directory: WorkspaceDir,
-    method: Annotated[str, typer.Option(help="influence, trak or cosine")] = "influence",
+    method: Annotated[str, typer.Option(help="influence, trak or cosine")] = "trak",
     dim: Annotated[int, typer.Option(help="projection dimension (trak)")] = 1024,
     damping: Annotated[float, typer.Option()] = 1e-3,
     fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,
@@ -430,7 +430,7 @@ def attribute_query(
     directory: WorkspaceDir,
     image: int,
     k: Annotated[int, typer.Option()] = 8,
-    method: Annotated[str, typer.Option()] = "influence",
+    method: Annotated[str, typer.Option()] = "trak",
 ) -> None:
     """The training images that most support and most oppose an image's label."""
     found = _open(directory).attribution.query(image, k, method)
@@ -444,7 +444,7 @@ def attribute_query(
 def attribute_suspicious(
     directory: WorkspaceDir,
     limit: Annotated[int, typer.Option()] = 20,
-    method: Annotated[str, typer.Option()] = "influence",
+    method: Annotated[str, typer.Option()] = "trak",
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
     ranked = _open(directory).attribution.suspicious(method, limit=limit)

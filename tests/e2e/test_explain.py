@@ -27,7 +27,7 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
 
 
 def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> None:
-    demo.attribution.build("influence")
+    demo.attribution.build(dim=64)
     ranked = demo.attribution.suspicious(limit=100)
     page.goto("/suspicious")
     expect(page.locator("li[data-image-id]")).to_have_count(len(ranked))

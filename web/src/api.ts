@@ -148,11 +148,11 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
-  attribution: (id: number, method = "influence", k = 8) =>
+  attribution: (id: number, method = "trak", k = 8) =>
     request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
-  suspicious: (limit = 100, method = "influence") =>
+  suspicious: (limit = 100, method = "trak") =>
     request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
-  buildAttribution: (method = "influence") =>
+  buildAttribution: (method = "trak") =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from robustar.workspace import Workspace
 
 METHODS = ("influence", "trak", "cosine")
+# The default: on the demo its most opposing images share the wrong class's label and patch
+# 6.5x more often than random; last-layer influence surfaces high-loss outliers instead
+# (docs/benchmarks.md).
+DEFAULT_METHOD = "trak"
 
 
 @dataclass(frozen=True)
@@ -201,10 +205,15 @@ class AttributionIndex:
             )
         return info
 
-    def test_features(self, image_ids: list[int]) -> torch.Tensor:
+    def featuriser(self) -> Featuriser:
+        """The same featuriser the index was built with (the projection is seeded)."""
         info = self.ready()
-        model = self.ws.load_model(self.version)
-        featuriser = Featuriser(model, self.method, info.dim)
+        return Featuriser(self.ws.load_model(self.version), self.method, info.dim)
+
+    def test_features(
+        self, image_ids: list[int], featuriser: Featuriser | None = None
+    ) -> torch.Tensor:
+        featuriser = featuriser or self.featuriser()
         images = [self.ws.image(i) for i in image_ids]
         if any(i.label is None for i in images):
             raise DataError("attribution needs labelled images", "pick an image with a label")

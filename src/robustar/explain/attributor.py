@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from robustar.explain.attribution import METHODS, AttributionIndex, IndexInfo, Scored
+from robustar.explain.attribution import (
+    DEFAULT_METHOD,
+    METHODS,
+    AttributionIndex,
+    Featuriser,
+    IndexInfo,
+    Scored,
+)
 from robustar.progress import ProgressCallback, report
 
 if TYPE_CHECKING:
@@ -16,13 +23,23 @@ if TYPE_CHECKING:
 class Attribution:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
+        self._featurisers: dict[tuple[int, str, int], Featuriser] = {}
+
+    def _features(self, index: AttributionIndex, image_ids: list[int]):  # type: ignore[no-untyped-def]
+        """Test features with a featuriser kept between queries (building one for `trak`
+        draws the whole projection matrix)."""
+        info = index.ready()
+        key = (index.version, index.method, info.dim)
+        if key not in self._featurisers:
+            self._featurisers = {key: index.featuriser()}
+        return index.test_features(image_ids, self._featurisers[key])
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)
 
     def build(
         self,
-        method: str = "influence",
+        method: str = DEFAULT_METHOD,
         version: int | None = None,
         dim: int = 1024,
         damping: float = 1e-3,
@@ -30,6 +47,7 @@ class Attribution:
         fresh: bool = False,
     ) -> IndexInfo:
         """Featurise the train split for the (current) version; resumes an interrupted build."""
+        self._featurisers.clear()  # a rebuilt index may have another model or dimension
         return self._index(method, version).build(dim, damping, progress=progress, fresh=fresh)
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
@@ -37,11 +55,11 @@ class Attribution:
         return [info for info in found if info is not None]
 
     def query(
-        self, image_id: int, k: int = 8, method: str = "influence", version: int | None = None
+        self, image_id: int, k: int = 8, method: str = DEFAULT_METHOD, version: int | None = None
     ) -> dict[str, list[Scored]]:
         """The k training images that most support and most oppose the image's label."""
         index = self._index(method, version)
-        scores = index.scores(index.test_features([image_id]))[0]
+        scores = index.scores(self._features(index, [image_id]))[0]
         ids = index.ids()
         order = np.argsort(scores)
         return {
@@ -51,7 +69,7 @@ class Attribution:
 
     def suspicious(
         self,
-        method: str = "influence",
+        method: str = DEFAULT_METHOD,
         version: int | None = None,
         limit: int = 100,
         split: str = "test",
@@ -66,7 +84,7 @@ class Attribution:
         total = np.zeros(len(index.ids()))
         for start in range(0, len(wrong), 64):
             batch = wrong[start : start + 64]
-            scores = index.scores(index.test_features(batch))
+            scores = index.scores(self._features(index, batch))
             scores /= np.linalg.norm(scores, axis=1, keepdims=True) + 1e-12
             total += np.clip(-scores, 0, None).sum(0)
             report(progress, "suspicious training images", start + len(batch), len(wrong))

@@ -77,7 +77,7 @@ def auto_annotate(workspace: Workspace, params: dict[str, Any], job: JobContext)
 @handler("attribution")
 def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
     info = workspace.attribution.build(
-        params.get("method", "influence"),
+        params.get("method", "trak"),
         dim=params.get("dim", 1024),
         damping=params.get("damping", 1e-3),
         progress=job.progress,

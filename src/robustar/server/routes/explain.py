@@ -73,7 +73,7 @@ class IndexStatus(BaseModel):
 
 
 class AttributionRequest(BaseModel):
-    method: AttributionMethod = "influence"
+    method: AttributionMethod = "trak"
     dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak)")
     damping: float = Field(1e-3, gt=0, le=10, description="relative to the mean eigenvalue")
     fresh: bool = False
@@ -82,7 +82,7 @@ class AttributionRequest(BaseModel):
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
     image_id: int,
-    method: AttributionMethod = "influence",
+    method: AttributionMethod = "trak",
     k: int = Query(8, ge=1, le=100),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:
@@ -105,7 +105,7 @@ def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[In
 
 @router.get("/attribution/suspicious", response_model=list[Scored])
 def suspicious(
-    method: AttributionMethod = "influence",
+    method: AttributionMethod = "trak",
     limit: int = Query(100, ge=1, le=5000),
     workspace: Workspace = Depends(get_workspace),
 ) -> list[Scored]:
