@@ -2,6 +2,7 @@
 
 from bench import (
     annotation_latency,
+    attribution_bench,
     gallery_latency,
     paired_training,
     predict_throughput,
@@ -13,6 +14,7 @@ BENCHMARKS = (
     predict_throughput,
     gallery_latency,
     annotation_latency,
+    attribution_bench,
     paired_training,
 )
 

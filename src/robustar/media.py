@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from robustar.data.imageio import load_image
+from robustar.data.imageio import ImageDecodeError, load_image, unreadable
 from robustar.errors import DataError
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
 
 CACHE_DIR = "cache"
 THUMBNAIL_SIZES = (64, 128, 256)
@@ -73,3 +79,42 @@ def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -
     if not path.is_file():
         _atomic_save(load_image(source, max_pixels), path, format="PNG")
     return MediaFile(path, "image/png", fingerprint)
+
+
+class Media:
+    """`Workspace.media`: browser-ready files of indexed images, by id."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def _source(self, image_id: int) -> tuple[Path, str]:
+        info = self._ws.image(image_id)
+        return self._ws.image_path(image_id), info.fingerprint
+
+    def thumbnail(self, image_id: int, size: int = 128) -> MediaFile:
+        """A cached WebP thumbnail of the image (made on first request)."""
+        source, fingerprint = self._source(image_id)
+        with _readable(image_id):
+            return thumbnail(
+                self._ws.root / CACHE_DIR,
+                source,
+                fingerprint,
+                size,
+                self._ws.config.image.max_pixels,
+            )
+
+    def display_file(self, image_id: int) -> MediaFile:
+        """A file a browser shows correctly: the original, or a cached upright PNG copy."""
+        source, fingerprint = self._source(image_id)
+        with _readable(image_id):
+            return display_file(
+                self._ws.root / CACHE_DIR, source, fingerprint, self._ws.config.image.max_pixels
+            )
+
+
+@contextmanager
+def _readable(image_id: int) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, ImageDecodeError) as error:
+        raise unreadable(image_id, error) from None

@@ -27,7 +27,7 @@ from robustar.config import (
 )
 from robustar.data.classes import resolve_classes
 from robustar.data.dataset import ImageDataset, IndexedImage
-from robustar.data.imageio import ImageDecodeError, load_image, unreadable
+from robustar.data.imageio import load_image
 from robustar.data.scan import ScanReport, scan_split
 from robustar.data.transforms import ModelInput
 from robustar.db import session as db
@@ -47,7 +47,7 @@ from robustar.gallery import (
     neighbours,
 )
 from robustar.jobs.jobs import Jobs
-from robustar.media import CACHE_DIR, MediaFile, display_file, thumbnail
+from robustar.media import Media
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
@@ -115,6 +115,7 @@ class Workspace:
         self.jobs = Jobs(self)
         self.explain = Explain(self)
         self.attribution = Attribution(self)
+        self.media = Media(self)
 
     def _resolve(self, folder: str) -> Path:
         path = Path(folder).expanduser()
@@ -311,32 +312,6 @@ class Workspace:
     def load_image(self, image_id: int) -> PILImage.Image:
         """The image as RGB at its native resolution, upright."""
         return load_image(self.image_path(image_id), self.config.image.max_pixels)
-
-    def thumbnail(self, image_id: int, size: int = 128) -> MediaFile:
-        """A cached WebP thumbnail of the image (made on first request)."""
-        info = self.image(image_id)
-        source = self._split_folder(info.split) / info.relpath
-        with self._readable(image_id, source):
-            return thumbnail(
-                self.root / CACHE_DIR, source, info.fingerprint, size, self.config.image.max_pixels
-            )
-
-    def display_file(self, image_id: int) -> MediaFile:
-        """A file a browser shows correctly: the original, or a cached upright PNG copy."""
-        info = self.image(image_id)
-        source = self._split_folder(info.split) / info.relpath
-        with self._readable(image_id, source):
-            return display_file(
-                self.root / CACHE_DIR, source, info.fingerprint, self.config.image.max_pixels
-            )
-
-    @staticmethod
-    @contextmanager
-    def _readable(image_id: int, source: Path) -> Iterator[None]:
-        try:
-            yield
-        except (OSError, ImageDecodeError) as error:
-            raise unreadable(image_id, error) from None
 
     def problems(self, split: str | None = None) -> list[tuple[str, str, str]]:
         with self.session() as session:

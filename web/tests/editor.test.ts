@@ -10,6 +10,7 @@ import {
   paintDisc,
   paintLine,
 } from "../src/editor/mask";
+import { fitted, zoomAbout } from "../src/editor/viewport";
 
 function rgbaOf(colours: number[][], width: number): Uint8ClampedArray {
   const out = new Uint8ClampedArray(colours.length * 4);
@@ -111,5 +112,24 @@ describe("history", () => {
     while (history.undo(mask)) steps++;
     expect(steps).toBe(50);
     expect(mask.count()).toBe(10);
+  });
+});
+
+describe("viewport", () => {
+  it("keeps the pixel under the cursor when zooming", () => {
+    const view = { scale: 2, x: 10, y: 20 };
+    const next = zoomAbout(view, 1.5, 110, 220);
+    const before = [(110 - view.x) / view.scale, (220 - view.y) / view.scale];
+    const after = [(110 - next.x) / next.scale, (220 - next.y) / next.scale];
+    expect(after[0]).toBeCloseTo(before[0]);
+    expect(after[1]).toBeCloseTo(before[1]);
+    expect(zoomAbout(view, 1000, 0, 0).scale).toBe(64);
+  });
+
+  it("fits the image in the stage, centred", () => {
+    const view = fitted(800, 400, 200, 200);
+    expect(view.scale).toBeCloseTo(1.9);
+    expect(view.x).toBeCloseTo((800 - 380) / 2);
+    expect(view.y).toBeCloseTo((400 - 380) / 2);
   });
 });

@@ -115,7 +115,7 @@ def get_file(
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """The image as a browser shows it (the original, or an upright 8-bit PNG copy)."""
-    media = workspace.display_file(image_id)
+    media = workspace.media.display_file(image_id)
     return _send(request, media, f'"{media.fingerprint}"', _version_tag(media.fingerprint, v))
 
 
@@ -128,6 +128,6 @@ def get_thumbnail(
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """A WebP thumbnail, generated once and cached on disk."""
-    media = workspace.thumbnail(image_id, size)
+    media = workspace.media.thumbnail(image_id, size)
     tag = _version_tag(media.fingerprint, v)
     return _send(request, media, f'"{media.fingerprint}-{size}"', tag)

@@ -1,0 +1,32 @@
+"""The `robustar` command line: a thin face over robustar.Workspace.
+
+Each module registers its commands on the apps in `common`; `main` runs them and turns
+expected mistakes into one error line and a fix, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from robustar.cli import (  # noqa: F401  (importing registers the commands)
+    explain_commands,
+    job_commands,
+    mask_commands,
+    model_commands,
+    workspace_commands,
+)
+from robustar.cli.common import app, console
+from robustar.errors import RobustarError
+
+
+def main() -> None:
+    try:
+        app()
+    except RobustarError as error:
+        console.print(f"[red]error[/]: {error.what}", highlight=False, soft_wrap=True)
+        if error.fix:
+            console.print(f"  [bold]fix[/]: {error.fix}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,58 @@
+"""What every command shares: the Typer apps, the consoles, argument types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Robustar: find and fix what image models get wrong.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Model versions: list, import, make current.", no_args_is_help=True)
+masks_app = typer.Typer(help="Masks: import, export, progress.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Jobs: list, cancel, resume.", no_args_is_help=True)
+attribute_app = typer.Typer(
+    help="Data attribution: build, query, suspicious.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+app.add_typer(masks_app, name="masks")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(attribute_app, name="attribute")
+console = Console(stderr=True)
+stdout = Console()
+
+WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+
+
+def open_workspace(path: Path):  # type: ignore[no-untyped-def]
+    from robustar.workspace import Workspace
+
+    return Workspace.open(path)
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def print_versions(versions, splits: list[str]) -> None:  # type: ignore[no-untyped-def]
+    table = Table("", "id", "name", "parent", "architecture", "source", *splits)
+    for v in versions:
+        accuracy = [percent(v.metrics.get(s, {}).get("accuracy")) for s in splits]
+        table.add_row(
+            "*" if v.is_current else "",
+            str(v.id),
+            v.name,
+            "-" if v.parent_id is None else str(v.parent_id),
+            v.architecture,
+            v.source,
+            *accuracy,
+        )
+    stdout.print(table)

@@ -1,0 +1,98 @@
+"""Explanations: saliency of an image or a split, and data attribution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from robustar.cli.common import (
+    Quiet,
+    WorkspaceDir,
+    app,
+    attribute_app,
+    console,
+    open_workspace,
+    stdout,
+)
+from robustar.cli.progress import progress_bars
+
+
+@app.command()
+def explain(
+    directory: WorkspaceDir,
+    image: Annotated[int | None, typer.Argument(help="image id; omit with --split")] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="max_gradient, gradient, smoothgrad, "
+            "integrated_gradients, guided_backprop, gradcam"
+        ),
+    ] = "max_gradient",
+    target: Annotated[
+        str | None, typer.Option(help="class name or index; default predicted")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the heat map PNG here")] = None,
+    split: Annotated[str | None, typer.Option(help="precompute a whole split instead")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Saliency of one image (PNG and the share inside its spurious mask), or of a split."""
+    workspace = open_workspace(directory)
+    if split is not None:
+        with progress_bars(console, not quiet) as progress:
+            count = workspace.explain.precompute(split, method, None, progress)
+        stdout.print(f"{method} saliency cached for {count} {split} images")
+        return
+    if image is None:
+        raise typer.BadParameter("give an image id or --split")
+    chosen = None if target is None else (int(target) if target.isdigit() else target)
+    heat, explained = workspace.explain.saliency(image, method, chosen)
+    if out is not None:
+        out.write_bytes(workspace.explain.render(heat))
+    share = workspace.explain.mass_in_mask(image, "spurious", method)
+    inside = "" if share is None else f"; {share:.1%} of it inside the spurious mask"
+    stdout.print(f"image {image}: {method} for class {workspace.classes[explained]}{inside}")
+
+
+@attribute_app.command("build")
+def attribute_build(
+    directory: WorkspaceDir,
+    method: Annotated[str, typer.Option(help="influence, trak or cosine")] = "trak",
+    dim: Annotated[int, typer.Option(help="projection dimension (trak)")] = 1024,
+    damping: Annotated[float, typer.Option()] = 1e-3,
+    fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Build (or finish) the attribution index of the current model version."""
+    workspace = open_workspace(directory)
+    with progress_bars(console, not quiet) as progress:
+        info = workspace.attribution.build(method, None, dim, damping, progress, fresh)
+    stdout.print(f"{info.method} index of version {info.version}: {info.images} training images")
+
+
+@attribute_app.command("query")
+def attribute_query(
+    directory: WorkspaceDir,
+    image: int,
+    k: Annotated[int, typer.Option()] = 8,
+    method: Annotated[str, typer.Option()] = "trak",
+) -> None:
+    """The training images that most support and most oppose an image's label."""
+    found = open_workspace(directory).attribution.query(image, k, method)
+    for group, rows in found.items():
+        stdout.print(
+            f"[bold]{group}[/]: " + ", ".join(f"{s.image_id} ({s.score:+.3g})" for s in rows)
+        )
+
+
+@attribute_app.command("suspicious")
+def attribute_suspicious(
+    directory: WorkspaceDir,
+    limit: Annotated[int, typer.Option()] = 20,
+    method: Annotated[str, typer.Option()] = "trak",
+) -> None:
+    """Training images ranked by harmful influence on misclassified test images."""
+    ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)
+    for rank, s in enumerate(ranked, 1):
+        stdout.print(f"{rank:4d}. image {s.image_id}  score {s.score:.4f}")

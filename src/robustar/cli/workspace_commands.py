@@ -1,0 +1,271 @@
+"""Workspaces, data, training and serving: init, demo, info, scan, predict, train, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from robustar.cli.common import (
+    Quiet,
+    WorkspaceDir,
+    app,
+    console,
+    open_workspace,
+    percent,
+    print_versions,
+    stdout,
+)
+from robustar.cli.progress import progress_bars
+from robustar.predict.metrics import SplitMetrics
+
+
+def _print_metrics(m: SplitMetrics) -> None:
+    stdout.print(
+        f"[bold]{m.split}[/]: {m.images} images, accuracy {percent(m.accuracy)}, "
+        f"loss {'-' if m.loss is None else f'{m.loss:.4f}'} (model version {m.version_id})"
+    )
+
+
+@app.command()
+def init(
+    directory: WorkspaceDir,
+    train: Annotated[Path, typer.Option(help="train folder: one sub-folder per class")],
+    validation: Annotated[Path | None, typer.Option(help="validation folder")] = None,
+    test: Annotated[Path | None, typer.Option(help="test folder (out-of-domain is best)")] = None,
+    pool: Annotated[Path | None, typer.Option(help="unlabelled pool folder")] = None,
+    class_file: Annotated[Path | None, typer.Option(help="one class name per line")] = None,
+    architecture: Annotated[
+        str, typer.Option(help="model name, see 'robustar models architectures'")
+    ] = "resnet18",
+    checkpoint: Annotated[Path | None, typer.Option(help="weights to import as version 1")] = None,
+    image_size: Annotated[int, typer.Option(help="model input size in pixels")] = 224,
+    resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
+    batch_size: Annotated[int, typer.Option()] = 64,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Create a workspace from existing image folders and index them."""
+    from robustar.config import parse_config
+    from robustar.workspace import Workspace
+
+    def absolute(p: Path | None) -> str | None:
+        return None if p is None else str(p.expanduser().resolve())
+
+    raw = {
+        "data": {
+            "train": absolute(train),
+            "validation": absolute(validation),
+            "test": absolute(test),
+            "pool": absolute(pool),
+            "class_file": absolute(class_file),
+        },
+        "image": {"size": image_size, "resize": resize},
+        "model": {"architecture": architecture, "checkpoint": absolute(checkpoint)},
+        "runtime": {"device": device, "batch_size": batch_size},
+        "database": {"url": database_url},
+    }
+    raw = {k: {f: v for f, v in section.items() if v is not None} for k, section in raw.items()}
+    config = parse_config(raw, directory / "robustar.toml")
+    with progress_bars(console, not quiet) as progress:
+        workspace = Workspace.create(directory, config, progress)
+    _print_info(workspace)
+
+
+@app.command()
+def demo(
+    directory: WorkspaceDir = Path("demo-workspace"),
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after")] = True,
+    train: Annotated[bool, typer.Option("--train/--no-train", help="train the baseline")] = True,
+    port: Annotated[int | None, typer.Option()] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Create the spurious-digits demo workspace, train its baseline, then serve it."""
+    from robustar.demo import create_demo
+
+    with progress_bars(console, not quiet) as progress:
+        workspace = create_demo(directory, train=train, progress=progress)
+    _print_info(workspace)
+    if serve_after:
+        _serve(workspace, None, port)
+
+
+@app.command()
+def info(
+    directory: WorkspaceDir,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Splits, class counts, model versions and their accuracy."""
+    workspace = open_workspace(directory)
+    if as_json:
+        stdout.print_json(json.dumps(asdict(workspace.info()), default=str))
+    else:
+        _print_info(workspace)
+
+
+def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
+    info = workspace.info()
+    stdout.print(f"[bold]workspace[/] {info.root}")
+    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
+    table = Table("split", "images", "problems", "per class")
+    for s in info.splits:
+        counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
+        table.add_row(s.name, str(s.images), str(s.problems), counts)
+    stdout.print(table)
+    if not info.versions:
+        stdout.print("no model versions yet: run 'robustar train' or 'robustar models import'")
+        return
+    print_versions(info.versions, [s.name for s in info.splits])
+
+
+@app.command()
+def scan(
+    directory: WorkspaceDir,
+    split: Annotated[list[str] | None, typer.Option(help="split(s); default all")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-index the split folders: new, changed and removed files."""
+    workspace = open_workspace(directory)
+    with progress_bars(console, not quiet) as progress:
+        reports = workspace.scan(split, progress)
+    for r in reports:
+        stdout.print(
+            f"{r.split}: {r.images} images (+{r.added} new, {r.changed} changed, "
+            f"-{r.removed} removed), {len(r.problems)} problems, {r.seconds:.1f}s"
+        )
+        for rel, message in r.problems[:20]:
+            stdout.print(f"  [yellow]problem[/] {rel}: {message}")
+
+
+@app.command()
+def predict(
+    directory: WorkspaceDir,
+    split: Annotated[list[str] | None, typer.Option(help="split(s); default all")] = None,
+    version: Annotated[int | None, typer.Option(help="model version; default current")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run the model over splits and cache the predictions."""
+    workspace = open_workspace(directory)
+    with progress_bars(console, not quiet) as progress:
+        results = [workspace.predict(s, version, progress) for s in split or workspace.folders]
+    for m in results:
+        _print_metrics(m)
+
+
+FILLER_HELP = "uniform, weak, minor, black, colour, hstripes, vstripes, mixture, blur, other, worst"
+
+
+@app.command()
+def train(
+    directory: WorkspaceDir,
+    epochs: Annotated[int, typer.Option()] = 10,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-3,
+    optimizer: Annotated[str, typer.Option(help="sgd, adam or adamw")] = "adamw",
+    schedule: Annotated[str, typer.Option(help="constant, cosine or step")] = "cosine",
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    weight_decay: Annotated[float, typer.Option()] = 0.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    init: Annotated[str, typer.Option(help="scratch, current or checkpoint")] = "scratch",
+    checkpoint: Annotated[Path | None, typer.Option(help="weights for --init checkpoint")] = None,
+    architecture: Annotated[str | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    augment: Annotated[str, typer.Option(help="none or flip")] = "none",
+    paired: Annotated[bool, typer.Option(help="paired training on annotated images")] = False,
+    filler: Annotated[str, typer.Option(help=FILLER_HELP)] = "mixture",
+    regularizer: Annotated[str, typer.Option(help="l2, l1, cosine or kl")] = "l2",
+    pair_weight: Annotated[float, typer.Option(help="λ of the pair regulariser")] = 0.2,
+    predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
+    queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train a new model version (plain or paired) and make it current."""
+    from robustar.train.options import parse_options
+
+    options = parse_options(
+        {
+            k: v
+            for k, v in dict(
+                epochs=epochs,
+                learning_rate=learning_rate,
+                optimizer=optimizer,
+                schedule=schedule,
+                batch_size=batch_size,
+                weight_decay=weight_decay,
+                seed=seed,
+                init=init,
+                checkpoint=None if checkpoint is None else str(checkpoint),
+                architecture=architecture,
+                device=device,
+                name=name,
+                augment=augment,
+                paired=paired,
+                filler=filler,
+                regularizer=regularizer,
+                pair_weight=pair_weight,
+            ).items()
+            if v is not None
+        }
+    )
+    workspace = open_workspace(directory)
+    if queue:
+        job = workspace.jobs.train(options, predict_after)
+        stdout.print(
+            f"queued training as job {job.id}; 'robustar serve' or 'robustar worker' runs it"
+        )
+        return
+    with progress_bars(console, not quiet) as progress:
+        version = workspace.train(options, progress, predict=predict_after)
+    stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
+    print_versions([version], list(workspace.folders))
+
+
+@app.command()
+def serve(
+    directory: WorkspaceDir,
+    host: Annotated[str | None, typer.Option(help="default: [server] host, 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: [server] port, 8000")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="run queued jobs")] = True,
+) -> None:
+    """Serve the web app and the REST API (docs at /api/docs), with a job worker beside it."""
+    _serve(open_workspace(directory), host, port, worker)
+
+
+def _serve(workspace, host: str | None, port: int | None, worker: bool = True) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    import uvicorn
+
+    from robustar.server.app import create_app
+
+    host = host or workspace.config.server.host
+    port = port or workspace.config.server.port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
+    console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
+    process = None
+    if worker:  # a separate process, so training never blocks the server
+        command = [sys.executable, "-m", "robustar.jobs.worker", str(workspace.root)]
+        process = subprocess.Popen(command)
+    try:
+        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@app.command("worker")
+def run_worker(directory: WorkspaceDir) -> None:
+    """Run queued jobs one at a time (what 'robustar serve' starts beside the server)."""
+    from robustar.jobs.worker import serve_forever
+
+    root = open_workspace(directory).root
+    console.print(f"worker for {root}: waiting for jobs (Ctrl+C stops)")
+    serve_forever(root)
