@@ -86,7 +86,7 @@ def test_projection_too_large_is_refused() -> None:
         Projected(nn.Linear(20_000, 1_000), dim=16)
 
 
-@pytest.mark.parametrize("method", ["influence", "trak", "cosine"])
+@pytest.mark.parametrize("method", ["influence", "trak", "tracin", "cosine"])
 def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     info = demo.attribution.build(method, dim=64)
     assert info.complete and info.images == 200
@@ -133,3 +133,32 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     demo.jobs.run_next()
     assert demo.jobs.get(queued.json()["id"]).status == "succeeded"
     assert client.get(f"/api/v1/images/{image.id}/attribution?method=nope").status_code == 422
+
+
+def test_tracin_sums_learning_rate_weighted_gradient_products(demo: Workspace) -> None:
+    from robustar.explain.attribution import AttributionIndex
+
+    demo.attribution.build("tracin")
+    index = AttributionIndex(demo, demo.model().id, "tracin")
+    test_image = demo.images("test", limit=1)[0]
+    scores = index.scores(index.test_features([test_image.id]))[0]
+    curves = demo.training_curves(demo.model().id)
+    folder = (demo.root / demo.model().checkpoint).parent
+    x = demo.transform(demo.load_image(test_image.id))[None]
+    train = demo.images("train", sort="id", limit=1)[0]
+    x_train = demo.transform(demo.load_image(train.id))[None]
+    expected = 0.0
+    from robustar.explain.gradients import LastLayer
+    from robustar.models.checkpoint import load_weights
+    from robustar.models.registry import create_model
+
+    for epoch in curves:
+        model = load_weights(
+            create_model("tiny_cnn", 10), folder / f"epoch-{epoch.epoch:03d}.safetensors", 10
+        )
+        last = LastLayer(model)
+        g_test = last.features(x, torch.tensor([test_image.label]))[0][0]
+        g_train = last.features(x_train, torch.tensor([train.label]))[0][0]
+        expected += epoch.learning_rate * float(g_test @ g_train)
+    position = list(index.ids()).index(train.id)
+    assert scores[position] == pytest.approx(expected, rel=1e-3)

@@ -58,7 +58,7 @@ def explain(
 @attribute_app.command("build")
 def attribute_build(
     directory: WorkspaceDir,
-    method: Annotated[str, typer.Option(help="influence, trak or cosine")] = "trak",
+    method: Annotated[str, typer.Option(help="trak, influence, tracin or cosine")] = "trak",
     dim: Annotated[int, typer.Option(help="projection dimension (trak)")] = 1024,
     damping: Annotated[float, typer.Option()] = 1e-3,
     fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,

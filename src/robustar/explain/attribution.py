@@ -8,6 +8,8 @@ image's label (removing it would raise the test loss), negative means it opposes
 - influence: exact last-layer influence (Koh & Liang 2017) with the Gauss-Newton Hessian,
   which is exact for the last layer, plus damping; score = g_test^T H^-1 g_i / N.
 - trak: all-parameter gradients projected to `dim` (TRAK-style), kernel (Phi^T Phi + damping I).
+- tracin: TracIn over the version's saved epoch checkpoints (Pruthi et al. 2020): the sum over
+  epochs of the learning rate times the dot product of last-layer gradients.
 - cosine: cosine similarity of last-layer gradients (the baseline).
 """
 
@@ -25,13 +27,15 @@ import torch
 from robustar.errors import DataError, NotFoundError
 from robustar.explain.gradients import LastLayer, Projected
 from robustar.media import CACHE_DIR
+from robustar.models.checkpoint import load_weights
+from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback, report
 
 if TYPE_CHECKING:
     from robustar.workspace import Workspace
 
-METHODS = ("influence", "trak", "cosine")
+METHODS = ("influence", "trak", "tracin", "cosine")
 # The default: on the demo its most opposing images share the wrong class's label and patch
 # 6.5x more often than random; last-layer influence surfaces high-loss outliers instead
 # (docs/benchmarks.md).
@@ -60,10 +64,18 @@ class Scored:
 
 
 class Featuriser:
-    def __init__(self, model: torch.nn.Module, method: str, dim: int) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        method: str,
+        dim: int,
+        checkpoints: list[tuple[torch.nn.Module, float]] = (),  # type: ignore[assignment]
+    ) -> None:
         self.method = method
         if method == "trak":
             self.projected = Projected(model, dim)
+        elif method == "tracin":
+            self.epochs = [(LastLayer(m), lr**0.5) for m, lr in checkpoints]
         else:
             self.last = LastLayer(model)
 
@@ -74,6 +86,9 @@ class Featuriser:
         if self.method == "trak":
             phi = self.projected.features(x, y).double()
             return phi, phi.T @ phi
+        if self.method == "tracin":
+            parts = [last.features(x, y)[0].double() * root for last, root in self.epochs]
+            return torch.cat(parts, 1), None
         phi, p, h1 = self.last.features(x, y)
         if self.method == "influence":
             return phi.double(), LastLayer.gauss_newton(p.double(), h1.double())
@@ -134,8 +149,7 @@ class AttributionIndex:
             shutil.rmtree(self.folder, ignore_errors=True)
             info = None
         dataset = self.ws.dataset("train")
-        model = self.ws.load_model(self.version)
-        featuriser = Featuriser(model, self.method, dim)
+        featuriser = self._featuriser(dim)
         ids = np.asarray(dataset.ids, dtype=np.int64)
         if info is None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -207,8 +221,32 @@ class AttributionIndex:
 
     def featuriser(self) -> Featuriser:
         """The same featuriser the index was built with (the projection is seeded)."""
-        info = self.ready()
-        return Featuriser(self.ws.load_model(self.version), self.method, info.dim)
+        return self._featuriser(self.ready().dim)
+
+    def _featuriser(self, dim: int) -> Featuriser:
+        model = self.ws.load_model(self.version)
+        if self.method != "tracin":
+            return Featuriser(model, self.method, dim)
+        return Featuriser(model, self.method, dim, self._checkpoints())
+
+    def _checkpoints(self) -> list[tuple[torch.nn.Module, float]]:
+        """Each saved epoch of the version with the learning rate it was trained at."""
+        version = self.ws.model(self.version)
+        curves = self.ws.training_curves(self.version)
+        folder = (self.ws.root / version.checkpoint).parent
+        found = []
+        for epoch in curves:
+            path = folder / f"epoch-{epoch.epoch:03d}.safetensors"
+            if path.is_file():
+                model = create_model(version.architecture, version.num_classes)
+                found.append((load_weights(model, path, version.num_classes), epoch.learning_rate))
+        if not found:
+            raise DataError(
+                f"TracIn needs the epoch checkpoints of a trained version; version "
+                f"{self.version} has none",
+                "train a version in Robustar, or use the trak, influence or cosine method",
+            )
+        return found
 
     def test_features(
         self, image_ids: list[int], featuriser: Featuriser | None = None

@@ -47,7 +47,7 @@ def activation(
     return Response(png, media_type="image/png")
 
 
-AttributionMethod = Literal["influence", "trak", "cosine"]
+AttributionMethod = Literal["influence", "trak", "tracin", "cosine"]
 
 
 class Scored(BaseModel):
