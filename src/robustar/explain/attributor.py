@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,15 +25,19 @@ class Attribution:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
         self._featurisers: dict[tuple[int, str, int], Featuriser] = {}
+        # A featuriser keeps state between its forward pass and its gradients (a hook on the
+        # last layer), so the server's threads take turns.
+        self._lock = threading.Lock()
 
     def _features(self, index: AttributionIndex, image_ids: list[int]):  # type: ignore[no-untyped-def]
         """Test features with a featuriser kept between queries (building one for `trak`
         draws the whole projection matrix)."""
         info = index.ready()
         key = (index.version, index.method, info.dim)
-        if key not in self._featurisers:
-            self._featurisers = {key: index.featuriser()}
-        return index.test_features(image_ids, self._featurisers[key])
+        with self._lock:
+            if key not in self._featurisers:
+                self._featurisers = {key: index.featuriser()}
+            return index.test_features(image_ids, self._featurisers[key])
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)

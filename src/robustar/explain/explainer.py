@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ class Explain:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
         self._models: dict[int, torch.nn.Module] = {}
+        # Some methods (guided backprop, Grad-CAM) put hooks on the shared model: one at a time.
+        self._lock = threading.Lock()
 
     def _model(self, version: int) -> torch.nn.Module:
         if version not in self._models:
@@ -59,6 +62,18 @@ class Explain:
             )
         model_version = self._ws.model(version).id
         x = self._ws.transform(self._ws.load_image(image_id))[None]
+        with self._lock:
+            return self._saliency(image_id, x, method, target, model_version, layer)
+
+    def _saliency(
+        self,
+        image_id: int,
+        x: torch.Tensor,
+        method: str,
+        target: int | str | None,
+        model_version: int,
+        layer: str | None,
+    ) -> tuple[np.ndarray, int]:
         model = self._model(model_version)
         if target is None:
             with torch.no_grad():
@@ -142,9 +157,10 @@ class Explain:
         path = self._ws.root / CACHE_DIR / "activation" / f"v{model_version}" / f"{index}.png"
         if not path.is_file():
             config = self._ws.config.image
-            image = activation_maximisation(
-                self._model(model_version), index, config.size, config.mean, config.std
-            )
+            with self._lock:
+                image = activation_maximisation(
+                    self._model(model_version), index, config.size, config.mean, config.std
+                )
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")
             _atomic_bytes(path, buffer.getvalue())
