@@ -162,3 +162,28 @@ def test_tracin_sums_learning_rate_weighted_gradient_products(demo: Workspace) -
         expected += epoch.learning_rate * float(g_test @ g_train)
     position = list(index.ids()).index(train.id)
     assert scores[position] == pytest.approx(expected, rel=1e-3)
+
+
+def test_galleries_filter_and_sort_by_suspicion(demo: Workspace) -> None:
+    demo.attribution.build(dim=64)
+    queue = demo.attribution.suspicious(limit=10_000)
+    listed = demo.images("train", suspicious=True, sort="suspicion", descending=True)
+    assert [i.id for i in listed] == [s.image_id for s in queue]
+    assert demo.count("train", suspicious=False) == 200 - len(queue)
+    label = demo.image(queue[0].image_id).label
+    of_class = demo.images("train", suspicious=True, label=label, sort="suspicion", descending=True)
+    assert [i.id for i in of_class] == [
+        s.image_id for s in queue if demo.image(s.image_id).label == label
+    ]
+    client = TestClient(create_app(demo))
+    page = client.get(
+        "/api/v1/images",
+        params={
+            "split": "train",
+            "suspicious": "true",
+            "sort": "suspicion",
+            "order": "desc",
+            "page_size": 5,
+        },
+    ).json()
+    assert [i["id"] for i in page["items"]] == [s.image_id for s in queue[:5]]

@@ -9,9 +9,9 @@ import numpy as np
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from robustar.db.tables import Image, Mask, Prediction
+from robustar.db.tables import Image, Mask, Prediction, Suspicion
 
-SortKey = Literal["name", "loss", "confidence", "id"]
+SortKey = Literal["name", "loss", "confidence", "id", "suspicion"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class ImageFilter:
     max_confidence: float | None = None
     annotated: bool | None = None  # has a non-empty current mask of `mask_kind`
     mask_kind: str = "spurious"
+    suspicious: bool | None = None  # in the version's suspicious queue (train split)
     versus: int | None = None  # compare with this model version's prediction ...
     flip: Literal["changed", "fixed", "broken"] = "changed"  # ... keep images that flipped so
 
@@ -92,8 +93,11 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
                 other.image_id == Prediction.image_id, other.version_id == f.versus, flipped
             )
         )
+    image_id = Prediction.image_id if driven else Image.id
+    if f.suspicious is not None:
+        queued = exists().where(Suspicion.image_id == image_id, Suspicion.version_id == version_id)
+        query = query.where(queued if f.suspicious else ~queued)
     if f.annotated is not None:
-        image_id = Prediction.image_id if driven else Image.id
         has_mask = exists().where(
             Mask.image_id == image_id, Mask.is_current, Mask.kind == f.mask_kind, Mask.pixels > 0
         )
@@ -119,12 +123,23 @@ def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending
     query = select(tie)
     if driven and sort == "name":
         query = query.join(Image, Image.id == Prediction.image_id)
-    key = {
-        "name": Image.relpath,
-        "id": tie,
-        "loss": Prediction.loss,
-        "confidence": Prediction.confidence,
-    }[sort]
+    if sort == "suspicion":
+        if version_id is None:
+            sort = "name"
+        else:  # images outside the queue count as 0
+            key = func.coalesce(
+                select(Suspicion.score)
+                .where(Suspicion.image_id == tie, Suspicion.version_id == version_id)
+                .scalar_subquery(),
+                0.0,
+            )
+    if sort != "suspicion":
+        key = {
+            "name": Image.relpath,
+            "id": tie,
+            "loss": Prediction.loss,
+            "confidence": Prediction.confidence,
+        }[sort]
     order = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
     return _where(query, f, version_id, driven).order_by(*dict.fromkeys(order))
 

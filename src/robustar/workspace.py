@@ -267,6 +267,7 @@ class Workspace:
         mask_kind: str = "spurious",
         versus: int | None = None,
         flip: str = "changed",
+        suspicious: bool | None = None,
     ) -> ImageFilter:
         self._split_folder(split)
         return ImageFilter(
@@ -278,6 +279,7 @@ class Workspace:
             max_confidence,
             annotated,
             check_kind(mask_kind),
+            suspicious,
             None if versus is None else self.model(versus).id,
             _check_flip(flip),
         )

@@ -1,7 +1,7 @@
 // The gallery's filter, sort and page, kept in the URL so a view can be bookmarked and shared.
 import type { Split } from "./types";
 
-export type SortKey = "name" | "id" | "loss" | "confidence";
+export type SortKey = "name" | "id" | "loss" | "confidence" | "suspicion";
 export type Order = "asc" | "desc";
 
 export interface GalleryQuery {
@@ -11,6 +11,7 @@ export interface GalleryQuery {
   minConfidence: number | null;
   maxConfidence: number | null;
   annotated: boolean | null;
+  suspicious: boolean | null;
   versus: number | null;
   flip: "changed" | "fixed" | "broken";
   sort: SortKey;
@@ -20,7 +21,7 @@ export interface GalleryQuery {
 }
 
 export const PAGE_SIZES = [25, 50, 100, 200];
-const SORTS: SortKey[] = ["name", "id", "loss", "confidence"];
+const SORTS: SortKey[] = ["name", "id", "loss", "confidence", "suspicion"];
 
 export const DEFAULT_QUERY: GalleryQuery = {
   label: null,
@@ -29,6 +30,7 @@ export const DEFAULT_QUERY: GalleryQuery = {
   minConfidence: null,
   maxConfidence: null,
   annotated: null,
+  suspicious: null,
   versus: null,
   flip: "changed",
   sort: "name",
@@ -73,6 +75,7 @@ export function parseQuery(raw: RawQuery): GalleryQuery {
     minConfidence: unitFloat(raw.min_confidence),
     maxConfidence: unitFloat(raw.max_confidence),
     annotated: optionalBool(raw.annotated),
+    suspicious: optionalBool(raw.suspicious),
     versus: nonNegativeInt(raw.versus),
     flip: first(raw.flip) === "fixed" ? "fixed" : first(raw.flip) === "broken" ? "broken" : "changed",
     sort: sort && SORTS.includes(sort) ? sort : DEFAULT_QUERY.sort,
@@ -91,6 +94,7 @@ export function filterParams(q: GalleryQuery): Record<string, string> {
   if (q.minConfidence !== null) out.min_confidence = String(q.minConfidence);
   if (q.maxConfidence !== null) out.max_confidence = String(q.maxConfidence);
   if (q.annotated !== null) out.annotated = String(q.annotated);
+  if (q.suspicious !== null) out.suspicious = String(q.suspicious);
   if (q.versus !== null) out.versus = String(q.versus);
   if (q.versus !== null && q.flip !== "changed") out.flip = q.flip;
   if (q.sort !== DEFAULT_QUERY.sort) out.sort = q.sort;

@@ -22,6 +22,7 @@ describe("parseQuery", () => {
       minConfidence: 0.25,
       maxConfidence: 0.9,
       annotated: true,
+      suspicious: null,
       versus: null,
       flip: "changed",
       sort: "loss",

@@ -204,3 +204,19 @@ class Proposal(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Suspicion(Base):
+    """A training image's harmful influence on the misclassified test images, per version
+    (the suspicious queue, kept so galleries can filter and sort by it)."""
+
+    __tablename__ = "suspicion"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    method: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)

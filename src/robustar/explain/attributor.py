@@ -6,7 +6,9 @@ import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sqlalchemy import delete, insert
 
+from robustar.db.tables import Suspicion
 from robustar.explain.attribution import (
     DEFAULT_METHOD,
     METHODS,
@@ -94,5 +96,23 @@ class Attribution:
             total += np.clip(-scores, 0, None).sum(0)
             report(progress, "suspicious training images", start + len(batch), len(wrong))
         ids = index.ids()
+        self._store(index, ids, total)
         order = np.argsort(-total)[:limit]
         return [Scored(int(ids[i]), float(total[i])) for i in order if total[i] > 0]
+
+    def _store(self, index: AttributionIndex, ids: np.ndarray, total: np.ndarray) -> None:
+        """Keep every positive score, so galleries can filter and sort by suspicion."""
+        rows = [
+            {
+                "version_id": index.version,
+                "image_id": int(i),
+                "method": index.method,
+                "score": float(t),
+            }
+            for i, t in zip(ids, total, strict=True)
+            if t > 0
+        ]
+        with self._ws.session() as session:
+            session.execute(delete(Suspicion).where(Suspicion.version_id == index.version))
+            if rows:
+                session.execute(insert(Suspicion), rows)

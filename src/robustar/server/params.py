@@ -20,11 +20,12 @@ class ImageQuery(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     annotated: bool | None = Field(None, description="has a non-empty mask of mask_kind")
     mask_kind: Literal["spurious", "object"] = "spurious"
+    suspicious: bool | None = Field(None, description="in the suspicious queue (train)")
     versus: int | None = Field(None, description="compare with this model version")
     flip: Literal["changed", "fixed", "broken"] = Field(
         "changed", description="with versus: predicted class changed, or became right / wrong"
     )
-    sort: Literal["name", "id", "loss", "confidence"] = "name"
+    sort: Literal["name", "id", "loss", "confidence", "suspicion"] = "name"
     order: Literal["asc", "desc"] = "asc"
     version: int | None = Field(None, description="model version; default: the current one")
 
@@ -38,6 +39,7 @@ class ImageQuery(BaseModel):
                 "max_confidence",
                 "annotated",
                 "mask_kind",
+                "suspicious",
                 "versus",
                 "flip",
             }
