@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 
 from bench.common import OUTPUT, table
-from bench.live_server import live_server
 from robustar.config import DataConfig, WorkspaceConfig
+from robustar.server.background import serve_in_background
 from robustar.workspace import Workspace
 
 
@@ -80,7 +80,7 @@ def run(repeats: int = 15) -> str:
             *timings(lambda: workspace.masks.grabcut(photo, (100, 80, 420, 440)), repeats),
         ]
     )
-    with live_server(workspace) as url, httpx.Client(base_url=url, timeout=60) as client:
+    with serve_in_background(workspace) as url, httpx.Client(base_url=url, timeout=60) as client:
         payload = io.BytesIO()
         Image.fromarray(mask).save(payload, format="PNG")
         body = payload.getvalue()

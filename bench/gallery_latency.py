@@ -14,12 +14,12 @@ from PIL import Image
 from sqlalchemy import insert
 
 from bench.common import OUTPUT, table
-from bench.live_server import live_server
 from bench.scan_throughput import make_files
 from robustar.config import DataConfig, ImageConfig, ModelConfig, RuntimeConfig, WorkspaceConfig
 from robustar.db.tables import Prediction
 from robustar.models.checkpoint import save_weights
 from robustar.models.registry import create_model
+from robustar.server.background import serve_in_background
 from robustar.workspace import Workspace
 
 IMAGES = 100_000
@@ -107,7 +107,7 @@ def run(repeats: int = 60) -> str:
         ("page of 100, wrong + confidence, by loss", "/api/v1/images", filtered_page),
     ]
     latency_rows = []
-    with live_server(workspace) as base, httpx.Client(base_url=base) as client:
+    with serve_in_background(workspace) as base, httpx.Client(base_url=base) as client:
         client.get("/api/v1/images", params={"split": "train"})  # warm the database cache
         baseline = None
         for name, url, params in cases:
@@ -144,7 +144,7 @@ def thumbnails(count: int = 400, side: int = 512) -> str:
     workspace = Workspace.create(root / "ws", config)
     ids = [i.id for i in workspace.images("train")]
     rows = []
-    with live_server(workspace) as base_url, httpx.Client(base_url=base_url) as client:
+    with serve_in_background(workspace) as base_url, httpx.Client(base_url=base_url) as client:
 
         def throughput(path: str, headers: dict | None = None) -> float:
             started = time.perf_counter()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from robustar import Workspace
-from robustar.server.app import STATIC_DIR, create_app
+from robustar.server.app import STATIC_DIR
+from robustar.server.background import serve_in_background
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -40,21 +37,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def server(demo: Workspace) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(demo), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_background(demo) as url:
+        yield url
 
 
 @pytest.fixture
