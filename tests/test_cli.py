@@ -151,3 +151,37 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
         monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "influence"
     )
     assert code == 2 and "missing" in err
+
+
+def test_queue_training_and_manage_jobs(demo: Workspace, monkeypatch, capsys) -> None:
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "train",
+        demo.root,
+        "--queue",
+        "--paired",
+        "--architecture",
+        "tiny_cnn",
+        "--epochs",
+        "1",
+    )
+    assert code == 0 and "queued training as job 1" in out
+    job = demo.jobs.get(1)
+    assert job.params["options"]["paired"] is True and job.status == "queued"
+    code, out, _ = run(monkeypatch, capsys, "jobs", "list", demo.root)
+    assert code == 0 and "train" in out and "queued" in out
+    code, out, _ = run(monkeypatch, capsys, "jobs", "cancel", demo.root, "1")
+    assert code == 0 and "cancelled" in out and demo.jobs.get(1).status == "cancelled"
+    code, out, _ = run(monkeypatch, capsys, "jobs", "resume", demo.root, "1")
+    assert code == 0 and demo.jobs.get(1).status == "queued"
+    code, _, err = run(monkeypatch, capsys, "jobs", "cancel", demo.root, "7")
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(monkeypatch, capsys, "train", demo.root, "--queue", "--filler", "glitter")
+    assert code == 2 and "filler" in err
+
+
+def test_explain_a_whole_split(demo: Workspace, monkeypatch, capsys) -> None:
+    code, out, _ = run(monkeypatch, capsys, "explain", demo.root, "--split", "validation", "-q")
+    assert code == 0 and "cached for 50 validation images" in out
+    assert len(list((demo.root / "cache/saliency").rglob("*.npy"))) == 50

@@ -10,6 +10,7 @@ import {
   paintDisc,
   paintLine,
 } from "../src/editor/mask";
+import { actionFor, type KeyPress } from "../src/editor/shortcuts";
 import { fitted, zoomAbout } from "../src/editor/viewport";
 
 function rgbaOf(colours: number[][], width: number): Uint8ClampedArray {
@@ -131,5 +132,31 @@ describe("viewport", () => {
     expect(view.scale).toBeCloseTo(1.9);
     expect(view.x).toBeCloseTo((800 - 380) / 2);
     expect(view.y).toBeCloseTo((400 - 380) / 2);
+  });
+});
+
+describe("shortcuts", () => {
+  const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({
+    key,
+    ctrlKey: false,
+    metaKey: false,
+    shiftKey: false,
+    ...extra,
+  });
+
+  it("maps command keys, plain keys and tool letters", () => {
+    expect(actionFor(press("s", { ctrlKey: true }))).toBe("save");
+    expect(actionFor(press("Z", { ctrlKey: true, shiftKey: true }))).toBe("redo");
+    expect(actionFor(press("z", { metaKey: true }))).toBe("undo");
+    expect(actionFor(press("y", { ctrlKey: true }))).toBe("redo");
+    expect(actionFor(press("]"))).toBe("larger");
+    expect(actionFor(press("ArrowRight"))).toBe("next");
+    expect(actionFor(press("G"))).toEqual({ tool: "grabcut" });
+    expect(actionFor(press("q"))).toBeNull();
+  });
+
+  it("leaves typing in a field alone, except command keys", () => {
+    expect(actionFor(press("b", { tag: "INPUT" }))).toBeNull();
+    expect(actionFor(press("s", { tag: "INPUT", ctrlKey: true }))).toBe("save");
   });
 });
