@@ -8,7 +8,8 @@ from torch import nn
 
 from robustar import Workspace
 from robustar.errors import DataError, NotFoundError
-from robustar.explain.gradients import LastLayer, Projected
+from robustar.explain.gradients import LastLayer, PerSample, Projection
+from robustar.explain.hessian import GaussNewtonSolver
 from robustar.server.app import create_app
 
 REG = 0.1
@@ -69,24 +70,63 @@ def test_last_layer_influence_matches_leave_one_out_retraining() -> None:
     assert pearson > 0.95 and spearman > 0.9
 
 
-def test_projected_gradients_are_a_projection_of_autograd() -> None:
+def tiny_conv_net() -> nn.Module:
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    return nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+
+
+def flat_grad(model: nn.Module, value: torch.Tensor) -> torch.Tensor:
+    return torch.cat([g.flatten() for g in torch.autograd.grad(value, list(model.parameters()))])
+
+
+def test_per_sample_loss_and_margin_gradients_match_autograd() -> None:
+    model = tiny_conv_net()
     x, y = torch.randn(5, 3, 6, 6), torch.tensor([0, 1, 2, 1, 0])
-    projected = Projected(model, dim=16)
-    features = projected.features(x, y)
-    loss = F.cross_entropy(model(x[2:3]), y[2:3])
-    grads = torch.autograd.grad(loss, list(model.parameters()))
-    flat = torch.cat([g.flatten() for g in grads])
-    assert torch.allclose(features[2], flat @ projected.projection, atol=1e-5)
+    grads = PerSample(model)
+    expected = flat_grad(model, F.cross_entropy(model(x[2:3]), y[2:3]))
+    assert torch.allclose(grads.loss(x, y)[2], expected, atol=1e-5)
+    margins, p = grads.margin(x, y)
+    prob = model(x[3:4]).softmax(1)[0, y[3]]
+    assert torch.allclose(p[3], prob, atol=1e-6)
+    expected = flat_grad(model, torch.log(prob / (1 - prob)))
+    assert torch.allclose(margins[3], expected, atol=1e-4)
+    # The projection keeps dot products in expectation; here, a seeded fixed matrix.
+    projection = Projection(len(expected), 16)
+    assert torch.equal(projection(expected[None]), expected[None] @ projection.matrix)
 
 
 def test_projection_too_large_is_refused() -> None:
     with pytest.raises(DataError, match="influence"):
-        Projected(nn.Linear(20_000, 1_000), dim=16)
+        Projection(20_000 * 1_000, dim=16)
 
 
-@pytest.mark.parametrize("method", ["influence", "trak", "tracin", "cosine"])
+def test_conjugate_gradient_matches_the_explicit_gauss_newton_solve() -> None:
+    model = tiny_conv_net()
+    x = torch.randn(20, 3, 6, 6)
+    solver = GaussNewtonSolver(model, x, damping=1e-2, tolerance=1e-6, max_iterations=500)
+    b = PerSample(model).loss(x[:3], torch.tensor([0, 2, 1]))
+    params = dict(model.named_parameters())
+
+    def logits(*values: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(model, dict(zip(params, values, strict=True)), (x,))
+
+    jacobian = torch.autograd.functional.jacobian(logits, tuple(params.values()))
+    j = torch.cat([part.reshape(20, 3, -1) for part in jacobian], 2)
+    p = model(x).softmax(1).detach()
+    s = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+    gauss_newton = torch.einsum("ncp,ncd,ndq->pq", j, s, j) / 20
+    largest = torch.linalg.eigvalsh(gauss_newton)[-1]
+    assert solver.damping == pytest.approx(1e-2 * float(largest), rel=0.05)
+    exact = torch.linalg.solve(gauss_newton + solver.damping * torch.eye(len(j[0, 0])), b.T).T
+    assert torch.allclose(solver.solve(b), exact, rtol=1e-3, atol=1e-4 * float(exact.abs().max()))
+
+
+def test_conjugate_gradient_refuses_large_models() -> None:
+    with pytest.raises(DataError, match="trak"):
+        GaussNewtonSolver(nn.Linear(3000, 2000), torch.randn(2, 3000), 1e-3)
+
+
+@pytest.mark.parametrize("method", ["influence", "influence-cg", "trak", "tracin", "cosine"])
 def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     info = demo.attribution.build(method, dim=64)
     assert info.complete and info.images == 200
@@ -187,3 +227,40 @@ def test_galleries_filter_and_sort_by_suspicion(demo: Workspace) -> None:
         },
     ).json()
     assert [i["id"] for i in page["items"]] == [s.image_id for s in queue[:5]]
+
+
+def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Workspace) -> None:
+    """TRAK by hand: margin gradients, projection, damped kernel, 1 - p weights, mean over
+    the last two epoch checkpoints."""
+    from robustar.explain.attribution import AttributionIndex
+    from robustar.models.checkpoint import load_weights
+    from robustar.models.registry import create_model
+
+    info = demo.attribution.build("trak", dim=32, damping=0.1, ensemble=2)
+    assert info.ensemble == 2 and info.width == 64
+    index = AttributionIndex(demo, demo.model().id, "trak")
+    test_image = demo.images("test", limit=1)[0]
+    scores = index.scores(index.test_features([test_image.id]))[0]
+    dataset = demo.dataset("train")
+    x = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    y = torch.tensor([dataset[i][1] for i in range(len(dataset))])
+    x_test = demo.transform(demo.load_image(test_image.id))[None]
+    folder = (demo.root / demo.model().checkpoint).parent
+    epochs = [e.epoch for e in demo.training_curves(demo.model().id)][-2:]
+    expected = np.zeros(len(dataset))
+    for epoch in epochs:
+        model = load_weights(
+            create_model("tiny_cnn", 10), folder / f"epoch-{epoch:03d}.safetensors", 10
+        )
+        grads = PerSample(model)
+        projection = Projection(sum(p.numel() for p in model.parameters()), 32)
+        g, p = grads.margin(x, y)
+        phi = projection(g).double()
+        kernel = phi.T @ phi
+        kernel += 0.1 * torch.trace(kernel) / 32 * torch.eye(32, dtype=torch.float64)
+        test = projection(grads.margin(x_test, torch.tensor([test_image.label]))[0]).double()
+        expected += (test @ torch.linalg.solve(kernel, (phi * (1 - p.double())[:, None]).T))[
+            0
+        ].numpy()
+    expected /= 2
+    np.testing.assert_allclose(scores, expected, rtol=2e-3, atol=1e-3 * np.abs(expected).max())

@@ -58,16 +58,21 @@ def explain(
 @attribute_app.command("build")
 def attribute_build(
     directory: WorkspaceDir,
-    method: Annotated[str, typer.Option(help="trak, influence, tracin or cosine")] = "trak",
-    dim: Annotated[int, typer.Option(help="projection dimension (trak)")] = 1024,
+    method: Annotated[
+        str, typer.Option(help="trak, influence, influence-cg, tracin or cosine")
+    ] = "trak",
+    dim: Annotated[int, typer.Option(help="projection dimension (trak, influence-cg)")] = 1024,
     damping: Annotated[float, typer.Option()] = 1e-3,
+    ensemble: Annotated[
+        int, typer.Option(help="trak: average over this many last epoch checkpoints")
+    ] = 1,
     fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Build (or finish) the attribution index of the current model version."""
     workspace = open_workspace(directory)
     with progress_bars(console, not quiet) as progress:
-        info = workspace.attribution.build(method, None, dim, damping, progress, fresh)
+        info = workspace.attribution.build(method, None, dim, damping, progress, fresh, ensemble)
     stdout.print(f"{info.method} index of version {info.version}: {info.images} training images")
 
 

@@ -7,7 +7,12 @@ image's label (removing it would raise the test loss), negative means it opposes
 
 - influence: exact last-layer influence (Koh & Liang 2017) with the Gauss-Newton Hessian,
   which is exact for the last layer, plus damping; score = g_test^T H^-1 g_i / N.
-- trak: all-parameter gradients projected to `dim` (TRAK-style), kernel (Phi^T Phi + damping I).
+- influence-cg: influence with the whole model's curvature (Gauss-Newton over a sample of
+  training images) for small models: each query solves H^-1 g_test by conjugate gradient, then
+  meets the training gradients projected to `dim` (Johnson-Lindenstrauss keeps the products).
+- trak: TRAK (Park et al. 2023): all-parameter gradients of the margin log(p / (1 - p)),
+  projected to `dim`, kernel (Phi^T Phi + damping I), training rows weighted by 1 - p; with
+  `ensemble` > 1 the scores are averaged over the version's last saved epoch checkpoints.
 - tracin: TracIn over the version's saved epoch checkpoints (Pruthi et al. 2020): the sum over
   epochs of the learning rate times the dot product of last-layer gradients.
 - cosine: cosine similarity of last-layer gradients (the baseline).
@@ -23,9 +28,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from robustar.errors import DataError, NotFoundError
-from robustar.explain.gradients import LastLayer, Projected
+from robustar.explain.gradients import LastLayer, PerSample, Projection, parameter_count
+from robustar.explain.hessian import GaussNewtonSolver, check_size
 from robustar.media import CACHE_DIR
 from robustar.models.checkpoint import load_weights
 from robustar.models.registry import create_model
@@ -35,7 +42,9 @@ from robustar.progress import ProgressCallback, report
 if TYPE_CHECKING:
     from robustar.workspace import Workspace
 
-METHODS = ("influence", "trak", "tracin", "cosine")
+METHODS = ("influence", "influence-cg", "trak", "tracin", "cosine")
+FORMAT = 2  # the layout of the files on disk
+HESSIAN_SAMPLE = 512  # training images whose Gauss-Newton matrix stands for the Hessian
 # The default: on the demo its most opposing images share the wrong class's label and patch
 # 6.5x more often than random; last-layer influence surfaces high-loss outliers instead
 # (docs/benchmarks.md).
@@ -47,10 +56,11 @@ class IndexInfo:
     version: int
     method: str
     dim: int
-    width: int  # feature length: dim for trak, the last layer's size otherwise
+    width: int  # feature length: dim (x ensemble) when projected, the last layer's otherwise
     images: int
     done: int
     damping: float
+    ensemble: int  # models whose scores are averaged (trak); 1 otherwise
 
     @property
     def complete(self) -> bool:
@@ -64,35 +74,57 @@ class Scored:
 
 
 class Featuriser:
+    """Index rows (training images) and query rows (test images) for one method.
+
+    `train` also returns this batch's share of each kernel block (None when the method has no
+    kernel); the index sums the shares, then inverts each block once.
+    """
+
     def __init__(
         self,
-        model: torch.nn.Module,
         method: str,
         dim: int,
-        checkpoints: list[tuple[torch.nn.Module, float]] = (),  # type: ignore[assignment]
+        models: list[torch.nn.Module],
+        weights: list[float],
+        hessian: GaussNewtonSolver | None = None,
+        images: int = 1,
     ) -> None:
-        self.method = method
-        if method == "trak":
-            self.projected = Projected(model, dim)
-        elif method == "tracin":
-            self.epochs = [(LastLayer(m), lr**0.5) for m, lr in checkpoints]
+        self.method, self.hessian, self.images = method, hessian, images
+        if method in ("trak", "influence-cg"):
+            self.grads = [PerSample(m) for m in models]
+            self.projection = Projection(parameter_count(models[0]), dim)
         else:
-            self.last = LastLayer(model)
+            self.last = [LastLayer(m) for m in models]
+            self.roots = [w**0.5 for w in weights]
 
-    def __call__(
-        self, x: torch.Tensor, y: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Features and this batch's share of the kernel (None for cosine)."""
+    def train(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.method == "trak":
-            phi = self.projected.features(x, y).double()
-            return phi, phi.T @ phi
+            rows, kernels = [], []
+            for member in self.grads:
+                g, p = member.margin(x, y)
+                phi = self.projection(g).double()
+                rows.append(phi * (1 - p.double())[:, None])  # TRAK's Q = 1 - p weighting
+                kernels.append(phi.T @ phi)
+            return torch.cat(rows, 1), torch.stack(kernels)
+        if self.method == "influence-cg":
+            return self.projection(self.grads[0].loss(x, y)).double(), None
         if self.method == "tracin":
-            parts = [last.features(x, y)[0].double() * root for last, root in self.epochs]
+            pairs = zip(self.last, self.roots, strict=True)
+            parts = [last.features(x, y)[0].double() * r for last, r in pairs]
             return torch.cat(parts, 1), None
-        phi, p, h1 = self.last.features(x, y)
+        phi, p, h1 = self.last[0].features(x, y)
         if self.method == "influence":
-            return phi.double(), LastLayer.gauss_newton(p.double(), h1.double())
-        return torch.nn.functional.normalize(phi.double(), dim=1), None
+            return phi.double(), LastLayer.gauss_newton(p.double(), h1.double())[None]
+        return F.normalize(phi.double(), dim=1), None
+
+    def test(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.method == "trak":
+            return torch.cat([self.projection(m.margin(x, y)[0]).double() for m in self.grads], 1)
+        if self.method == "influence-cg":
+            assert self.hessian is not None
+            solved = self.hessian.solve(self.grads[0].loss(x, y))
+            return self.projection(solved).double() / self.images
+        return self.train(x, y)[0]
 
 
 class AttributionIndex:
@@ -111,6 +143,8 @@ class AttributionIndex:
         if not self._meta_path().is_file():
             return None
         meta = json.loads(self._meta_path().read_text())
+        if meta.get("format") != FORMAT:
+            return None  # written by an older Robustar: rebuilt on the next build
         return IndexInfo(
             self.version,
             self.method,
@@ -119,6 +153,7 @@ class AttributionIndex:
             meta["images"],
             meta["done"],
             meta["damping"],
+            meta["ensemble"],
         )
 
     def _write_meta(self, **meta: object) -> None:
@@ -142,24 +177,37 @@ class AttributionIndex:
         batch_size: int = 64,
         progress: ProgressCallback = None,
         fresh: bool = False,
+        ensemble: int = 1,
     ) -> IndexInfo:
         """Featurise every training image; continue where an interrupted build stopped."""
+        if ensemble < 1:
+            raise DataError(f"ensemble must be at least 1, not {ensemble}", "use 1 or more")
         info = self.info()
-        if fresh or (info is not None and (info.dim != dim or info.damping != damping)):
+        asked = (dim, damping, ensemble if self.method == "trak" else 1)
+        if fresh or (info is not None and (info.dim, info.damping, info.ensemble) != asked):
             shutil.rmtree(self.folder, ignore_errors=True)
             info = None
         dataset = self.ws.dataset("train")
-        featuriser = self._featuriser(dim)
+        featuriser = self._featuriser(dim, asked[2], len(dataset))
         ids = np.asarray(dataset.ids, dtype=np.int64)
         if info is None:
+            shutil.rmtree(self.folder, ignore_errors=True)  # e.g. an older index format
             self.folder.mkdir(parents=True, exist_ok=True)
             np.save(self.folder / "ids.npy", ids)
-            probe, _ = featuriser(*self._probe(dataset))
+            probe, _ = featuriser.train(*self._probe(dataset))
             width = probe.shape[1]
             np.memmap(
                 self.folder / "features.f32", np.float32, "w+", shape=(len(ids), width)
             ).flush()
-            self._write_meta(dim=dim, width=width, images=len(ids), done=0, damping=damping)
+            self._write_meta(
+                format=FORMAT,
+                dim=dim,
+                width=width,
+                images=len(ids),
+                done=0,
+                damping=damping,
+                ensemble=asked[2],
+            )
             info = self.info()
         elif not np.array_equal(np.load(self.folder / "ids.npy"), ids):
             raise DataError(
@@ -178,7 +226,7 @@ class AttributionIndex:
         )
         row = start
         for x, y, _ in loader:
-            phi, part = featuriser(x, y)
+            phi, part = featuriser.train(x, y)
             features[row : row + len(x)] = phi.float().numpy()
             if part is not None:
                 kernel = part.numpy() if kernel is None else kernel + part.numpy()
@@ -196,16 +244,20 @@ class AttributionIndex:
         x, y, _ = dataset[0]
         return x[None], torch.tensor([y])
 
-    def _solve(self, kernel: np.ndarray, n: int, damping: float) -> None:
-        """The damped inverse kernel; damping keeps it finite and well conditioned."""
-        if self.method == "influence":
-            kernel = kernel / n
-        scale = float(np.trace(kernel)) / len(kernel) or 1.0
-        damped = kernel + damping * scale * np.eye(len(kernel))
-        inverse = np.linalg.inv(damped)
+    def _solve(self, kernels: np.ndarray, n: int, damping: float) -> None:
+        """The damped inverse of each kernel block; damping keeps it finite and well
+        conditioned. Stored already divided by what turns products into scores: N for
+        influence, the ensemble size for trak (an average over its members)."""
+        inverses = []
+        for kernel in kernels:
+            if self.method == "influence":
+                kernel = kernel / n
+            scale = float(np.trace(kernel)) / len(kernel) or 1.0
+            inverses.append(np.linalg.inv(kernel + damping * scale * np.eye(len(kernel))))
+        inverse = np.stack(inverses) / (n if self.method == "influence" else len(kernels))
         if not np.isfinite(inverse).all():
             raise DataError("the attribution kernel could not be inverted", "raise the damping")
-        np.save(self.folder / "inverse.npy", inverse / (n if self.method == "influence" else 1))
+        np.save(self.folder / "inverse.npy", inverse)
 
     # ----- queries ---------------------------------------------------------------------------
 
@@ -221,13 +273,33 @@ class AttributionIndex:
 
     def featuriser(self) -> Featuriser:
         """The same featuriser the index was built with (the projection is seeded)."""
-        return self._featuriser(self.ready().dim)
+        info = self.ready()
+        return self._featuriser(info.dim, info.ensemble, info.images, info.damping)
 
-    def _featuriser(self, dim: int) -> Featuriser:
+    def _featuriser(
+        self, dim: int, ensemble: int, images: int, damping: float | None = None
+    ) -> Featuriser:
+        """With `damping`, also the curvature that influence-cg queries solve against."""
+        if self.method == "tracin":
+            checkpoints = self._checkpoints()
+            models, rates = zip(*checkpoints, strict=True)
+            return Featuriser(self.method, dim, list(models), list(rates))
         model = self.ws.load_model(self.version)
-        if self.method != "tracin":
-            return Featuriser(model, self.method, dim)
-        return Featuriser(model, self.method, dim, self._checkpoints())
+        models = [model]
+        if self.method == "trak" and ensemble > 1:
+            models = [m for m, _ in self._checkpoints()[-ensemble:]]
+        hessian = None
+        if self.method == "influence-cg":
+            check_size(model)  # before building, so a model too large fails at once
+            if damping is not None:
+                hessian = GaussNewtonSolver(model, self._hessian_sample(), damping)
+        return Featuriser(self.method, dim, models, [1.0] * len(models), hessian, images)
+
+    def _hessian_sample(self) -> torch.Tensor:
+        """A fixed, seeded sample of training images (the same for every query)."""
+        dataset = self.ws.dataset("train")
+        picks = np.random.default_rng(0).permutation(len(dataset))[:HESSIAN_SAMPLE]
+        return torch.stack([dataset[int(i)][0] for i in np.sort(picks)])
 
     def _checkpoints(self) -> list[tuple[torch.nn.Module, float]]:
         """Each saved epoch of the version with the learning rate it was trained at."""
@@ -244,7 +316,8 @@ class AttributionIndex:
             raise DataError(
                 f"TracIn needs the epoch checkpoints of a trained version; version "
                 f"{self.version} has none",
-                "train a version in Robustar, or use the trak, influence or cosine method",
+                "train a version in Robustar, use ensemble 1 with trak, or use the influence "
+                "or cosine method",
             )
         return found
 
@@ -257,7 +330,7 @@ class AttributionIndex:
             raise DataError("attribution needs labelled images", "pick an image with a label")
         x = torch.stack([self.ws.transform(self.ws.load_image(i)) for i in image_ids])
         y = torch.tensor([i.label for i in images])
-        return featuriser(x, y)[0]
+        return featuriser.test(x, y)
 
     def scores(self, test: torch.Tensor, chunk: int = 65536) -> np.ndarray:
         """(tests, training images) scores, streamed over the memory-mapped rows."""
@@ -265,7 +338,10 @@ class AttributionIndex:
         left = test.numpy().astype(np.float32)
         inverse = self.folder / "inverse.npy"
         if inverse.is_file():
-            left = (test.numpy() @ np.load(inverse)).astype(np.float32)
+            blocks = np.load(inverse)
+            parts = np.split(test.numpy(), len(blocks), axis=1)
+            solved = [p @ b for p, b in zip(parts, blocks, strict=True)]
+            left = np.concatenate(solved, 1).astype(np.float32)
         features = self._features()
         return np.concatenate(
             [left @ features[s : s + chunk].T for s in range(0, len(features), chunk)], axis=1

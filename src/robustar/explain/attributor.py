@@ -26,20 +26,19 @@ if TYPE_CHECKING:
 class Attribution:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
-        self._featurisers: dict[tuple[int, str, int], Featuriser] = {}
+        self._featurisers: dict[IndexInfo, Featuriser] = {}
         # A featuriser keeps state between its forward pass and its gradients (a hook on the
         # last layer), so the server's threads take turns.
         self._lock = threading.Lock()
 
     def _features(self, index: AttributionIndex, image_ids: list[int]):  # type: ignore[no-untyped-def]
         """Test features with a featuriser kept between queries (building one for `trak`
-        draws the whole projection matrix)."""
+        draws the whole projection matrix; for `influence-cg` it measures the curvature)."""
         info = index.ready()
-        key = (index.version, index.method, info.dim)
         with self._lock:
-            if key not in self._featurisers:
-                self._featurisers = {key: index.featuriser()}
-            return index.test_features(image_ids, self._featurisers[key])
+            if info not in self._featurisers:
+                self._featurisers = {info: index.featuriser()}
+            return index.test_features(image_ids, self._featurisers[info])
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)
@@ -52,10 +51,13 @@ class Attribution:
         damping: float = 1e-3,
         progress: ProgressCallback = None,
         fresh: bool = False,
+        ensemble: int = 1,
     ) -> IndexInfo:
-        """Featurise the train split for the (current) version; resumes an interrupted build."""
+        """Featurise the train split for the (current) version; resumes an interrupted build.
+        `ensemble` (trak) averages over that many of the version's last epoch checkpoints."""
         self._featurisers.clear()  # a rebuilt index may have another model or dimension
-        return self._index(method, version).build(dim, damping, progress=progress, fresh=fresh)
+        index = self._index(method, version)
+        return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
         found = (self._index(m, version).info() for m in METHODS)

@@ -1,9 +1,11 @@
-"""Per-sample training-loss gradients, the features that data attribution compares.
+"""Per-sample gradients, the features that data attribution compares.
 
-`last_layer`: exact gradients of the final linear layer, with the layer's input, which also
-give the exact Gauss-Newton Hessian of that layer (the true Hessian, since cross-entropy is
-convex in the logits and the logits are linear in those weights). `projected`: gradients of all
-parameters (torch.func, vmap) times a fixed random Gaussian projection (TRAK-style).
+`LastLayer`: exact gradients of the final linear layer, with the layer's input, which also give
+the exact Gauss-Newton Hessian of that layer (the true Hessian, since cross-entropy is convex in
+the logits and the logits are linear in those weights). `PerSample`: gradients of all
+parameters with torch.func (vmap), of the loss or of TRAK's margin. `Projection`: a fixed,
+seeded Gaussian matrix that maps them to a small dimension (E[P P^T] = I, so dot products are
+kept in expectation).
 """
 
 from __future__ import annotations
@@ -61,14 +63,53 @@ class LastLayer:
         return torch.einsum("bij,bfg->ifjg", s, hh).reshape(c * f, c * f)
 
 
-class Projected:
-    """All-parameter per-sample gradients projected to `dim` with a seeded Gaussian matrix."""
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
 
-    def __init__(self, model: nn.Module, dim: int, seed: int = 0) -> None:
+
+class PerSample:
+    """Flat per-sample gradients of all parameters, batched with torch.func.vmap."""
+
+    def __init__(self, model: nn.Module) -> None:
         self.model = model.eval()
         self.params = {k: v.detach() for k, v in model.named_parameters()}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}
-        size = sum(v.numel() for v in self.params.values())
+
+        def logits(params, x):  # type: ignore[no-untyped-def]
+            return functional_call(self.model, (params, self.buffers), (x[None],))[0].float()
+
+        def loss(params, x, y):  # type: ignore[no-untyped-def]
+            return F.cross_entropy(logits(params, x)[None], y[None])
+
+        def margin(params, x, y):  # type: ignore[no-untyped-def]
+            """TRAK's output function log(p / (1 - p)), with p the label's probability."""
+            log_p = logits(params, x).log_softmax(0)
+            label = torch.arange(len(log_p)) == y
+            own = log_p.masked_fill(~label, float("-inf")).logsumexp(0)
+            others = log_p.masked_fill(label, float("-inf")).logsumexp(0)
+            return own - others, own.exp()
+
+        self._loss = vmap(grad(loss), in_dims=(None, 0, 0))
+        self._margin = vmap(grad(margin, has_aux=True), in_dims=(None, 0, 0))
+
+    @staticmethod
+    def _flat(grads: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([g.flatten(1) for g in grads.values()], 1)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Gradients of the cross-entropy loss, (B, parameters)."""
+        return self._flat(self._loss(self.params, x, y))
+
+    def margin(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradients of the margin, (B, parameters), and the label's probability, (B,)."""
+        grads, p = self._margin(self.params, x, y)
+        return self._flat(grads), p
+
+
+class Projection:
+    """A seeded Gaussian (parameters, dim) matrix scaled by 1/sqrt(dim)."""
+
+    def __init__(self, size: int, dim: int, seed: int = 0) -> None:
         if size * dim > MAX_PROJECTION_ENTRIES:
             raise DataError(
                 f"projecting {size:,} parameters to {dim} dimensions needs "
@@ -76,15 +117,7 @@ class Projected:
                 "lower the projection dimension, or use the 'influence' method (last layer)",
             )
         generator = torch.Generator().manual_seed(seed)
-        self.projection = torch.randn(size, dim, generator=generator) / dim**0.5
+        self.matrix = torch.randn(size, dim, generator=generator) / dim**0.5
 
-        def loss(params, x, y):  # type: ignore[no-untyped-def]
-            out = functional_call(self.model, (params, self.buffers), (x[None],))
-            return F.cross_entropy(out.float(), y[None])
-
-        self._grads = vmap(grad(loss), in_dims=(None, 0, 0))
-
-    def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        grads = self._grads(self.params, x, y)
-        flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
-        return flat @ self.projection
+    def __call__(self, flat: torch.Tensor) -> torch.Tensor:
+        return flat @ self.matrix

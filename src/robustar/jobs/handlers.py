@@ -82,6 +82,7 @@ def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -
         damping=params.get("damping", 1e-3),
         progress=job.progress,
         fresh=params.get("fresh", False),
+        ensemble=params.get("ensemble", 1),
     )
     job.log(f"{info.method} index of model version {info.version}: {info.images} images")
     return {"version": info.version, "method": info.method, "images": info.images}

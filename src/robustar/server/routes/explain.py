@@ -47,7 +47,7 @@ def activation(
     return Response(png, media_type="image/png")
 
 
-AttributionMethod = Literal["influence", "trak", "tracin", "cosine"]
+AttributionMethod = Literal["influence", "influence-cg", "trak", "tracin", "cosine"]
 
 
 class Scored(BaseModel):
@@ -69,13 +69,17 @@ class IndexStatus(BaseModel):
     images: int
     done: int
     damping: float
+    ensemble: int
     complete: bool
 
 
 class AttributionRequest(BaseModel):
     method: AttributionMethod = "trak"
-    dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak)")
-    damping: float = Field(1e-3, gt=0, le=10, description="relative to the mean eigenvalue")
+    dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)")
+    damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
+    ensemble: int = Field(
+        1, ge=1, le=20, description="trak: average over this many last epoch checkpoints"
+    )
     fresh: bool = False
 
 
