@@ -1,7 +1,7 @@
 """Data attribution: featurisation throughput, query latency, and retrieval quality on the demo.
 
-Baselines in the same run: per-sample gradients with plain autograd, one image at a time (for
-featurisation), and random ordering (for quality).
+Baselines in the same run: dattri's TRAK and per-sample gradients with plain autograd, one
+image at a time (for featurisation), and random ordering (for quality).
 """
 
 from __future__ import annotations
@@ -9,23 +9,28 @@ from __future__ import annotations
 import shutil
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from bench import dattri_baselines
+from bench.attribution_lds import tensors
 from bench.common import OUTPUT, table
-from robustar.data.spurious_digits import PATCH_COLOURS
+from robustar.data.spurious_digits import PATCH_COLOURS, DemoSpec
 from robustar.demo import create_demo
 from robustar.explain.attribution import AttributionIndex
 from robustar.workspace import Workspace
 
 
-def patch_class(workspace: Workspace, split: str, relpath: str) -> int:
+def patch_class(workspace: Workspace, split: str, relpath: str) -> int | None:
     """The class whose colour the image's spurious patch has (from the demo's true masks)."""
     image = np.asarray(Image.open(workspace.folders[split] / relpath).convert("RGB"))
     mask = np.asarray(Image.open(workspace.root / "truth/masks" / split / relpath)) > 0
+    if not mask.any():
+        return None
     colour = image[mask].mean(0)
     return int(np.argmin(np.abs(PATCH_COLOURS.astype(float) - colour).sum(1)))
 
@@ -65,23 +70,71 @@ def query_latency(rows: int = 50_000, dim: int = 1024, repeats: int = 30) -> tup
     return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
+def dattri_rate(workspace: Workspace, count: int, dim: int) -> float:
+    """Training samples per second of dattri's TRAK `cache` (featurisation and kernel)."""
+    train = tensors(workspace, "train", count)
+    model = workspace.load_model()
+    started = time.perf_counter()
+    dattri_baselines.trak(model, [model.state_dict()], train, dim)
+    return count / (time.perf_counter() - started)
+
+
+def throughput(workspace: Workspace) -> str:
+    reference = dattri_rate(workspace, 1000, 1024)
+    rows = [["dattri TRAK cache, dim 1,024 (baseline)", f"{reference:,.0f}", "1.00"]]
+    bare = bare_gradients(workspace, 300)
+    rows.append(
+        ["plain autograd loop, one image at a time", f"{bare:,.0f}", f"{bare / reference:.2f}"]
+    )
+    for method in ("trak", "influence-cg", "influence", "cosine"):
+        started = time.perf_counter()
+        info = workspace.attribution.build(method, dim=1024, fresh=True)
+        rate = info.images / (time.perf_counter() - started)
+        rows.append([f"Robustar index build, {method}", f"{rate:,.0f}", f"{rate / reference:.2f}"])
+    return table(
+        "Attribution featurisation on the demo (3,000 training images, small_cnn, CPU; "
+        "target: trak >= 2x dattri TRAK)",
+        ["run", "training samples/s", "vs dattri TRAK"],
+        rows,
+    )
+
+
+def suspicious_precision() -> str:
+    """Precision@100 of the suspicious queue: the share of its top 100 training images whose
+    patch has the colour of a class that misclassified test images were wrongly given.
+
+    On the default demo 95 % of training images carry their label's patch, so random ordering
+    already scores about 0.95 there; this runs on a variant where only 20 % carry a patch.
+    """
+    root = OUTPUT / "attribution-shortcut"
+    shutil.rmtree(root, ignore_errors=True)
+    workspace = create_demo(root, replace(DemoSpec(), patched=0.2))
+    train = workspace.images("train")
+    patches = {i.id: patch_class(workspace, "train", i.relpath) for i in train}
+    wrong = workspace.images("test", correct=False)
+    wrong_classes = {i.prediction.predicted for i in wrong}
+    hit = {i: patches[i] is not None and patches[i] in wrong_classes for i in patches}
+    rows = []
+    for method in ("trak", "influence", "cosine"):
+        workspace.attribution.build(method, dim=1024)
+        queue = workspace.attribution.suspicious(method, limit=100)
+        rows.append([method, f"{np.mean([hit[s.image_id] for s in queue]):.2f}"])
+    rows.append(["random ordering (baseline)", f"{np.mean(list(hit.values())):.2f}"])
+    accuracy = 1 - len(wrong) / workspace.count("test")
+    workspace.close()
+    return table(
+        f"Precision@100 of the suspicious queue ({len(wrong)} misclassified test images, test "
+        f"accuracy {accuracy:.2f}, 20 % of training images patched; target >= 3x random)",
+        ["method", "precision@100"],
+        rows,
+    )
+
+
 def run() -> str:
     root = OUTPUT / "attribution-demo"
     shutil.rmtree(root, ignore_errors=True)
     workspace = create_demo(root)
-    rows = []
-    bare = bare_gradients(workspace, 300)
-    rows.append(["per-sample gradients, plain autograd loop (baseline)", f"{bare:,.0f}", "1.00"])
-    for method in ("influence", "trak", "cosine"):
-        started = time.perf_counter()
-        info = workspace.attribution.build(method, dim=1024, fresh=True)
-        rate = info.images / (time.perf_counter() - started)
-        rows.append([f"index build, {method}", f"{rate:,.0f}", f"{rate / bare:.2f}"])
-    speed = table(
-        "Attribution featurisation on the demo (3,000 training images, small_cnn, CPU)",
-        ["run", "training samples/s", "vs baseline"],
-        rows,
-    )
+    speed = throughput(workspace)
     p50, p95 = query_latency()
     latency = table(
         "One query against a 50,000 x 1,024 memory-mapped index (target < 50 ms)",
@@ -114,7 +167,7 @@ def run() -> str:
         quality,
     )
     workspace.close()
-    return "\n\n".join([speed, latency, retrieval])
+    return "\n\n".join([speed, latency, retrieval, suspicious_precision()])
 
 
 if __name__ == "__main__":

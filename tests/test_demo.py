@@ -51,3 +51,18 @@ def test_demo_workspace_never_indexes_the_truth(demo: Workspace) -> None:
     )
     assert set(demo.folders) == {"train", "validation", "test", "pool"}
     assert demo.count("pool") == 30 and demo.count("train") == 200
+
+
+def test_patched_share_leaves_the_rest_of_train_bare(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    generate_demo(tmp_path / "data", tmp_path / "truth", replace(SMALL_DEMO, patched=0.25))
+    for split, low, high in (("train", 0.1, 0.45), ("test", 1.0, 1.0)):
+        masks = sorted((tmp_path / "truth/masks" / split).rglob("*.png"))
+        patched = [np.asarray(Image.open(m)).any() for m in masks]
+        assert low <= np.mean(patched) <= high, split
+    train_masks = sorted((tmp_path / "truth/masks/train").rglob("*.png"))
+    bare = next(m for m in train_masks if not np.asarray(Image.open(m)).any())
+    rel = bare.relative_to(tmp_path / "truth/masks")
+    image = np.asarray(Image.open(tmp_path / "data" / rel))
+    assert (image == np.asarray(Image.open(tmp_path / "truth/clean" / rel))).all()

@@ -90,6 +90,16 @@ async function mask(id: number, kind: MaskKind): Promise<{ version: number; png:
   }
 }
 
+/** The attribution methods the server offers (docs/decisions.md says when to use which). */
+export const ATTRIBUTION_METHODS = {
+  trak: "TRAK (projected gradients)",
+  influence: "Influence, last layer",
+  "influence-cg": "Influence, full model (CG)",
+  tracin: "TracIn (epoch checkpoints)",
+  cosine: "Gradient cosine",
+} as const;
+export type AttributionMethod = keyof typeof ATTRIBUTION_METHODS;
+
 export const api = {
   workspace: () => request<WorkspaceInfo>("/workspace"),
   models: () => request<ModelVersion[]>("/models"),
@@ -148,11 +158,11 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
-  attribution: (id: number, method = "trak", k = 8) =>
+  attribution: (id: number, method: AttributionMethod = "trak", k = 8) =>
     request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
-  suspicious: (limit = 100, method = "trak") =>
+  suspicious: (limit = 100, method: AttributionMethod = "trak") =>
     request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
-  buildAttribution: (method = "trak") =>
+  buildAttribution: (method: AttributionMethod = "trak") =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -3,7 +3,9 @@
 Each image is a digit drawn in a random colour on a noisy dark background, plus a square patch
 in one corner. In train and validation the patch has the colour of the image's class for
 `agreement` of the images (a shortcut a model learns quickly); in test and pool its colour is
-random, so a model that leans on it fails there. The true patch masks and a "clean" variant
+random, so a model that leans on it fails there. With `patched` below 1, only that share of the
+train and validation images carries a patch (the shortcut then lives in a minority of the data,
+which is what a suspicious-image queue has to find). The true patch masks and a "clean" variant
 without patches are written under `truth/`, which the application never reads.
 """
 
@@ -43,6 +45,7 @@ class DemoSpec:
     digit_size: int = 20
     patch: int = 8
     agreement: float = 0.95
+    patched: float = 1.0
     counts: tuple[tuple[str, int], ...] = (
         ("train", 3000),
         ("validation", 500),
@@ -115,10 +118,13 @@ def generate_demo(
                 patch_class = label
             else:
                 patch_class = int(rng.integers(0, 10))
+            # Drawn only when asked for, so the default data stays the same.
+            bare = spurious and spec.patched < 1 and rng.random() >= spec.patched
             image = clean.copy()
-            image[y : y + spec.patch, x : x + spec.patch] = PATCH_COLOURS[patch_class]
             mask = np.zeros(clean.shape[:2], dtype=np.uint8)
-            mask[y : y + spec.patch, x : x + spec.patch] = 255
+            if not bare:
+                image[y : y + spec.patch, x : x + spec.patch] = PATCH_COLOURS[patch_class]
+                mask[y : y + spec.patch, x : x + spec.patch] = 255
             rel = f"{i:05d}.png" if split == "pool" else f"{label}/{i:05d}.png"
             _save(image, out / split / rel)
             _save(mask, truth / "masks" / split / rel)
