@@ -41,7 +41,13 @@ test: $(STAMP) $(WEB_BUILD)
 	cd web && npm test --silent
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(WEB_BUILD)
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) $(WEB_BUILD)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

@@ -3,6 +3,7 @@
 from bench import (
     annotation_latency,
     attribution_bench,
+    attribution_lds,
     gallery_latency,
     paired_training,
     predict_throughput,
@@ -15,6 +16,7 @@ BENCHMARKS = (
     gallery_latency,
     annotation_latency,
     attribution_bench,
+    attribution_lds,
     paired_training,
 )
 

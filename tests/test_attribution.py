@@ -236,6 +236,8 @@ def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Wo
     from robustar.models.checkpoint import load_weights
     from robustar.models.registry import create_model
 
+    with pytest.raises(DataError, match="ensemble of 2 or fewer"):
+        demo.attribution.build("trak", dim=32, ensemble=3)
     info = demo.attribution.build("trak", dim=32, damping=0.1, ensemble=2)
     assert info.ensemble == 2 and info.width == 64
     index = AttributionIndex(demo, demo.model().id, "trak")

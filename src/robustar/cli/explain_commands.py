@@ -73,7 +73,10 @@ def attribute_build(
     workspace = open_workspace(directory)
     with progress_bars(console, not quiet) as progress:
         info = workspace.attribution.build(method, None, dim, damping, progress, fresh, ensemble)
-    stdout.print(f"{info.method} index of version {info.version}: {info.images} training images")
+    members = f", ensemble of {info.ensemble} checkpoints" if info.ensemble > 1 else ""
+    stdout.print(
+        f"{info.method} index of version {info.version}: {info.images} training images{members}"
+    )
 
 
 @attribute_app.command("query")

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 METHODS = ("influence", "influence-cg", "trak", "tracin", "cosine")
 FORMAT = 2  # the layout of the files on disk
-HESSIAN_SAMPLE = 512  # training images whose Gauss-Newton matrix stands for the Hessian
+HESSIAN_SAMPLE = 128  # training images whose Gauss-Newton matrix stands for the Hessian
 # The default: on the demo its most opposing images share the wrong class's label and patch
 # 6.5x more often than random; last-layer influence surfaces high-loss outliers instead
 # (docs/benchmarks.md).
@@ -287,7 +287,14 @@ class AttributionIndex:
         model = self.ws.load_model(self.version)
         models = [model]
         if self.method == "trak" and ensemble > 1:
-            models = [m for m, _ in self._checkpoints()[-ensemble:]]
+            saved = self._checkpoints()
+            if len(saved) < ensemble:
+                raise DataError(
+                    f"an ensemble of {ensemble} needs that many epoch checkpoints; version "
+                    f"{self.version} has {len(saved)}",
+                    f"use an ensemble of {len(saved)} or fewer",
+                )
+            models = [m for m, _ in saved[-ensemble:]]
         hessian = None
         if self.method == "influence-cg":
             check_size(model)  # before building, so a model too large fails at once

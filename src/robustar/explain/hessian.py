@@ -94,15 +94,18 @@ class GaussNewtonSolver:
         rr = (r * r).sum(1)
         limit = (self.tolerance * b.norm(dim=1)) ** 2
         for _ in range(self.max_iterations):
-            if bool((rr <= limit).all()):
+            active = (rr > limit).nonzero()[:, 0]  # rows still short of the tolerance
+            if len(active) == 0:
                 break
-            ad = self._product(d) + self.damping * d
-            alpha = rr / (d * ad).sum(1).clamp_min(1e-30)
-            x += alpha[:, None] * d
-            r -= alpha[:, None] * ad
-            new = (r * r).sum(1)
-            d = r + (new / rr.clamp_min(1e-30))[:, None] * d
-            rr = new
+            da, ra, rra = d[active], r[active], rr[active]
+            ad = self._product(da) + self.damping * da
+            alpha = (rra / (da * ad).sum(1).clamp_min(1e-30))[:, None]
+            x[active] += alpha * da
+            ra = ra - alpha * ad
+            new = (ra * ra).sum(1)
+            r[active] = ra
+            d[active] = ra + (new / rra.clamp_min(1e-30))[:, None] * da
+            rr[active] = new
         if not torch.isfinite(x).all():
             raise DataError(
                 "conjugate gradient did not give a finite inverse-Hessian product",
