@@ -167,7 +167,7 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     listed = client.get("/api/v1/attribution/suspicious", params={"limit": 5}).json()
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
-    assert status[0]["method"] == "trak" and status[0]["complete"] is True
+    assert status[0]["method"] == "cosine" and status[0]["complete"] is True
     queued = client.post("/api/v1/jobs/attribution", json={"method": "cosine", "dim": 32})
     assert queued.status_code == 202
     demo.jobs.run_next()

@@ -141,10 +141,18 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
         tmp_path / "heat.png",
     )
     assert code == 0 and "gradcam for class" in out and (tmp_path / "heat.png").stat().st_size
-    code, out, _ = run(
+    code, _, err = run(
         monkeypatch, capsys, "attribute", "build", demo.root, "--dim", "64", "--ensemble", "2", "-q"
     )
+    assert code == 2 and "only the trak method" in err
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        *("attribute", "build", demo.root, "--method", "trak", "--dim", "64", "--ensemble", "2"),
+    )
     assert code == 0 and "200 training images, ensemble of 2 checkpoints" in out
+    code, out, _ = run(monkeypatch, capsys, "attribute", "build", demo.root, "--dim", "64", "-q")
+    assert code == 0 and "cosine index of version 1: 200 training images" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "query", demo.root, str(image.id))
     assert code == 0 and "helpful" in out and "harmful" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")

@@ -53,16 +53,16 @@ def test_demo_workspace_never_indexes_the_truth(demo: Workspace) -> None:
     assert demo.count("pool") == 30 and demo.count("train") == 200
 
 
-def test_patched_share_leaves_the_rest_of_train_bare(tmp_path: Path) -> None:
+def test_shortcut_classes_leave_the_other_training_classes_bare(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    generate_demo(tmp_path / "data", tmp_path / "truth", replace(SMALL_DEMO, patched=0.25))
-    for split, low, high in (("train", 0.1, 0.45), ("test", 1.0, 1.0)):
-        masks = sorted((tmp_path / "truth/masks" / split).rglob("*.png"))
-        patched = [np.asarray(Image.open(m)).any() for m in masks]
-        assert low <= np.mean(patched) <= high, split
-    train_masks = sorted((tmp_path / "truth/masks/train").rglob("*.png"))
-    bare = next(m for m in train_masks if not np.asarray(Image.open(m)).any())
+    spec = replace(SMALL_DEMO, shortcut_classes=(0, 1))
+    generate_demo(tmp_path / "data", tmp_path / "truth", spec)
+    for split in ("train", "test"):
+        for mask in (tmp_path / "truth/masks" / split).rglob("*.png"):
+            patched = np.asarray(Image.open(mask)).any()
+            assert patched == (split == "test" or int(mask.parent.name) in (0, 1)), mask
+    bare = next((tmp_path / "truth/masks/train/5").glob("*.png"))
     rel = bare.relative_to(tmp_path / "truth/masks")
     image = np.asarray(Image.open(tmp_path / "data" / rel))
     assert (image == np.asarray(Image.open(tmp_path / "truth/clean" / rel))).all()

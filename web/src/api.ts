@@ -99,6 +99,8 @@ export const ATTRIBUTION_METHODS = {
   cosine: "Gradient cosine",
 } as const;
 export type AttributionMethod = keyof typeof ATTRIBUTION_METHODS;
+/** The server's default too (robustar.explain.attribution.DEFAULT_METHOD). */
+export const DEFAULT_ATTRIBUTION_METHOD: AttributionMethod = "cosine";
 
 export const api = {
   workspace: () => request<WorkspaceInfo>("/workspace"),
@@ -158,11 +160,11 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
-  attribution: (id: number, method: AttributionMethod = "trak", k = 8) =>
+  attribution: (id: number, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, k = 8) =>
     request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
-  suspicious: (limit = 100, method: AttributionMethod = "trak") =>
+  suspicious: (limit = 100, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
     request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
-  buildAttribution: (method: AttributionMethod = "trak") =>
+  buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",
       headers: { "content-type": "application/json" },

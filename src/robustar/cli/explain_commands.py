@@ -17,6 +17,7 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.progress import progress_bars
+from robustar.explain.attribution import DEFAULT_METHOD
 
 
 @app.command()
@@ -60,7 +61,7 @@ def attribute_build(
     directory: WorkspaceDir,
     method: Annotated[
         str, typer.Option(help="trak, influence, influence-cg, tracin or cosine")
-    ] = "trak",
+    ] = DEFAULT_METHOD,
     dim: Annotated[int, typer.Option(help="projection dimension (trak, influence-cg)")] = 1024,
     damping: Annotated[float, typer.Option()] = 1e-3,
     ensemble: Annotated[
@@ -84,7 +85,7 @@ def attribute_query(
     directory: WorkspaceDir,
     image: int,
     k: Annotated[int, typer.Option()] = 8,
-    method: Annotated[str, typer.Option()] = "trak",
+    method: Annotated[str, typer.Option()] = DEFAULT_METHOD,
 ) -> None:
     """The training images that most support and most oppose an image's label."""
     found = open_workspace(directory).attribution.query(image, k, method)
@@ -98,7 +99,7 @@ def attribute_query(
 def attribute_suspicious(
     directory: WorkspaceDir,
     limit: Annotated[int, typer.Option()] = 20,
-    method: Annotated[str, typer.Option()] = "trak",
+    method: Annotated[str, typer.Option()] = DEFAULT_METHOD,
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
     ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)

@@ -3,10 +3,11 @@
 Each image is a digit drawn in a random colour on a noisy dark background, plus a square patch
 in one corner. In train and validation the patch has the colour of the image's class for
 `agreement` of the images (a shortcut a model learns quickly); in test and pool its colour is
-random, so a model that leans on it fails there. With `patched` below 1, only that share of the
-train and validation images carries a patch (the shortcut then lives in a minority of the data,
-which is what a suspicious-image queue has to find). The true patch masks and a "clean" variant
-without patches are written under `truth/`, which the application never reads.
+random, so a model that leans on it fails there. With `shortcut_classes` set, only train and
+validation images of those classes carry a patch (the shortcut then lives in a minority of the
+data, which is what a suspicious-image queue has to find); the others have none. The true
+patch masks and a "clean" variant without patches are written under `truth/`, which the
+application never reads.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class DemoSpec:
     digit_size: int = 20
     patch: int = 8
     agreement: float = 0.95
-    patched: float = 1.0
+    shortcut_classes: tuple[int, ...] = ()  # empty: every class
     counts: tuple[tuple[str, int], ...] = (
         ("train", 3000),
         ("validation", 500),
@@ -118,8 +119,7 @@ def generate_demo(
                 patch_class = label
             else:
                 patch_class = int(rng.integers(0, 10))
-            # Drawn only when asked for, so the default data stays the same.
-            bare = spurious and spec.patched < 1 and rng.random() >= spec.patched
+            bare = spurious and bool(spec.shortcut_classes) and label not in spec.shortcut_classes
             image = clean.copy()
             mask = np.zeros(clean.shape[:2], dtype=np.uint8)
             if not bare:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from robustar.errors import DataError
+from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.jobs.context import JobContext
 from robustar.train.options import parse_options
 from robustar.train.plain import EpochResult
@@ -77,7 +78,7 @@ def auto_annotate(workspace: Workspace, params: dict[str, Any], job: JobContext)
 @handler("attribution")
 def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
     info = workspace.attribution.build(
-        params.get("method", "trak"),
+        params.get("method", DEFAULT_METHOD),
         dim=params.get("dim", 1024),
         damping=params.get("damping", 1e-3),
         progress=job.progress,

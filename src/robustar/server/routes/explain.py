@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
 
@@ -74,7 +75,7 @@ class IndexStatus(BaseModel):
 
 
 class AttributionRequest(BaseModel):
-    method: AttributionMethod = "trak"
+    method: AttributionMethod = DEFAULT_METHOD
     dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)")
     damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
     ensemble: int = Field(
@@ -86,7 +87,7 @@ class AttributionRequest(BaseModel):
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
     image_id: int,
-    method: AttributionMethod = "trak",
+    method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:
@@ -109,7 +110,7 @@ def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[In
 
 @router.get("/attribution/suspicious", response_model=list[Scored])
 def suspicious(
-    method: AttributionMethod = "trak",
+    method: AttributionMethod = DEFAULT_METHOD,
     limit: int = Query(100, ge=1, le=5000),
     workspace: Workspace = Depends(get_workspace),
 ) -> list[Scored]:
