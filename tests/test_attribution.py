@@ -13,6 +13,7 @@ from robustar.explain.hessian import GaussNewtonSolver
 from robustar.server.app import create_app
 
 REG = 0.1
+MLP_REG = 1.0  # keeps the tiny MLP's optimum stable when one point leaves
 
 
 def fit(x: torch.Tensor, y: torch.Tensor, start: nn.Linear | None = None) -> nn.Linear:
@@ -266,3 +267,53 @@ def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Wo
         ].numpy()
     expected /= 2
     np.testing.assert_allclose(scores, expected, rtol=2e-3, atol=1e-3 * np.abs(expected).max())
+
+
+def test_conjugate_gradient_influence_matches_leave_one_out_on_a_tiny_mlp() -> None:
+    """Full-model influence (the `influence-cg` solver) against actual retraining. The
+    Gauss-Newton matrix leaves out the network's own curvature, so agreement is lower than on
+    the convex problem above (measured: Pearson 0.93, Spearman 0.88)."""
+    torch.manual_seed(0)
+    n = 40
+    x = torch.randn(n, 2, dtype=torch.float64)
+    y = ((x[:, 0] * x[:, 1] + 0.3 * torch.randn(n, dtype=torch.float64)) > 0).long()
+    x_test, y_test = torch.tensor([[0.6, 0.5]], dtype=torch.float64), torch.tensor([1])
+
+    def fit(start: nn.Module | None = None, keep: torch.Tensor | None = None) -> nn.Module:
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 2)).double()
+        if start is not None:
+            model.load_state_dict(start.state_dict())
+        xs, ys = (x, y) if keep is None else (x[keep], y[keep])
+        optimizer = torch.optim.LBFGS(
+            model.parameters(),
+            max_iter=500,
+            tolerance_grad=1e-10,
+            tolerance_change=1e-15,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure():  # type: ignore[no-untyped-def]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xs), ys, reduction="sum")
+            loss = loss + MLP_REG / 2 * sum((p**2).sum() for p in model.parameters())
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        return model
+
+    model = fit()
+    solver = GaussNewtonSolver(model, x, damping=1e-3, tolerance=1e-10, max_iterations=1000)
+    solver.damping = MLP_REG / n  # the mean loss's Hessian plus the regulariser, divided by n
+    grads = PerSample(model)
+    g_test = grads.loss(x_test, y_test)
+    predicted = (grads.loss(x, y) @ solver.solve(g_test)[0] / n).detach().numpy()
+    base = F.cross_entropy(model(x_test), y_test).item()
+    actual = []
+    for i in range(n):
+        refit = fit(start=model, keep=torch.arange(n) != i)
+        actual.append(F.cross_entropy(refit(x_test), y_test).item() - base)
+    pearson, spearman = pearsonr(predicted, actual)[0], spearmanr(predicted, actual)[0]
+    print(f"leave-one-out, tiny MLP, CG: Pearson {pearson:.3f}, Spearman {spearman:.3f}")
+    assert pearson > 0.85 and spearman > 0.8
