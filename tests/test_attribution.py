@@ -157,6 +157,8 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
 def test_suspicious_queue_and_api(demo: Workspace) -> None:
     with pytest.raises(NotFoundError, match="missing"):
         demo.attribution.suspicious()
+    with pytest.raises(DataError, match="single queries"):
+        demo.attribution.suspicious("influence-cg")
     demo.attribution.build(dim=64)
     queue = demo.attribution.suspicious(limit=20)
     assert 0 < len(queue) <= 20

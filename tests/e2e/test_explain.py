@@ -41,3 +41,7 @@ def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> 
     expect(page.locator("li[data-image-id]")).to_have_count(len(ranked))
     first = page.locator("li[data-image-id]").first
     expect(first).to_have_attribute("data-image-id", str(ranked[0].image_id))
+    # The queue offers every method but the per-query CG solve.
+    options = page.locator("select[name=attribution-method] option")
+    expect(options).to_have_count(4)
+    expect(page.locator("option[value=influence-cg]")).to_have_count(0)

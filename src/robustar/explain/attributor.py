@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import delete, insert
 
 from robustar.db.tables import Suspicion
+from robustar.errors import DataError
 from robustar.explain.attribution import (
     DEFAULT_METHOD,
     METHODS,
@@ -87,6 +88,12 @@ class Attribution:
         """Training images ranked by their harmful influence summed over the misclassified
         images of `split` (each test image's scores scaled to unit length first, so no single
         image dominates): the ones to annotate first."""
+        if method == "influence-cg":
+            raise DataError(
+                "the suspicious queue needs one conjugate-gradient solve (seconds) per "
+                "misclassified image; influence-cg is meant for single queries",
+                "rank with cosine, tracin, trak or influence",
+            )
         index = self._index(method, version)
         index.ready()
         wrong = [i.id for i in self._ws.images(split, correct=False, version=index.version)]
