@@ -16,29 +16,28 @@ REG = 0.1
 MLP_REG = 1.0  # keeps the tiny MLP's optimum stable when one point leaves
 
 
-def fit(x: torch.Tensor, y: torch.Tensor, start: nn.Linear | None = None) -> nn.Linear:
-    """Logistic regression to its optimum: sum of losses + REG/2 |theta|^2 (full batch)."""
-    layer = nn.Linear(x.shape[1], 2).double()
-    if start is not None:
-        layer.load_state_dict(start.state_dict())
-    optimizer = torch.optim.LBFGS(
-        layer.parameters(),
-        lr=1,
-        max_iter=500,
-        tolerance_grad=1e-12,
-        tolerance_change=1e-14,
-        history_size=50,
-    )
+def minimise(model: nn.Module, x: torch.Tensor, y: torch.Tensor, reg: float, **lbfgs) -> nn.Module:
+    """Train to the optimum of the sum of losses + reg/2 |theta|^2 (full-batch L-BFGS)."""
+    optimizer = torch.optim.LBFGS(model.parameters(), **lbfgs)
 
     def closure():  # type: ignore[no-untyped-def]
         optimizer.zero_grad()
-        loss = F.cross_entropy(layer(x), y, reduction="sum")
-        loss = loss + REG / 2 * sum((p**2).sum() for p in layer.parameters())
+        loss = F.cross_entropy(model(x), y, reduction="sum")
+        loss = loss + reg / 2 * sum((p**2).sum() for p in model.parameters())
         loss.backward()
         return loss
 
     optimizer.step(closure)
-    return layer
+    return model
+
+
+def fit(x: torch.Tensor, y: torch.Tensor, start: nn.Linear | None = None) -> nn.Module:
+    """Logistic regression to its optimum."""
+    layer = nn.Linear(x.shape[1], 2).double()
+    if start is not None:
+        layer.load_state_dict(start.state_dict())
+    options = {"lr": 1, "tolerance_grad": 1e-12, "tolerance_change": 1e-14, "history_size": 50}
+    return minimise(layer, x, y, REG, max_iter=500, **options)
 
 
 def test_last_layer_influence_matches_leave_one_out_retraining() -> None:
@@ -287,23 +286,10 @@ def test_conjugate_gradient_influence_matches_leave_one_out_on_a_tiny_mlp() -> N
         if start is not None:
             model.load_state_dict(start.state_dict())
         xs, ys = (x, y) if keep is None else (x[keep], y[keep])
-        optimizer = torch.optim.LBFGS(
-            model.parameters(),
-            max_iter=500,
-            tolerance_grad=1e-10,
-            tolerance_change=1e-15,
-            line_search_fn="strong_wolfe",
+        options = {"tolerance_grad": 1e-10, "tolerance_change": 1e-15}
+        return minimise(
+            model, xs, ys, MLP_REG, max_iter=500, line_search_fn="strong_wolfe", **options
         )
-
-        def closure():  # type: ignore[no-untyped-def]
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(xs), ys, reduction="sum")
-            loss = loss + MLP_REG / 2 * sum((p**2).sum() for p in model.parameters())
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        return model
 
     model = fit()
     solver = GaussNewtonSolver(model, x, damping=1e-3, tolerance=1e-10, max_iterations=1000)
