@@ -13,13 +13,15 @@ def _loader(x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> DataLoade
 
 
 def _margin(model: nn.Module):  # type: ignore[no-untyped-def]
-    """dattri's TRAK example target: log(p / (1 - p)) of the label, for one sample."""
+    """dattri's TRAK example target, log(p / (1 - p)) of the label for one sample, with
+    log(1 - p) as a log-sum-exp over the other classes so that p near 1 stays finite."""
 
     def f(params, data):  # type: ignore[no-untyped-def]
         image, label = data
-        logits = torch.func.functional_call(model, params, image.unsqueeze(0))
-        log_p = -nn.functional.cross_entropy(logits, label.unsqueeze(0))
-        return log_p - torch.log(1 - torch.exp(log_p))
+        log_p = torch.func.functional_call(model, params, image.unsqueeze(0))[0].log_softmax(0)
+        own = torch.arange(len(log_p)) == label
+        others = log_p.masked_fill(own, float("-inf")).logsumexp(0)
+        return log_p.masked_fill(~own, float("-inf")).logsumexp(0) - others
 
     return f
 

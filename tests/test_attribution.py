@@ -151,6 +151,12 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     demo.attribution.build(method, dim=64)
     again = demo.attribution.query(test_image.id, k=5, method=method)
     assert [s.image_id for s in again["helpful"]] == [s.image_id for s in helpful]
+    # The resumed index scores exactly like the uninterrupted one (no batch counted twice in
+    # the kernel), and building a complete index again changes nothing.
+    assert [s.score for s in again["helpful"]] == pytest.approx([s.score for s in helpful])
+    demo.attribution.build(method, dim=64)
+    third = demo.attribution.query(test_image.id, k=5, method=method)
+    assert [s.score for s in third["helpful"]] == pytest.approx([s.score for s in helpful])
 
 
 def test_suspicious_queue_and_api(demo: Workspace) -> None:
@@ -238,7 +244,9 @@ def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Wo
     from robustar.models.checkpoint import load_weights
     from robustar.models.registry import create_model
 
-    with pytest.raises(DataError, match="ensemble of 2 or fewer"):
+    with pytest.raises(
+        DataError, match="ensemble of 3 averages over 3 epoch checkpoints; version 1 has 2"
+    ):
         demo.attribution.build("trak", dim=32, ensemble=3)
     info = demo.attribution.build("trak", dim=32, damping=0.1, ensemble=2)
     assert info.ensemble == 2 and info.width == 64

@@ -15,7 +15,7 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     image = demo.images("test", correct=False, limit=1)[0]
     page.goto(f"/gallery/test/images/{image.id}")
     page.click("button[name=build-index]")
-    expect(page.get_by_text("queued as")).to_be_visible()
+    expect(page.get_by_text("Queued as")).to_be_visible()
     demo.jobs.run_next()
     page.reload()
     expect(page.locator("[data-group=helpful] img")).to_have_count(8)
@@ -25,9 +25,19 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     page.select_option("select[name=attribution-method]", "trak")
     expect(page.get_by_text("No trak attribution index")).to_be_visible()
     page.click("button[name=build-index]")
-    expect(page.get_by_text("queued as")).to_be_visible()
+    expect(page.get_by_text("Queued as")).to_be_visible()
     demo.jobs.run_next()
     assert {i.method for i in demo.attribution.status()} == {"trak", "cosine"}
+    # The panel follows the job and shows the new index's results when it is done.
+    expect(page.locator("[data-group=helpful] img")).to_have_count(8)
+    # Rebuild TRAK as an ensemble of the last 2 epoch checkpoints from the panel's settings.
+    page.click("text=Index settings")
+    page.fill("input[name=index-ensemble]", "2")
+    page.click("button[name=rebuild-index]")
+    expect(page.get_by_text("Queued as")).to_be_visible()
+    demo.jobs.run_next()
+    trak = next(i for i in demo.attribution.status() if i.method == "trak")
+    assert trak.ensemble == 2 and trak.complete
     page.select_option("select[name=attribution-method]", "cosine")
     harmful = demo.attribution.query(image.id)["harmful"][0].image_id
     page.locator("[data-group=harmful] a").first.click()

@@ -99,6 +99,12 @@ export const ATTRIBUTION_METHODS = {
   cosine: "Gradient cosine",
 } as const;
 export type AttributionMethod = keyof typeof ATTRIBUTION_METHODS;
+/** Index settings a build may set; the server's defaults apply to the rest. */
+export interface IndexOptions {
+  dim?: number;
+  ensemble?: number;
+  fresh?: boolean;
+}
 /** The server's default too (robustar.explain.attribution.DEFAULT_METHOD). */
 export const DEFAULT_ATTRIBUTION_METHOD: AttributionMethod = "cosine";
 
@@ -164,11 +170,11 @@ export const api = {
     request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
   suspicious: (limit = 100, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
     request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
-  buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
+  buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, options: IndexOptions = {}) =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ method }),
+      body: JSON.stringify({ method, ...options }),
     }),
   curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
@@ -181,6 +187,9 @@ export function thumbnailUrl(id: number, fingerprint: string, size = 128): strin
 export function fileUrl(id: number, fingerprint: string): string {
   return withParams(`${API}/images/${id}/file`, { v: fingerprint.slice(0, 12) });
 }
+
+/** Whether a job may still change (queued or running). */
+export const jobActive = (job: Job | null): boolean => !!job && (job.status === "queued" || job.status === "running");
 
 /** Live updates of one job (server-sent events); returns a function that stops listening. */
 export function watchJob(id: number, onJob: (job: Job) => void): () => void {

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 METHODS = ("influence", "influence-cg", "trak", "tracin", "cosine")
 FORMAT = 2  # the layout of the files on disk
+KERNEL_METHODS = ("influence", "trak")  # the ones whose queries go through an inverse kernel
 HESSIAN_SAMPLE = 128  # training images whose Gauss-Newton matrix stands for the Hessian
 # The default: on the demo it finds the training images behind shortcut mistakes best (its
 # suspicious queue's precision@100 is 4.8x random, TRAK's 0.4x: TRAK weights training images
@@ -128,6 +129,14 @@ class Featuriser:
         return self.train(x, y)[0]
 
 
+def _save_atomically(path: Path, **arrays: object) -> None:
+    """A crash leaves the previous file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    tmp.replace(path)
+
+
 class AttributionIndex:
     def __init__(self, workspace: Workspace, version: int, method: str) -> None:
         if method not in METHODS:
@@ -193,6 +202,8 @@ class AttributionIndex:
         if fresh or (info is not None and (info.dim, info.damping, info.ensemble) != asked):
             shutil.rmtree(self.folder, ignore_errors=True)
             info = None
+        if info is not None and info.complete:
+            return info  # built (and solved): nothing left to do
         dataset = self.ws.dataset("train")
         featuriser = self._featuriser(dim, asked[2], len(dataset))
         ids = np.asarray(dataset.ids, dtype=np.int64)
@@ -223,9 +234,11 @@ class AttributionIndex:
         assert info is not None
         meta = json.loads(self._meta_path().read_text())
         features = self._features("r+")
-        kernel_path = self.folder / "kernel-sum.npy"
-        kernel = np.load(kernel_path) if kernel_path.is_file() else None
-        start = info.done - info.done % batch_size
+        kernel_path = self.folder / "kernel-sum.npz"
+        kernel, start = None, info.done
+        if kernel_path.is_file():  # the kernel covers exactly the rows saved with it
+            saved = np.load(kernel_path)
+            kernel, start = saved["kernel"], int(saved["rows"])
         subset = torch.utils.data.Subset(dataset, range(start, len(ids)))
         loader = make_loader(
             subset, batch_size, self.ws.config.runtime.workers, torch.device("cpu")
@@ -234,16 +247,17 @@ class AttributionIndex:
         for x, y, _ in loader:
             phi, part = featuriser.train(x, y)
             features[row : row + len(x)] = phi.float().numpy()
+            features.flush()
+            row += len(x)
             if part is not None:
                 kernel = part.numpy() if kernel is None else kernel + part.numpy()
-            row += len(x)
-            features.flush()
-            if kernel is not None:
-                np.save(kernel_path, kernel)
-            self._write_meta(**{**meta, "done": row})
+                _save_atomically(kernel_path, kernel=kernel, rows=row)
+            if kernel is None or row < len(ids):  # a kernel index is complete once solved
+                self._write_meta(**{**meta, "done": row})
             report(progress, f"attribution index ({self.method})", row, len(ids))
         if kernel is not None:
             self._solve(kernel, len(ids), damping)
+            self._write_meta(**{**meta, "done": len(ids)})
         return self.info()  # type: ignore[return-value]
 
     def _probe(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[no-untyped-def]
@@ -263,7 +277,7 @@ class AttributionIndex:
         inverse = np.stack(inverses) / (n if self.method == "influence" else len(kernels))
         if not np.isfinite(inverse).all():
             raise DataError("the attribution kernel could not be inverted", "raise the damping")
-        np.save(self.folder / "inverse.npy", inverse)
+        _save_atomically(self.folder / "inverse.npz", inverse=inverse)
 
     # ----- queries ---------------------------------------------------------------------------
 
@@ -273,7 +287,8 @@ class AttributionIndex:
             raise NotFoundError(
                 f"the {self.method} attribution index of model version {self.version} is "
                 f"{'missing' if info is None else 'incomplete'}",
-                "build it: 'robustar attribute build DIR' or the image page's button",
+                f"build it: 'robustar attribute build DIR --method {self.method}' or the "
+                "image page's button",
             )
         return info
 
@@ -287,20 +302,14 @@ class AttributionIndex:
     ) -> Featuriser:
         """With `damping`, also the curvature that influence-cg queries solve against."""
         if self.method == "tracin":
-            checkpoints = self._checkpoints()
+            checkpoints = self._checkpoints(None, "TracIn sums over")
             models, rates = zip(*checkpoints, strict=True)
             return Featuriser(self.method, dim, list(models), list(rates))
         model = self.ws.load_model(self.version)
         models = [model]
         if self.method == "trak" and ensemble > 1:
-            saved = self._checkpoints()
-            if len(saved) < ensemble:
-                raise DataError(
-                    f"an ensemble of {ensemble} needs that many epoch checkpoints; version "
-                    f"{self.version} has {len(saved)}",
-                    f"use an ensemble of {len(saved)} or fewer",
-                )
-            models = [m for m, _ in saved[-ensemble:]]
+            saved = self._checkpoints(ensemble, f"a TRAK ensemble of {ensemble} averages over")
+            models = [m for m, _ in saved]
         hessian = None
         if self.method == "influence-cg":
             check_size(model)  # before building, so a model too large fails at once
@@ -314,25 +323,33 @@ class AttributionIndex:
         picks = np.random.default_rng(0).permutation(len(dataset))[:HESSIAN_SAMPLE]
         return torch.stack([dataset[int(i)][0] for i in np.sort(picks)])
 
-    def _checkpoints(self) -> list[tuple[torch.nn.Module, float]]:
-        """Each saved epoch of the version with the learning rate it was trained at."""
+    def _checkpoints(self, last: int | None, purpose: str) -> list[tuple[torch.nn.Module, float]]:
+        """The version's last saved epochs (all with `last` None), each with the learning rate
+        it was trained at; `purpose` says in an error what needs them."""
         version = self.ws.model(self.version)
-        curves = self.ws.training_curves(self.version)
         folder = (self.ws.root / version.checkpoint).parent
-        found = []
-        for epoch in curves:
-            path = folder / f"epoch-{epoch.epoch:03d}.safetensors"
-            if path.is_file():
-                model = create_model(version.architecture, version.num_classes)
-                found.append((load_weights(model, path, version.num_classes), epoch.learning_rate))
-        if not found:
+        epochs = [
+            (folder / f"epoch-{e.epoch:03d}.safetensors", e.learning_rate)
+            for e in self.ws.training_curves(self.version)
+        ]
+        saved = [(path, rate) for path, rate in epochs if path.is_file()]
+        if not saved or len(saved) < (last or 1):
             raise DataError(
-                f"TracIn needs the epoch checkpoints of a trained version; version "
-                f"{self.version} has none",
-                "train a version in Robustar, use ensemble 1 with trak, or use the influence "
-                "or cosine method",
+                f"{purpose} {last or 'the'} epoch checkpoints; version {self.version} has "
+                f"{len(saved)} (versions trained in Robustar keep one per epoch)",
+                "use a smaller ensemble, or the cosine, influence or trak method",
             )
-        return found
+        return [
+            (
+                load_weights(
+                    create_model(version.architecture, version.num_classes),
+                    path,
+                    version.num_classes,
+                ),
+                rate,
+            )
+            for path, rate in saved[-(last or len(saved)) :]
+        ]
 
     def test_features(
         self, image_ids: list[int], featuriser: Featuriser | None = None
@@ -349,9 +366,14 @@ class AttributionIndex:
         """(tests, training images) scores, streamed over the memory-mapped rows."""
         self.ready()
         left = test.numpy().astype(np.float32)
-        inverse = self.folder / "inverse.npy"
-        if inverse.is_file():
-            blocks = np.load(inverse)
+        if self.method in KERNEL_METHODS:
+            inverse = self.folder / "inverse.npz"
+            if not inverse.is_file():
+                raise NotFoundError(
+                    f"the {self.method} index of model version {self.version} lost its kernel",
+                    f"rebuild it: 'robustar attribute build DIR --method {self.method} --fresh'",
+                )
+            blocks = np.load(inverse)["inverse"]
             parts = np.split(test.numpy(), len(blocks), axis=1)
             solved = [p @ b for p, b in zip(parts, blocks, strict=True)]
             left = np.concatenate(solved, 1).astype(np.float32)

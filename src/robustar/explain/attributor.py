@@ -37,9 +37,11 @@ class Attribution:
         draws the whole projection matrix; for `influence-cg` it measures the curvature)."""
         info = index.ready()
         with self._lock:
-            if info not in self._featurisers:
-                self._featurisers = {info: index.featuriser()}
-            return index.test_features(image_ids, self._featurisers[info])
+            featuriser = self._featurisers.get(info)
+            if featuriser is None:
+                featuriser = index.featuriser()
+                self._featurisers = {info: featuriser}
+            return index.test_features(image_ids, featuriser)
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)
@@ -56,7 +58,8 @@ class Attribution:
     ) -> IndexInfo:
         """Featurise the train split for the (current) version; resumes an interrupted build.
         `ensemble` (trak) averages over that many of the version's last epoch checkpoints."""
-        self._featurisers.clear()  # a rebuilt index may have another model or dimension
+        with self._lock:
+            self._featurisers = {}  # a rebuilt index may have another model or dimension
         index = self._index(method, version)
         return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 

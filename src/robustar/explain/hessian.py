@@ -9,6 +9,7 @@ forward-mode and one reverse-mode pass over the sample (the reverse pass is reco
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -19,6 +20,7 @@ from robustar.errors import DataError
 
 MAX_PARAMETERS = 5_000_000  # "small full models": beyond this, use the last layer or TRAK
 POWER_ITERATIONS = 10
+log = logging.getLogger(__name__)
 
 
 def check_size(model: nn.Module) -> None:
@@ -107,6 +109,15 @@ class GaussNewtonSolver:
             r[active] = ra
             d[active] = ra + (new / rra.clamp_min(1e-30))[:, None] * da
             rr[active] = new
+        unconverged = int((rr > limit).sum())
+        if unconverged:
+            log.warning(
+                "conjugate gradient stopped after %d iterations with %d of %d rows above the "
+                "tolerance; raise the damping for a faster, better-conditioned solve",
+                self.max_iterations,
+                unconverged,
+                len(b),
+            )
         if not torch.isfinite(x).all():
             raise DataError(
                 "conjugate gradient did not give a finite inverse-Hessian product",
