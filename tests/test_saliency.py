@@ -110,8 +110,19 @@ def test_workspace_saliency_is_cached_and_served(demo: Workspace) -> None:
     assert response.status_code == 200 and response.headers["x-target"] == "3"
     assert Image.open(io.BytesIO(response.content)).mode == "RGBA"
     assert float(response.headers["x-mask-share"]) >= 0
-    rgb = client.get(f"/api/v1/images/{image.id}/saliency", params={"method": "gradient"})
-    assert Image.open(io.BytesIO(rgb.content)).mode == "RGB"
+    # The signed per-channel gradient: RGB, with the normalised magnitude as alpha.
+    signed = client.get(f"/api/v1/images/{image.id}/saliency", params={"method": "gradient"})
+    pixels = np.asarray(Image.open(io.BytesIO(signed.content)))
+    magnitude = np.abs(demo.explain.saliency(image.id, "gradient")[0]).max(0)
+    assert pixels.shape[2] == 4
+    alpha = pixels[..., 3].astype(float)
+    assert alpha.flat[magnitude.argmax()] == 255 and alpha.flat[magnitude.argmin()] < 50
+    assert (
+        np.corrcoef(alpha.ravel(), np.minimum(magnitude, np.percentile(magnitude, 99)).ravel())[
+            0, 1
+        ]
+        > 0.99
+    )
     assert (
         client.get(f"/api/v1/images/{image.id}/saliency", params={"method": "x"}).status_code == 422
     )

@@ -119,3 +119,28 @@ def test_saliency_threshold_becomes_a_proposal(page: Page, demo: Workspace) -> N
     heat, _ = demo.explain.saliency(image.id)
     assert demo.masks.get(image.id).sum() == pixels(page)
     assert heat[demo.masks.get(image.id)].mean() > heat.mean()
+
+
+def test_saliency_overlay_on_the_canvas_drives_the_threshold_tool(
+    page: Page, demo: Workspace, shoot
+) -> None:
+    """Any method and class, laid over the canvas; the threshold tool cuts that same map."""
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    page.check("input[name=saliency]")
+    page.select_option("select[name=saliency-method]", "gradient")
+    page.select_option("select[name=saliency-target]", "3")
+    expect(page.locator("[data-saliency-ready]")).to_contain_text("explaining 3")
+    expect(page.locator("img.saliency-layer")).to_be_visible()
+    shoot(page, "annotate-saliency")
+    page.click("button[name=tool-saliency]")
+    page.click("button[name=accept]")
+    page.click("button[name=save]")
+    expect(page.locator(".save-status")).to_contain_text("Saved version 1")
+    heat, target = demo.explain.saliency(image.id, "gradient", 3)
+    magnitude = np.abs(heat).max(0)
+    mask = demo.masks.get(image.id)
+    assert target == 3 and 0 < mask.sum() < mask.size
+    assert magnitude[mask].mean() > 2 * magnitude[~mask].mean()
+    page.uncheck("input[name=saliency]")
+    expect(page.locator("img.saliency-layer")).to_have_count(0)

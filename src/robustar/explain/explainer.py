@@ -106,12 +106,13 @@ class Explain:
         return native.astype(np.float32), target
 
     def render(self, heat: np.ndarray) -> bytes:
-        """PNG: a signed gradient as RGB; any other map as a colour heat map whose alpha is
-        the normalised saliency, ready to lay over the image (and to threshold)."""
+        """PNG whose alpha is the normalised saliency, ready to lay over the image (and to
+        threshold): a signed per-channel gradient as RGB, any other map as a colour heat map."""
         if heat.ndim == 3:
             scale = float(np.percentile(np.abs(heat), 99)) or 1.0
             rgb = np.clip(0.5 + 0.5 * heat / scale, 0, 1).transpose(1, 2, 0)
-            image = Image.fromarray((rgb * 255).astype(np.uint8))
+            level = (normalise(np.abs(heat).max(0)) * 255).astype(np.uint8)
+            image = Image.fromarray(np.dstack([(rgb * 255).astype(np.uint8), level]), "RGBA")
         else:
             level = (normalise(heat) * 255).astype(np.uint8)
             colour = cv2.applyColorMap(level, cv2.COLORMAP_INFERNO)[..., ::-1]

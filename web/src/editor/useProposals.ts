@@ -1,11 +1,16 @@
 // Machine proposals shown in green before the user adds them: GrabCut, the segmentation
 // model and a thresholded saliency map all end in the same place.
 import { reactive, ref, shallowRef } from "vue";
-import { api, ApiError, saliencyUrl } from "../api";
+import { api, ApiError } from "../api";
 import type { ImageDetail } from "../types";
 import { pixelsOf, pngToMask } from "./codec";
 
-export function useProposals(image: () => ImageDetail | null, shown: () => void, failed: (e: ApiError) => void) {
+export function useProposals(
+  image: () => ImageDetail | null,
+  shown: () => void,
+  failed: (e: ApiError) => void,
+  saliencyMap: () => string, // the URL of the saliency map the threshold tool cuts
+) {
   const proposal = shallowRef<Uint8Array | null>(null);
   const grab = reactive({ box: null as number[] | null, fg: [] as number[][], bg: [] as number[][] });
   const clicks = reactive({ points: [] as number[][], labels: [] as number[] });
@@ -39,7 +44,7 @@ export function useProposals(image: () => ImageDetail | null, shown: () => void,
   /** Pixels where the model looks most: the heat map's alpha above the threshold. */
   const saliency = () =>
     propose(async (t) => {
-      salient.alpha ??= (await pixelsOf(saliencyUrl(t.id, "max_gradient", null))).data;
+      salient.alpha ??= (await pixelsOf(saliencyMap())).data;
       const level = salient.threshold * 255;
       const out = new Uint8Array(t.width * t.height);
       for (let i = 0; i < out.length; i++) out[i] = salient.alpha[i * 4 + 3] >= level ? 1 : 0;

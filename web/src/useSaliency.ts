@@ -1,0 +1,41 @@
+// Saliency settings and the current map of one image, shared by the image page and the
+// annotation page: which method, for which class, shown or not, and the map as a blob URL.
+import { reactive, watch } from "vue";
+import { saliencyUrl } from "./api";
+
+export interface SaliencySettings {
+  show: boolean;
+  method: string;
+  target: number | null; // null: the predicted class
+  opacity: number;
+}
+
+export function useSaliency(id: () => number, available: () => boolean) {
+  const settings = reactive<SaliencySettings>({ show: false, method: "max_gradient", target: null, opacity: 0.7 });
+  const state = reactive({ loading: false, error: "", share: null as number | null, target: null as number | null, url: "" });
+
+  /** The map's URL for the current settings (its alpha channel is the normalised saliency). */
+  const url = () => saliencyUrl(id(), settings.method, settings.target);
+
+  async function load(): Promise<void> {
+    if (!settings.show || !available()) return;
+    state.loading = true;
+    state.error = "";
+    try {
+      const response = await fetch(url());
+      if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
+      const share = response.headers.get("x-mask-share");
+      state.share = share === null ? null : Number(share);
+      state.target = Number(response.headers.get("x-target"));
+      if (state.url) URL.revokeObjectURL(state.url);
+      state.url = URL.createObjectURL(await response.blob());
+    } catch (e) {
+      state.error = String(e instanceof Error ? e.message : e);
+    } finally {
+      state.loading = false;
+    }
+  }
+  watch([() => settings.show, () => settings.method, () => settings.target, id], load);
+
+  return { settings, state, url, load };
+}
