@@ -30,8 +30,12 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     assert {i.method for i in demo.attribution.status()} == {"trak", "cosine"}
     # The panel follows the job and shows the new index's results when it is done.
     expect(page.locator("[data-group=helpful] img")).to_have_count(8)
-    # Rebuild TRAK as an ensemble of the last 2 epoch checkpoints from the panel's settings.
+    # A setting the server refuses is shown, and nothing is queued.
     page.click("text=Index settings")
+    page.fill("input[name=index-ensemble]", "50")
+    page.click("button[name=rebuild-index]")
+    expect(page.locator(".influence .bad")).to_contain_text("ensemble")
+    # Rebuild TRAK as an ensemble of the last 2 epoch checkpoints from the panel's settings.
     page.fill("input[name=index-ensemble]", "2")
     page.click("button[name=rebuild-index]")
     expect(page.get_by_text("Queued as")).to_be_visible()
