@@ -14,7 +14,8 @@ export function useProposals(
   const proposal = shallowRef<Uint8Array | null>(null);
   const grab = reactive({ box: null as number[] | null, fg: [] as number[][], bg: [] as number[][] });
   const clicks = reactive({ points: [] as number[][], labels: [] as number[] });
-  const salient = reactive({ threshold: 0.5, alpha: null as Uint8ClampedArray | null });
+  // The map last fetched (its URL names method and class) and its alpha channel.
+  const salient = reactive({ threshold: 0.5, source: "", alpha: null as Uint8ClampedArray | null });
   const segmentation = ref<{ configured: boolean; how_to: string } | null>(null);
 
   /** Run one proposal source; its mask (native size, 0/1) replaces the shown proposal. */
@@ -44,7 +45,10 @@ export function useProposals(
   /** Pixels where the model looks most: the heat map's alpha above the threshold. */
   const saliency = () =>
     propose(async (t) => {
-      salient.alpha ??= (await pixelsOf(saliencyMap())).data;
+      if (salient.source !== saliencyMap() || !salient.alpha) {
+        salient.source = saliencyMap();
+        salient.alpha = (await pixelsOf(salient.source)).data;
+      }
       const level = salient.threshold * 255;
       const out = new Uint8Array(t.width * t.height);
       for (let i = 0; i < out.length; i++) out[i] = salient.alpha[i * 4 + 3] >= level ? 1 : 0;
@@ -68,6 +72,7 @@ export function useProposals(
   /** A new image: nothing proposed, no cached saliency. */
   function reset(): void {
     salient.alpha = null;
+    salient.source = "";
     discard();
   }
 
