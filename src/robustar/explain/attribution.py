@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,6 +166,10 @@ class AttributionIndex:
             meta["damping"],
             meta["ensemble"],
         )
+
+    def written(self) -> int:
+        """When the index's description was last written (nanoseconds)."""
+        return self._meta_path().stat().st_mtime_ns
 
     def _write_meta(self, **meta: object) -> None:
         tmp = self.folder / ".meta.json.tmp"
@@ -333,11 +338,12 @@ class AttributionIndex:
             for e in self.ws.training_curves(self.version)
         ]
         saved = [(path, rate) for path, rate in epochs if path.is_file()]
-        if not saved or len(saved) < (last or 1):
+        if len(saved) < (last or 1):
             raise DataError(
                 f"{purpose} {last or 'the'} epoch checkpoints; version {self.version} has "
                 f"{len(saved)} (versions trained in Robustar keep one per epoch)",
-                "use a smaller ensemble, or the cosine, influence or trak method",
+                "use the cosine, influence or trak method (trak: an ensemble no larger than "
+                "the checkpoints saved)",
             )
         return [
             (
@@ -367,13 +373,7 @@ class AttributionIndex:
         self.ready()
         left = test.numpy().astype(np.float32)
         if self.method in KERNEL_METHODS:
-            inverse = self.folder / "inverse.npz"
-            if not inverse.is_file():
-                raise NotFoundError(
-                    f"the {self.method} index of model version {self.version} lost its kernel",
-                    f"rebuild it: 'robustar attribute build DIR --method {self.method} --fresh'",
-                )
-            blocks = np.load(inverse)["inverse"]
+            blocks = self._inverse
             parts = np.split(test.numpy(), len(blocks), axis=1)
             solved = [p @ b for p, b in zip(parts, blocks, strict=True)]
             left = np.concatenate(solved, 1).astype(np.float32)
@@ -381,6 +381,17 @@ class AttributionIndex:
         return np.concatenate(
             [left @ features[s : s + chunk].T for s in range(0, len(features), chunk)], axis=1
         )
+
+    @cached_property
+    def _inverse(self) -> np.ndarray:
+        """The inverse kernel blocks, read once per index object."""
+        path = self.folder / "inverse.npz"
+        if not path.is_file():
+            raise NotFoundError(
+                f"the {self.method} index of model version {self.version} lost its kernel",
+                f"rebuild it: 'robustar attribute build DIR --method {self.method} --fresh'",
+            )
+        return np.load(path)["inverse"]
 
     def ids(self) -> np.ndarray:
         return np.load(self.folder / "ids.npy")

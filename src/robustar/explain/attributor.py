@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from sqlalchemy import delete, insert
 
 from robustar.db.tables import Suspicion
@@ -27,21 +28,27 @@ if TYPE_CHECKING:
 class Attribution:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
-        self._featurisers: dict[IndexInfo, Featuriser] = {}
+        # The last index queried, with its featuriser, keyed by the index's description and
+        # the time its meta was written (a rebuild, even in the worker process, changes it).
+        self._prepared: dict[tuple[IndexInfo, int], tuple[AttributionIndex, Featuriser]] = {}
         # A featuriser keeps state between its forward pass and its gradients (a hook on the
         # last layer), so the server's threads take turns.
         self._lock = threading.Lock()
 
-    def _features(self, index: AttributionIndex, image_ids: list[int]):  # type: ignore[no-untyped-def]
-        """Test features with a featuriser kept between queries (building one for `trak`
-        draws the whole projection matrix; for `influence-cg` it measures the curvature)."""
-        info = index.ready()
+    def _features(
+        self, index: AttributionIndex, image_ids: list[int]
+    ) -> tuple[AttributionIndex, torch.Tensor]:
+        """Test features, and the index to score them with, both kept between queries:
+        building a featuriser draws the projection matrix (`trak`) or measures the curvature
+        (`influence-cg`), and the index keeps its inverse kernel in memory."""
+        key = (index.ready(), index.written())
         with self._lock:
-            featuriser = self._featurisers.get(info)
-            if featuriser is None:
-                featuriser = index.featuriser()
-                self._featurisers = {info: featuriser}
-            return index.test_features(image_ids, featuriser)
+            prepared = self._prepared.get(key)
+            if prepared is None:
+                prepared = (index, index.featuriser())
+                self._prepared = {key: prepared}
+            index, featuriser = prepared
+            return index, index.test_features(image_ids, featuriser)
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)
@@ -59,7 +66,7 @@ class Attribution:
         """Featurise the train split for the (current) version; resumes an interrupted build.
         `ensemble` (trak) averages over that many of the version's last epoch checkpoints."""
         with self._lock:
-            self._featurisers = {}  # a rebuilt index may have another model or dimension
+            self._prepared = {}  # free the memory; a rebuilt index gets a new key anyway
         index = self._index(method, version)
         return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 
@@ -71,8 +78,8 @@ class Attribution:
         self, image_id: int, k: int = 8, method: str = DEFAULT_METHOD, version: int | None = None
     ) -> dict[str, list[Scored]]:
         """The k training images that most support and most oppose the image's label."""
-        index = self._index(method, version)
-        scores = index.scores(self._features(index, [image_id]))[0]
+        index, test = self._features(self._index(method, version), [image_id])
+        scores = index.scores(test)[0]
         ids = index.ids()
         order = np.argsort(scores)
         return {
@@ -103,7 +110,8 @@ class Attribution:
         total = np.zeros(len(index.ids()))
         for start in range(0, len(wrong), 64):
             batch = wrong[start : start + 64]
-            scores = index.scores(self._features(index, batch))
+            prepared, test = self._features(index, batch)
+            scores = prepared.scores(test)
             scores /= np.linalg.norm(scores, axis=1, keepdims=True) + 1e-12
             total += np.clip(-scores, 0, None).sum(0)
             report(progress, "suspicious training images", start + len(batch), len(wrong))
