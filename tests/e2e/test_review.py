@@ -27,7 +27,7 @@ def test_accept_reject_and_edit_proposals(page: Page, demo: Workspace, shoot) ->
     expect(page.locator(".save-status")).to_contain_text("Unsaved changes")
     page.click("button[name=clear]")
     page.click("button[name=save]")
-    expect(page).to_have_url(re.compile(r"/review$"))
+    expect(page).to_have_url(re.compile(r"/review$"), timeout=15_000)  # save, review, navigate
     expect(page.get_by_text("Nothing to review")).to_be_visible()
     assert not demo.masks.get(third.image_id).any()
     assert demo.masks.proposals("accepted")[0] == 2
