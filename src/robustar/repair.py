@@ -20,7 +20,6 @@ from robustar.config import LABELLED_SPLITS
 from robustar.data.dataset import ImageDataset, IndexedImage
 from robustar.data.masked import MaskedDataset
 from robustar.db.tables import Image, Prediction
-from robustar.models.device import select_device
 from robustar.predict.engine import make_loader
 from robustar.train.fillers import FILLERS, Pixels
 from robustar.train.run import spurious_masks
@@ -132,7 +131,7 @@ def filled_accuracy(
         config.image.max_pixels,
     )
     dataset = MaskedDataset(base, masks, config.image.size, config.image.resize)
-    device = select_device(config.runtime.device)
+    device = workspace.device
     loader = make_loader(dataset, config.runtime.batch_size, config.runtime.workers, device)
     pixels = Pixels(config.image.mean, config.image.std, device)
     models = [workspace.load_model(v).eval().to(device) for v in (before, after)]

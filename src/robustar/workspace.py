@@ -344,6 +344,11 @@ class Workspace:
     # ----- models ----------------------------------------------------------------------------
 
     @property
+    def device(self) -> torch.device:
+        """Where models run: `[runtime] device` (auto: cuda, then mps, then cpu)."""
+        return select_device(self.config.runtime.device)
+
+    @property
     def models(self) -> list[VersionInfo]:
         with self.session() as session:
             return list_versions(session)
@@ -430,7 +435,7 @@ class Workspace:
     ) -> SplitMetrics:
         """Run the model over a split, store the predictions and return the split's metrics."""
         dataset = self.dataset(split)
-        device = select_device(self.config.runtime.device)
+        device = self.device
         with self.session() as session:
             row = self._require_version(session, version)
         model = self.load_model(row.id)

@@ -22,10 +22,12 @@ def activation_maximisation(
     steps: int = 96,
     seed: int = 0,
 ) -> Image.Image:
-    generator = torch.Generator().manual_seed(seed)
-    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
-    std_t = torch.tensor(std).view(1, 3, 1, 1)
-    pixels = (0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)).requires_grad_(True)
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)  # on the CPU: the same start everywhere
+    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
+    start = 0.5 + 0.05 * torch.randn(1, 3, size, size, generator=generator)
+    pixels = start.to(device).requires_grad_(True)
     optimizer = torch.optim.Adam([pixels], lr=0.05)
     model = model.eval()
     jitter = max(1, size // 16)
@@ -41,5 +43,5 @@ def activation_maximisation(
             pixels.clamp_(0, 1)
             if step % 8 == 7:
                 pixels.copy_(F.gaussian_blur(pixels, [3, 3], [0.5, 0.5]))
-    array = (pixels.detach()[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    array = (pixels.detach()[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
     return Image.fromarray(array)

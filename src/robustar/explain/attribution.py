@@ -77,7 +77,8 @@ class Scored:
 
 
 class Featuriser:
-    """Index rows (training images) and query rows (test images) for one method.
+    """Index rows (training images) and query rows (test images) for one method, computed on
+    the models' device and returned on the CPU.
 
     `train` also returns this batch's share of each kernel block (None when the method has no
     kernel); the index sums the shares, then inverts each block once.
@@ -93,41 +94,50 @@ class Featuriser:
         images: int = 1,
     ) -> None:
         self.method, self.hessian, self.images = method, hessian, images
+        self.device = next(models[0].parameters()).device
         if method in ("trak", "influence-cg"):
             self.grads = [PerSample(m) for m in models]
-            self.projection = Projection(parameter_count(models[0]), dim)
+            self.projection = Projection(parameter_count(models[0]), dim, self.device)
         else:
             self.last = [LastLayer(m) for m in models]
             self.roots = [w**0.5 for w in weights]
 
     def train(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, y = x.to(self.device), y.to(self.device)
         if self.method == "trak":
             rows, kernels = [], []
             for member in self.grads:
                 g, p = member.margin(x, y)
-                phi = self.projection(g).double()
-                rows.append(phi * (1 - p.double())[:, None])  # TRAK's Q = 1 - p weighting
+                phi = _host(self.projection(g))
+                rows.append(phi * (1 - _host(p))[:, None])  # TRAK's Q = 1 - p weighting
                 kernels.append(phi.T @ phi)
             return torch.cat(rows, 1), torch.stack(kernels)
         if self.method == "influence-cg":
-            return self.projection(self.grads[0].loss(x, y)).double(), None
+            return _host(self.projection(self.grads[0].loss(x, y))), None
         if self.method == "tracin":
             pairs = zip(self.last, self.roots, strict=True)
-            parts = [last.features(x, y)[0].double() * r for last, r in pairs]
+            parts = [_host(last.features(x, y)[0]) * r for last, r in pairs]
             return torch.cat(parts, 1), None
-        phi, p, h1 = self.last[0].features(x, y)
+        phi, p, h1 = (_host(t) for t in self.last[0].features(x, y))
         if self.method == "influence":
-            return phi.double(), LastLayer.gauss_newton(p.double(), h1.double())[None]
-        return F.normalize(phi.double(), dim=1), None
+            return phi, LastLayer.gauss_newton(p, h1)[None]
+        return F.normalize(phi, dim=1), None
 
     def test(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        x, y = x.to(self.device), y.to(self.device)
         if self.method == "trak":
-            return torch.cat([self.projection(m.margin(x, y)[0]).double() for m in self.grads], 1)
+            return torch.cat([_host(self.projection(m.margin(x, y)[0])) for m in self.grads], 1)
         if self.method == "influence-cg":
             assert self.hessian is not None
             solved = self.hessian.solve(self.grads[0].loss(x, y))
-            return self.projection(solved).double() / self.images
+            return _host(self.projection(solved)) / self.images
         return self.train(x, y)[0]
+
+
+def _host(t: torch.Tensor) -> torch.Tensor:
+    """Model outputs move to the CPU in float64 for the sums and kernels (float64 is not
+    available on every accelerator, e.g. mps, and these products are small)."""
+    return t.detach().cpu().double()
 
 
 def _save_atomically(path: Path, **arrays: object) -> None:
@@ -245,9 +255,7 @@ class AttributionIndex:
             saved = np.load(kernel_path)
             kernel, start = saved["kernel"], int(saved["rows"])
         subset = torch.utils.data.Subset(dataset, range(start, len(ids)))
-        loader = make_loader(
-            subset, batch_size, self.ws.config.runtime.workers, torch.device("cpu")
-        )
+        loader = make_loader(subset, batch_size, self.ws.config.runtime.workers, self.ws.device)
         row = start
         for x, y, _ in loader:
             phi, part = featuriser.train(x, y)
@@ -310,7 +318,7 @@ class AttributionIndex:
             checkpoints = self._checkpoints(None, "TracIn sums over")
             models, rates = zip(*checkpoints, strict=True)
             return Featuriser(self.method, dim, list(models), list(rates))
-        model = self.ws.load_model(self.version)
+        model = self.ws.load_model(self.version).to(self.ws.device)
         models = [model]
         if self.method == "trak" and ensemble > 1:
             saved = self._checkpoints(ensemble, f"a TRAK ensemble of {ensemble} averages over")
@@ -351,7 +359,7 @@ class AttributionIndex:
                     create_model(version.architecture, version.num_classes),
                     path,
                     version.num_classes,
-                ),
+                ).to(self.ws.device),
                 rate,
             )
             for path, rate in saved[-(last or len(saved)) :]

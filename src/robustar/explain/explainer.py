@@ -42,8 +42,9 @@ class Explain:
         self._lock = threading.Lock()
 
     def _model(self, version: int) -> torch.nn.Module:
+        """The version's network on the workspace's device (one version kept loaded)."""
         if version not in self._models:
-            self._models = {version: self._ws.load_model(version).eval()}
+            self._models = {version: self._ws.load_model(version).eval().to(self._ws.device)}
         return self._models[version]
 
     def saliency(
@@ -75,6 +76,7 @@ class Explain:
         layer: str | None,
     ) -> tuple[np.ndarray, int]:
         model = self._model(model_version)
+        x = x.to(next(model.parameters()).device)
         if target is None:
             with torch.no_grad():
                 target = int(model(x).argmax(1))

@@ -84,7 +84,7 @@ class PerSample:
         def margin(params, x, y):  # type: ignore[no-untyped-def]
             """TRAK's output function log(p / (1 - p)), with p the label's probability."""
             log_p = logits(params, x).log_softmax(0)
-            label = torch.arange(len(log_p)) == y
+            label = torch.arange(len(log_p), device=log_p.device) == y
             own = log_p.masked_fill(~label, float("-inf")).logsumexp(0)
             others = log_p.masked_fill(label, float("-inf")).logsumexp(0)
             return own - others, own.exp()
@@ -109,15 +109,17 @@ class PerSample:
 class Projection:
     """A seeded Gaussian (parameters, dim) matrix scaled by 1/sqrt(dim)."""
 
-    def __init__(self, size: int, dim: int, seed: int = 0) -> None:
+    def __init__(
+        self, size: int, dim: int, device: torch.device | None = None, seed: int = 0
+    ) -> None:
         if size * dim > MAX_PROJECTION_ENTRIES:
             raise DataError(
                 f"projecting {size:,} parameters to {dim} dimensions needs "
                 f"{size * dim * 4 / 1e9:.1f} GB; too much for this method here",
                 "lower the projection dimension, or use the 'influence' method (last layer)",
             )
-        generator = torch.Generator().manual_seed(seed)
-        self.matrix = torch.randn(size, dim, generator=generator) / dim**0.5
+        generator = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same everywhere
+        self.matrix = (torch.randn(size, dim, generator=generator) / dim**0.5).to(device)
 
     def __call__(self, flat: torch.Tensor) -> torch.Tensor:
         return flat @ self.matrix

@@ -47,7 +47,9 @@ class GaussNewtonSolver:
         size = sum(v.numel() for v in params.values())
         buffers = {k: v.detach() for k, v in model.named_buffers()}
         self.shapes = [(k, v.shape, v.numel()) for k, v in params.items()]
-        self.dtype = next(iter(params.values())).dtype
+        first = next(iter(params.values()))
+        self.dtype, self.device = first.dtype, first.device
+        sample = sample.to(self.device)
         self.max_iterations, self.tolerance = max_iterations, tolerance
 
         def logits(p):  # type: ignore[no-untyped-def]
@@ -60,6 +62,7 @@ class GaussNewtonSolver:
         # Relative damping: a share of the largest eigenvalue (power iteration), which bounds
         # the condition number by 1 / damping and so the number of iterations.
         v = torch.randn(1, size, generator=torch.Generator().manual_seed(0), dtype=self.dtype)
+        v = v.to(self.device)
         largest = 0.0
         for _ in range(POWER_ITERATIONS):
             v = self._product(v / v.norm())
@@ -90,7 +93,7 @@ class GaussNewtonSolver:
 
     def solve(self, b: torch.Tensor) -> torch.Tensor:
         """(G + damping I)^-1 b for each row of b, by conjugate gradient (batched)."""
-        b = b.to(self.dtype)
+        b = b.to(self.device, self.dtype)
         x = torch.zeros_like(b)
         r = b.clone()
         d = r.clone()
