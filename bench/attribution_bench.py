@@ -154,7 +154,7 @@ def run() -> str:
         index = AttributionIndex(workspace, workspace.model().id, method)
         hits = []
         for image in wrong:
-            shortlist = workspace.attribution.query(image.id, 8, method)["harmful"]
+            shortlist = workspace.attribution.query(image.id, 8, method).harmful
             w = image.prediction.predicted
             hits.append(np.mean([truth[s.image_id] == (w, w) for s in shortlist]))
         assert index.info() is not None

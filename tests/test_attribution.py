@@ -132,7 +132,8 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     assert info.complete and info.images == 200
     test_image = demo.images("test", limit=1)[0]
     found = demo.attribution.query(test_image.id, k=5, method=method)
-    helpful, harmful = found["helpful"], found["harmful"]
+    helpful, harmful = found.helpful, found.harmful
+    assert found.target == test_image.label
     assert len(helpful) == 5 and helpful[0].score >= helpful[-1].score >= harmful[-1].score
     assert all(np.isfinite(s.score) for s in helpful + harmful)
     train_ids = {i.id for i in demo.images("train")}
@@ -150,18 +151,48 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
         demo.attribution.query(test_image.id, method=method)
     demo.attribution.build(method, dim=64)
     again = demo.attribution.query(test_image.id, k=5, method=method)
-    assert [s.image_id for s in again["helpful"]] == [s.image_id for s in helpful]
+    assert [s.image_id for s in again.helpful] == [s.image_id for s in helpful]
     # The resumed index scores exactly like the uninterrupted one (no batch counted twice in
     # the kernel), and building a complete index again changes nothing.
-    assert [s.score for s in again["helpful"]] == pytest.approx([s.score for s in helpful])
+    assert [s.score for s in again.helpful] == pytest.approx([s.score for s in helpful])
     demo.attribution.build(method, dim=64)
     third = demo.attribution.query(test_image.id, k=5, method=method)
-    assert [s.score for s in third["helpful"]] == pytest.approx([s.score for s in helpful])
+    assert [s.score for s in third.helpful] == pytest.approx([s.score for s in helpful])
     if method in ("influence", "trak"):  # a kernel file lost on disk names the fix
         (index.folder / "inverse.npz").unlink()
         demo.attribution.build(method, dim=64)  # complete already: does not notice
         with pytest.raises(NotFoundError, match="--fresh"):
             demo.attribution.query(test_image.id, method=method)
+
+
+@pytest.mark.parametrize("method", ["cosine", "influence"])
+def test_queries_explain_the_class_asked_for(demo: Workspace, method: str) -> None:
+    """Training images labelled c are what most supports a test image's belief in class c."""
+    demo.attribution.build(method, dim=64)
+    labels = {i.id: i.label for i in demo.images("train")}
+    shares = []
+    for image in demo.images("test", limit=4):
+        for c in range(len(demo.classes)):
+            found = demo.attribution.query(image.id, 5, method, target=demo.classes[c])
+            assert found.target == c
+            shares.append(np.mean([labels[s.image_id] == c for s in found.helpful]))
+    assert np.mean(shares) >= 0.9 and min(shares) >= 0.6
+    with pytest.raises(DataError, match="unknown class"):
+        demo.attribution.query(image.id, method=method, target=99)
+    # An unlabelled image is explained for its prediction (once there is one).
+    pool = demo.images("pool", limit=1)[0]
+    with pytest.raises(DataError, match="neither a label nor a prediction"):
+        demo.attribution.query(pool.id, method=method)
+    demo.predict("pool")
+    predicted = demo.image(pool.id).prediction.predicted
+    assert demo.attribution.query(pool.id, method=method).target == predicted
+    client = TestClient(create_app(demo))
+    body = client.get(f"/api/v1/images/{pool.id}/attribution", params={"method": method}).json()
+    assert body["target"] == predicted
+    url = f"/api/v1/images/{image.id}/attribution"
+    body = client.get(url, params={"method": method, "target": 3, "k": 2}).json()
+    assert body["target"] == 3 and len(body["helpful"]) == 2
+    assert client.get(url, params={"method": method, "target": 99}).status_code == 400
 
 
 def test_suspicious_queue_and_api(demo: Workspace) -> None:

@@ -155,6 +155,10 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
     assert code == 0 and "cosine index of version 1: 200 training images" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "query", demo.root, str(image.id))
     assert code == 0 and "helpful" in out and "harmful" in out
+    assert f"explaining class {demo.classes[image.label]}" in out
+    query = ("attribute", "query", demo.root, str(image.id), "--target", "7")
+    code, out, _ = run(monkeypatch, capsys, *query)
+    assert code == 0 and f"explaining class {demo.classes[7]}" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")
     assert code == 0 and "1. image" in out
     code, _, err = run(

@@ -43,7 +43,18 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     trak = next(i for i in demo.attribution.status() if i.method == "trak")
     assert trak.ensemble == 2 and trak.complete
     page.select_option("select[name=attribution-method]", "cosine")
-    harmful = demo.attribution.query(image.id)["harmful"][0].image_id
+    # The label is explained by default; the prediction (here a wrong one) on request.
+    heading = page.locator("[data-group=helpful] h3")
+    expect(heading).to_have_text(f"Most support class {demo.classes[image.label]}")
+    predicted = image.prediction.predicted
+    page.select_option("select[name=attribution-target]", "predicted")
+    expect(heading).to_have_text(f"Most support class {demo.classes[predicted]}")
+    first = demo.attribution.query(image.id, target=predicted).helpful[0].image_id
+    expect(page.locator("[data-group=helpful] a").first).to_have_attribute(
+        "href", re.compile(rf"/images/{first}/annotate")
+    )
+    page.select_option("select[name=attribution-target]", "label")
+    harmful = demo.attribution.query(image.id).harmful[0].image_id
     page.locator("[data-group=harmful] a").first.click()
     expect(page).to_have_url(re.compile(rf"/gallery/train/images/{harmful}/annotate"))
 

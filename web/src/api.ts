@@ -17,6 +17,13 @@ import type {
 
 export const API = "/api/v1";
 
+/** The training images that most support and most oppose the image's `target` class. */
+export interface Attributions {
+  target: number;
+  helpful: Scored[];
+  harmful: Scored[];
+}
+
 export interface Scored {
   image_id: number;
   score: number;
@@ -166,8 +173,9 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
-  attribution: (id: number, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, k = 8) =>
-    request<{ helpful: Scored[]; harmful: Scored[] }>(withParams(`/images/${id}/attribution`, { method, k })),
+  /** `target`: the class to explain; null: the label (the prediction when unlabelled). */
+  attribution: (id: number, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, k = 8, target: number | null = null) =>
+    request<Attributions>(withParams(`/images/${id}/attribution`, { method, k, target })),
   suspicious: (limit = 100, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
     request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
   buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, options: IndexOptions = {}) =>

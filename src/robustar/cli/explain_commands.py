@@ -12,6 +12,7 @@ from robustar.cli.common import (
     WorkspaceDir,
     app,
     attribute_app,
+    class_arg,
     console,
     open_workspace,
     stdout,
@@ -47,8 +48,7 @@ def explain(
         return
     if image is None:
         raise typer.BadParameter("give an image id or --split")
-    chosen = None if target is None else (int(target) if target.isdigit() else target)
-    heat, explained = workspace.explain.saliency(image, method, chosen)
+    heat, explained = workspace.explain.saliency(image, method, class_arg(target))
     if out is not None:
         out.write_bytes(workspace.explain.render(heat))
     share = workspace.explain.mass_in_mask(image, "spurious", method)
@@ -86,10 +86,16 @@ def attribute_query(
     image: int,
     k: Annotated[int, typer.Option()] = 8,
     method: Annotated[str, typer.Option()] = DEFAULT_METHOD,
+    target: Annotated[
+        str | None,
+        typer.Option(help="class name or index; default the label (unlabelled: the prediction)"),
+    ] = None,
 ) -> None:
-    """The training images that most support and most oppose an image's label."""
-    found = open_workspace(directory).attribution.query(image, k, method)
-    for group, rows in found.items():
+    """The training images that most support and most oppose a class of an image."""
+    workspace = open_workspace(directory)
+    found = workspace.attribution.query(image, k, method, target=class_arg(target))
+    stdout.print(f"explaining class {workspace.classes[found.target]}")
+    for group, rows in (("helpful", found.helpful), ("harmful", found.harmful)):
         stdout.print(
             f"[bold]{group}[/]: " + ", ".join(f"{s.image_id} ({s.score:+.3g})" for s in rows)
         )

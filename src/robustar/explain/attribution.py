@@ -76,6 +76,16 @@ class Scored:
     score: float
 
 
+@dataclass(frozen=True)
+class Attributions:
+    """The training images that most support (helpful) and most oppose (harmful) the test
+    image's `target` class: removing a helpful one would lower the model's belief in it."""
+
+    target: int
+    helpful: list[Scored]
+    harmful: list[Scored]
+
+
 class Featuriser:
     """Index rows (training images) and query rows (test images) for one method, computed on
     the models' device and returned on the CPU.
@@ -366,15 +376,23 @@ class AttributionIndex:
         ]
 
     def test_features(
-        self, image_ids: list[int], featuriser: Featuriser | None = None
+        self,
+        image_ids: list[int],
+        featuriser: Featuriser | None = None,
+        targets: list[int] | None = None,
     ) -> torch.Tensor:
+        """Query rows for the images, explaining each image's `targets` class (default: its
+        label)."""
         featuriser = featuriser or self.featuriser()
-        images = [self.ws.image(i) for i in image_ids]
-        if any(i.label is None for i in images):
-            raise DataError("attribution needs labelled images", "pick an image with a label")
+        if targets is None:
+            targets = [self.ws.image(i).label for i in image_ids]  # type: ignore[misc]
+            if any(t is None for t in targets):
+                raise DataError(
+                    "attribution of an unlabelled image needs the class to explain",
+                    "pass a target class (e.g. the predicted one)",
+                )
         x = torch.stack([self.ws.transform(self.ws.load_image(i)) for i in image_ids])
-        y = torch.tensor([i.label for i in images])
-        return featuriser.test(x, y)
+        return featuriser.test(x, torch.tensor(targets))
 
     def scores(self, test: torch.Tensor, chunk: int = 65536) -> np.ndarray:
         """(tests, training images) scores, streamed over the memory-mapped rows."""

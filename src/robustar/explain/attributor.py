@@ -15,6 +15,7 @@ from robustar.explain.attribution import (
     DEFAULT_METHOD,
     METHODS,
     AttributionIndex,
+    Attributions,
     Featuriser,
     IndexInfo,
     Scored,
@@ -22,6 +23,7 @@ from robustar.explain.attribution import (
 from robustar.progress import ProgressCallback, report
 
 if TYPE_CHECKING:
+    from robustar.gallery import ImageInfo
     from robustar.workspace import Workspace
 
 
@@ -36,7 +38,7 @@ class Attribution:
         self._lock = threading.Lock()
 
     def _features(
-        self, index: AttributionIndex, image_ids: list[int]
+        self, index: AttributionIndex, image_ids: list[int], targets: list[int] | None = None
     ) -> tuple[AttributionIndex, torch.Tensor]:
         """Test features, and the index to score them with, both kept between queries:
         building a featuriser draws the projection matrix (`trak`) or measures the curvature
@@ -48,7 +50,7 @@ class Attribution:
                 prepared = (index, index.featuriser())
                 self._prepared = {key: prepared}
             index, featuriser = prepared
-            return index, index.test_features(image_ids, featuriser)
+            return index, index.test_features(image_ids, featuriser, targets)
 
     def _index(self, method: str, version: int | None) -> AttributionIndex:
         return AttributionIndex(self._ws, self._ws.model(version).id, method)
@@ -75,17 +77,38 @@ class Attribution:
         return [info for info in found if info is not None]
 
     def query(
-        self, image_id: int, k: int = 8, method: str = DEFAULT_METHOD, version: int | None = None
-    ) -> dict[str, list[Scored]]:
-        """The k training images that most support and most oppose the image's label."""
-        index, test = self._features(self._index(method, version), [image_id])
+        self,
+        image_id: int,
+        k: int = 8,
+        method: str = DEFAULT_METHOD,
+        version: int | None = None,
+        target: int | str | None = None,
+    ) -> Attributions:
+        """The k training images that most support and most oppose the image's `target`
+        class: by default its label, or for an unlabelled image the predicted class."""
+        index = self._index(method, version)
+        chosen = self._ws.class_index(target)
+        if chosen is None:
+            image = self._ws.image(image_id, index.version)
+            chosen = image.label if image.label is not None else self._predicted(image)
+        index, test = self._features(index, [image_id], [chosen])
         scores = index.scores(test)[0]
         ids = index.ids()
         order = np.argsort(scores)
-        return {
-            "helpful": [Scored(int(ids[i]), float(scores[i])) for i in order[::-1][:k]],
-            "harmful": [Scored(int(ids[i]), float(scores[i])) for i in order[:k]],
-        }
+        return Attributions(
+            chosen,
+            [Scored(int(ids[i]), float(scores[i])) for i in order[::-1][:k]],
+            [Scored(int(ids[i]), float(scores[i])) for i in order[:k]],
+        )
+
+    @staticmethod
+    def _predicted(image: ImageInfo) -> int:
+        if image.prediction is None:
+            raise DataError(
+                f"image {image.id} has neither a label nor a prediction to explain",
+                "pass a target class, or run predictions for its split",
+            )
+        return image.prediction.predicted
 
     def suspicious(
         self,

@@ -58,6 +58,7 @@ class Scored(BaseModel):
 
 class Influence(BaseModel):
     method: str
+    target: int = Field(description="the class explained")
     helpful: list[Scored]
     harmful: list[Scored]
 
@@ -89,15 +90,19 @@ def image_attribution(
     image_id: int,
     method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
+    target: int | None = Query(
+        None, ge=0, description="class; default: the label (the prediction when unlabelled)"
+    ),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:
     """The training images that most support (helpful) and most oppose (harmful) the image's
-    label, by the current version's attribution index."""
-    found = workspace.attribution.query(image_id, k, method)
+    `target` class, by the current version's attribution index."""
+    found = workspace.attribution.query(image_id, k, method, target=target)
     return Influence(
         method=method,
-        helpful=[Scored(image_id=s.image_id, score=s.score) for s in found["helpful"]],
-        harmful=[Scored(image_id=s.image_id, score=s.score) for s in found["harmful"]],
+        target=found.target,
+        helpful=[Scored(image_id=s.image_id, score=s.score) for s in found.helpful],
+        harmful=[Scored(image_id=s.image_id, score=s.score) for s in found.harmful],
     )
 
 
