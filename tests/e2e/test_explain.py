@@ -60,9 +60,13 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
 
 
 def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> None:
-    demo.attribution.build(dim=64)
-    ranked = demo.attribution.suspicious(limit=100)
+    # Without an index the page offers to build one, and shows the queue once it is built.
     page.goto("/suspicious")
+    expect(page.get_by_text("No cosine attribution index")).to_be_visible()
+    page.click("button[name=build-index]")
+    expect(page.get_by_text("Queued as")).to_be_visible()
+    demo.jobs.run_next()
+    ranked = demo.attribution.suspicious(limit=100)
     expect(page.locator("li[data-image-id]")).to_have_count(len(ranked))
     first = page.locator("li[data-image-id]").first
     expect(first).to_have_attribute("data-image-id", str(ranked[0].image_id))
