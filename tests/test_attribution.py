@@ -204,12 +204,24 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     queue = demo.attribution.suspicious(limit=20)
     assert 0 < len(queue) <= 20
     assert [s.score for s in queue] == sorted((s.score for s in queue), reverse=True)
+    # Each suspect's score sums its harm over the misclassified test images (each test image's
+    # scores at unit length), and it names the one it harms most: checked with single queries.
+    harm: dict[int, dict[int, float]] = {}
+    for wrong in demo.images("test", correct=False):
+        every = demo.attribution.query(wrong.id, k=200).helpful  # all 200, best first
+        norm = np.linalg.norm([s.score for s in every])
+        harm[wrong.id] = {s.image_id: max(0.0, -s.score) / norm for s in every}
+    for suspect in queue[:5]:
+        on = {test: scores[suspect.image_id] for test, scores in harm.items()}
+        assert suspect.score == pytest.approx(sum(on.values()), rel=1e-4)
+        assert suspect.harms_most == max(on, key=on.get)
     client = TestClient(create_app(demo))
     image = demo.images("test", limit=1)[0]
     body = client.get(f"/api/v1/images/{image.id}/attribution", params={"k": 3}).json()
     assert len(body["helpful"]) == 3 and len(body["harmful"]) == 3
     listed = client.get("/api/v1/attribution/suspicious", params={"limit": 5}).json()
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
+    assert [s["harms_most"] for s in listed] == [s.harms_most for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
     assert status[0]["method"] == "cosine" and status[0]["complete"] is True
     queued = client.post("/api/v1/jobs/attribution", json={"method": "cosine", "dim": 32})

@@ -160,7 +160,7 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
     code, out, _ = run(monkeypatch, capsys, *query)
     assert code == 0 and f"explaining class {demo.classes[7]}" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")
-    assert code == 0 and "1. image" in out
+    assert code == 0 and "1. image" in out and "harms test image" in out
     code, _, err = run(
         monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "influence"
     )

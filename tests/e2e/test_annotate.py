@@ -85,16 +85,12 @@ def test_unsaved_work_is_guarded_and_save_and_next_moves_on(page: Page, demo: Wo
     first, second = demo.images("train", limit=2)
     open_editor(page, first.id)
     page.mouse.click(*screen_point(page, 8, 8, first.width))
-    messages: list[str] = []
-
-    def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
-        messages.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", refuse)
-    page.click("button[name=next]")
+    page.on("dialog", lambda dialog: dialog.dismiss())  # refuse to leave
+    # Wait for the dialog itself: it arrives after the click returns.
+    with page.expect_event("dialog") as asked:
+        page.click("button[name=next]")
+    assert "without saving" in asked.value.message
     expect(page).to_have_url(re.compile(rf"/images/{first.id}/annotate"))
-    assert messages and "without saving" in messages[0]
     page.click("button[name=save-next]")
     expect(page).to_have_url(re.compile(rf"/images/{second.id}/annotate"))
     assert demo.masks.current(first.id).version == 1

@@ -59,7 +59,7 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     expect(page).to_have_url(re.compile(rf"/gallery/train/images/{harmful}/annotate"))
 
 
-def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> None:
+def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace, shoot) -> None:
     # Without an index the page offers to build one, and shows the queue once it is built.
     page.goto("/suspicious")
     expect(page.get_by_text("No cosine attribution index")).to_be_visible()
@@ -70,6 +70,12 @@ def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace) -> 
     expect(page.locator("li[data-image-id]")).to_have_count(len(ranked))
     first = page.locator("li[data-image-id]").first
     expect(first).to_have_attribute("data-image-id", str(ranked[0].image_id))
+    expect(first.locator("a.harms img")).to_be_visible()
+    shoot(page, "suspicious")
+    # Next to each suspect, the mistake it drives most opens that test image's page.
+    first.locator("a.harms").click()
+    expect(page).to_have_url(re.compile(rf"/gallery/test/images/{ranked[0].harms_most}$"))
+    page.go_back()
     # The queue offers every method but the per-query CG solve.
     options = page.locator("select[name=attribution-method] option")
     expect(options).to_have_count(4)

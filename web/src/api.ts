@@ -24,6 +24,11 @@ export interface Attributions {
   harmful: Scored[];
 }
 
+/** A training image in the suspicious queue, with the misclassified test image it harms most. */
+export interface Suspect extends Scored {
+  harms_most: number;
+}
+
 export interface Scored {
   image_id: number;
   score: number;
@@ -177,7 +182,7 @@ export const api = {
   attribution: (id: number, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, k = 8, target: number | null = null) =>
     request<Attributions>(withParams(`/images/${id}/attribution`, { method, k, target })),
   suspicious: (limit = 100, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
-    request<Scored[]>(withParams("/attribution/suspicious", { method, limit })),
+    request<Suspect[]>(withParams("/attribution/suspicious", { method, limit })),
   buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, options: IndexOptions = {}) =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",

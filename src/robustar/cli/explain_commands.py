@@ -110,4 +110,7 @@ def attribute_suspicious(
     """Training images ranked by harmful influence on misclassified test images."""
     ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)
     for rank, s in enumerate(ranked, 1):
-        stdout.print(f"{rank:4d}. image {s.image_id}  score {s.score:.4f}")
+        stdout.print(
+            f"{rank:4d}. image {s.image_id}  score {s.score:.4f}  "
+            f"harms test image {s.harms_most} most"
+        )

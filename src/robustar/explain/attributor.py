@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +26,16 @@ from robustar.progress import ProgressCallback, report
 if TYPE_CHECKING:
     from robustar.gallery import ImageInfo
     from robustar.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A training image in the suspicious queue: its summed harm, and the misclassified test
+    image it harms most (the mistake to look at next to it)."""
+
+    image_id: int
+    score: float
+    harms_most: int
 
 
 class Attribution:
@@ -117,10 +128,10 @@ class Attribution:
         limit: int = 100,
         split: str = "test",
         progress: ProgressCallback = None,
-    ) -> list[Scored]:
+    ) -> list[Suspect]:
         """Training images ranked by their harmful influence summed over the misclassified
         images of `split` (each test image's scores scaled to unit length first, so no single
-        image dominates): the ones to annotate first."""
+        image dominates): the ones to annotate first, each with the mistake it drives most."""
         if method == "influence-cg":
             raise DataError(
                 "the suspicious queue needs one conjugate-gradient solve (seconds) per "
@@ -130,30 +141,38 @@ class Attribution:
         index = self._index(method, version)
         index.ready()
         wrong = [i.id for i in self._ws.images(split, correct=False, version=index.version)]
-        total = np.zeros(len(index.ids()))
+        size = len(index.ids())
+        total, worst, harms_most = np.zeros(size), np.zeros(size), np.full(size, -1)
         for start in range(0, len(wrong), 64):
             batch = wrong[start : start + 64]
             prepared, test = self._features(index, batch)
             scores = prepared.scores(test)
             scores /= np.linalg.norm(scores, axis=1, keepdims=True) + 1e-12
-            total += np.clip(-scores, 0, None).sum(0)
+            harm = np.clip(-scores, 0, None)
+            total += harm.sum(0)
+            strongest = harm.max(0)
+            better = strongest > worst
+            worst[better] = strongest[better]
+            harms_most[better] = np.asarray(batch)[harm.argmax(0)[better]]
             report(progress, "suspicious training images", start + len(batch), len(wrong))
         ids = index.ids()
-        self._store(index, ids, total)
+        rows = zip(ids, total, harms_most, strict=True)
+        ranked = [Suspect(int(i), float(t), int(h)) for i, t, h in rows]
+        self._store(index, [s for s in ranked if s.score > 0])
         order = np.argsort(-total)[:limit]
-        return [Scored(int(ids[i]), float(total[i])) for i in order if total[i] > 0]
+        return [ranked[i] for i in order if total[i] > 0]
 
-    def _store(self, index: AttributionIndex, ids: np.ndarray, total: np.ndarray) -> None:
+    def _store(self, index: AttributionIndex, suspects: list[Suspect]) -> None:
         """Keep every positive score, so galleries can filter and sort by suspicion."""
         rows = [
             {
                 "version_id": index.version,
-                "image_id": int(i),
+                "image_id": s.image_id,
                 "method": index.method,
-                "score": float(t),
+                "score": s.score,
+                "harms_most": s.harms_most,
             }
-            for i, t in zip(ids, total, strict=True)
-            if t > 0
+            for s in suspects
         ]
         with self._ws.session() as session:
             session.execute(delete(Suspicion).where(Suspicion.version_id == index.version))

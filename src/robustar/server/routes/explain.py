@@ -113,15 +113,18 @@ def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[In
     ]
 
 
-@router.get("/attribution/suspicious", response_model=list[Scored])
+class Suspect(Scored):
+    harms_most: int = Field(description="the misclassified test image it harms most")
+
+
+@router.get("/attribution/suspicious", response_model=list[Suspect])
 def suspicious(
     method: AttributionMethod = DEFAULT_METHOD,
     limit: int = Query(100, ge=1, le=5000),
     workspace: Workspace = Depends(get_workspace),
-) -> list[Scored]:
+) -> list[Suspect]:
     """Training images ranked by harmful influence on the misclassified test images."""
-    ranked = workspace.attribution.suspicious(method, limit=limit)
-    return [Scored(image_id=s.image_id, score=s.score) for s in ranked]
+    return [Suspect(**asdict(s)) for s in workspace.attribution.suspicious(method, limit=limit)]
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])
