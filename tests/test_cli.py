@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from robustar import Workspace
 from robustar.cli import main
@@ -141,6 +142,12 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
         tmp_path / "heat.png",
     )
     assert code == 0 and "gradcam for class" in out and (tmp_path / "heat.png").stat().st_size
+    picture = tmp_path / "three.png"
+    code, out, _ = run(monkeypatch, capsys, "activation", demo.root, "3", "--out", picture)
+    assert code == 0 and f"class {demo.classes[3]}" in out
+    assert Image.open(picture).size == (demo.config.image.size,) * 2
+    code, _, err = run(monkeypatch, capsys, "activation", demo.root, "nope", "--out", picture)
+    assert code == 2 and "unknown class" in err
     code, _, err = run(
         monkeypatch, capsys, "attribute", "build", demo.root, "--dim", "64", "--ensemble", "2", "-q"
     )

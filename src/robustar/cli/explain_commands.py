@@ -56,6 +56,20 @@ def explain(
     stdout.print(f"image {image}: {method} for class {workspace.classes[explained]}{inside}")
 
 
+@app.command()
+def activation(
+    directory: WorkspaceDir,
+    target: Annotated[str, typer.Argument(help="class name or index")],
+    out: Annotated[Path, typer.Option(help="write the PNG here")],
+    version: Annotated[int | None, typer.Option(help="default: the current version")] = None,
+) -> None:
+    """Activation maximisation: an image the model scores as the class as strongly as it can."""
+    workspace = open_workspace(directory)
+    out.write_bytes(workspace.explain.activation_maximisation(class_arg(target), version))
+    index = workspace.class_index(class_arg(target))
+    stdout.print(f"class {workspace.classes[index]} as the model sees it: {out}")
+
+
 @attribute_app.command("build")
 def attribute_build(
     directory: WorkspaceDir,
