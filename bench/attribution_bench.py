@@ -80,7 +80,16 @@ def dattri_rate(workspace: Workspace, count: int, dim: int) -> float:
 
 
 def throughput(workspace: Workspace) -> str:
-    workspace.config.runtime.device = "cpu"  # dattri's projector runs on the CPU here too
+    """Featurisation on the CPU, where dattri's projector runs here too."""
+    configured = workspace.config.runtime.device
+    workspace.config.runtime.device = "cpu"
+    try:
+        return _throughput(workspace)
+    finally:
+        workspace.config.runtime.device = configured
+
+
+def _throughput(workspace: Workspace) -> str:
     reference = dattri_rate(workspace, 1000, 1024)
     rows = [["dattri TRAK cache, dim 1,024 (baseline)", f"{reference:,.0f}", "1.00"]]
     bare = bare_gradients(workspace, 300)

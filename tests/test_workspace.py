@@ -108,3 +108,13 @@ def test_load_image_by_id(workspace: Workspace) -> None:
     image = workspace.images("test")[0]
     assert workspace.load_image(image.id).size == (12, 12)
     assert workspace.image_path(image.id).is_file()
+
+
+def test_classes_are_named_or_indexed(workspace: Workspace) -> None:
+    """Names come first; a string of digits that names no class is an index (the CLI's)."""
+    assert workspace.classes == ["cat", "dog", "eel"]
+    assert workspace.class_index("dog") == workspace.class_index("1") == workspace.class_index(1)
+    assert workspace.class_index(None) is None
+    for bad in ("3", 3, -1, "ox"):
+        with pytest.raises(DataError, match="unknown class"):
+            workspace.class_index(bad)

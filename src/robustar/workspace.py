@@ -285,11 +285,14 @@ class Workspace:
         )
 
     def class_index(self, value: int | str | None) -> int | None:
-        """Accept a class index or a class name."""
+        """Accept a class index or a class name; a string of digits that names no class is
+        read as an index (what a command line passes)."""
         if value is None:
             return None
         if isinstance(value, str) and value in self.classes:
             return self.classes.index(value)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
         if isinstance(value, int) and 0 <= value < len(self.classes):
             return value
         raise DataError(

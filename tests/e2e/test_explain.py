@@ -23,7 +23,9 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     shoot(page, "influence")
     # Another method: its own index, built by its own job.
     page.select_option("select[name=attribution-method]", "trak")
-    expect(page.get_by_text("No trak attribution index")).to_be_visible()
+    expect(
+        page.get_by_text("The trak attribution index of model version 1 is missing.")
+    ).to_be_visible()
     page.click("button[name=build-index]")
     expect(page.get_by_text("Queued as")).to_be_visible()
     demo.jobs.run_next()
@@ -62,7 +64,9 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
 def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace, shoot) -> None:
     # Without an index the page offers to build one, and shows the queue once it is built.
     page.goto("/suspicious")
-    expect(page.get_by_text("No cosine attribution index")).to_be_visible()
+    expect(
+        page.get_by_text("The cosine attribution index of model version 1 is missing.")
+    ).to_be_visible()
     page.click("button[name=build-index]")
     expect(page.get_by_text("Queued as")).to_be_visible()
     demo.jobs.run_next()

@@ -21,16 +21,21 @@ export function useIndexBuild(method: Ref<AttributionMethod>, done: () => void) 
     });
   }
   watch(queued, follow);
-  watch(method, () => (queued.value = null));
+  watch(method, () => {
+    queued.value = null;
+    error.value = null;
+  });
   onBeforeUnmount(() => stopWatching?.());
 
   /** Queue a build (with `fresh`, a rebuild) of the chosen method's index. */
   async function build(options: IndexOptions = {}): Promise<void> {
+    const asked = method.value;
     error.value = null;
     try {
-      queued.value = (await api.buildAttribution(method.value, options)).id;
+      const id = (await api.buildAttribution(asked, options)).id;
+      if (method.value === asked) queued.value = id; // else the page moved on to another method
     } catch (e) {
-      error.value = e instanceof ApiError ? e : new ApiError(0, String(e));
+      if (method.value === asked) error.value = e instanceof ApiError ? e : new ApiError(0, String(e));
     }
   }
 

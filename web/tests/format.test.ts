@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellColour, cellText, className, duration, number, percent, secondsLeft } from "../src/format";
+import { cellColour, cellText, className, duration, number, percent, secondsLeft, sentence } from "../src/format";
 
 describe("formatting", () => {
   it("shows missing values as a dash", () => {
@@ -14,6 +14,12 @@ describe("formatting", () => {
     expect(number(6.28799)).toBe("6.288");
     expect(className(["cat", "dog"], 1)).toBe("dog");
     expect(className(["cat"], 4)).toBe("#4");
+  });
+
+  it("turns a server message into a sentence", () => {
+    expect(sentence("the index is missing")).toBe("The index is missing.");
+    expect(sentence("Done already.")).toBe("Done already.");
+    expect(sentence("  ")).toBe("");
   });
 });
 

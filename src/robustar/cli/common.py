@@ -32,11 +32,6 @@ WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 
 
-def class_arg(value: str | None) -> int | str | None:
-    """A class option as the library takes it: digits are an index, anything else a name."""
-    return None if value is None else (int(value) if value.isdigit() else value)
-
-
 def open_workspace(path: Path):  # type: ignore[no-untyped-def]
     from robustar.workspace import Workspace
 

@@ -12,7 +12,6 @@ from robustar.cli.common import (
     WorkspaceDir,
     app,
     attribute_app,
-    class_arg,
     console,
     open_workspace,
     stdout,
@@ -48,7 +47,7 @@ def explain(
         return
     if image is None:
         raise typer.BadParameter("give an image id or --split")
-    heat, explained = workspace.explain.saliency(image, method, class_arg(target))
+    heat, explained = workspace.explain.saliency(image, method, target)
     if out is not None:
         out.write_bytes(workspace.explain.render(heat))
     share = workspace.explain.mass_in_mask(image, "spurious", method)
@@ -65,8 +64,8 @@ def activation(
 ) -> None:
     """Activation maximisation: an image the model scores as the class as strongly as it can."""
     workspace = open_workspace(directory)
-    out.write_bytes(workspace.explain.activation_maximisation(class_arg(target), version))
-    index = workspace.class_index(class_arg(target))
+    out.write_bytes(workspace.explain.activation_maximisation(target, version))
+    index = workspace.class_index(target)
     stdout.print(f"class {workspace.classes[index]} as the model sees it: {out}")
 
 
@@ -107,7 +106,7 @@ def attribute_query(
 ) -> None:
     """The training images that most support and most oppose a class of an image."""
     workspace = open_workspace(directory)
-    found = workspace.attribution.query(image, k, method, target=class_arg(target))
+    found = workspace.attribution.query(image, k, method, target=target)
     stdout.print(f"explaining class {workspace.classes[found.target]}")
     for group, rows in (("helpful", found.helpful), ("harmful", found.harmful)):
         stdout.print(

@@ -220,5 +220,3 @@ class Suspicion(Base):
     )
     method: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
-    # The misclassified test image this training image harms most (why it is suspicious).
-    harms_most: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))

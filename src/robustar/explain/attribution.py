@@ -2,8 +2,8 @@
 
 An index holds one feature row per training image (memory-mapped on disk, built in batches,
 resumable) and, for `influence` and `trak`, the inverse of a damped kernel. A query is two
-matrix products. Scores are signed: positive means the training image supports the test
-image's label (removing it would raise the test loss), negative means it opposes it.
+matrix products. Scores are signed: positive means the training image supports the class
+explained (removing it would raise the test loss on that class), negative means it opposes it.
 
 - influence: exact last-layer influence (Koh & Liang 2017) with the Gauss-Newton Hessian,
   which is exact for the last layer, plus damping; score = g_test^T H^-1 g_i / N.

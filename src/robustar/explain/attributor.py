@@ -41,9 +41,12 @@ class Suspect:
 class Attribution:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
-        # The last index queried, with its featuriser, keyed by the index's description and
-        # the time its meta was written (a rebuild, even in the worker process, changes it).
-        self._prepared: dict[tuple[IndexInfo, int], tuple[AttributionIndex, Featuriser]] = {}
+        # The last index queried, with its featuriser, keyed by the index's description, the
+        # time its meta was written (a rebuild, even in the worker process, changes it) and
+        # the device the featuriser's models live on.
+        self._prepared: dict[
+            tuple[IndexInfo, int, torch.device], tuple[AttributionIndex, Featuriser]
+        ] = {}
         # A featuriser keeps state between its forward pass and its gradients (a hook on the
         # last layer), so the server's threads take turns.
         self._lock = threading.Lock()
@@ -54,7 +57,7 @@ class Attribution:
         """Test features, and the index to score them with, both kept between queries:
         building a featuriser draws the projection matrix (`trak`) or measures the curvature
         (`influence-cg`), and the index keeps its inverse kernel in memory."""
-        key = (index.ready(), index.written())
+        key = (index.ready(), index.written(), self._ws.device)
         with self._lock:
             prepared = self._prepared.get(key)
             if prepared is None:
@@ -170,7 +173,6 @@ class Attribution:
                 "image_id": s.image_id,
                 "method": index.method,
                 "score": s.score,
-                "harms_most": s.harms_most,
             }
             for s in suspects
         ]

@@ -37,15 +37,16 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
 class Explain:
     def __init__(self, workspace: Workspace) -> None:
         self._ws = workspace
-        self._models: dict[int, torch.nn.Module] = {}
+        self._models: dict[tuple[int, torch.device], torch.nn.Module] = {}
         # Some methods (guided backprop, Grad-CAM) put hooks on the shared model: one at a time.
         self._lock = threading.Lock()
 
     def _model(self, version: int) -> torch.nn.Module:
         """The version's network on the workspace's device (one version kept loaded)."""
-        if version not in self._models:
-            self._models = {version: self._ws.load_model(version).eval().to(self._ws.device)}
-        return self._models[version]
+        key = (version, self._ws.device)
+        if key not in self._models:
+            self._models = {key: self._ws.load_model(version).eval().to(key[1])}
+        return self._models[key]
 
     def saliency(
         self,
