@@ -310,8 +310,8 @@ class AttributionIndex:
             raise NotFoundError(
                 f"the {self.method} attribution index of model version {self.version} is "
                 f"{'missing' if info is None else 'incomplete'}",
-                f"build it: 'robustar attribute build DIR --method {self.method}' or the "
-                "image page's button",
+                f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
+                "it' on an image page or the Suspicious page",
             )
         return info
 
