@@ -6,7 +6,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,29 +130,15 @@ def add_version(
     staged.rename(final)
     row.checkpoint = f"{MODELS_DIR}/v{row.id}/{WEIGHTS_FILE}"
     for e in epochs:
-        session.add(
-            EpochMetric(
-                version_id=row.id,
-                epoch=e.epoch,
-                train_loss=e.train_loss,
-                train_accuracy=e.train_accuracy,
-                val_loss=e.val_loss,
-                val_accuracy=e.val_accuracy,
-                test_accuracy=e.test_accuracy,
-                learning_rate=e.learning_rate,
-                seconds=e.seconds,
-            )
-        )
+        session.add(EpochMetric(version_id=row.id, **asdict(e)))
     set_current(session, row.id)
     return row
 
 
-def epoch_metrics(session: Session, version_id: int) -> list[EpochMetric]:
+def epoch_metrics(session: Session, version_id: int) -> list[EpochResult]:
+    """The version's training curve, as the training loop reported it."""
     get_version(session, version_id)
-    return list(
-        session.scalars(
-            select(EpochMetric)
-            .where(EpochMetric.version_id == version_id)
-            .order_by(EpochMetric.epoch)
-        )
+    rows = session.scalars(
+        select(EpochMetric).where(EpochMetric.version_id == version_id).order_by(EpochMetric.epoch)
     )
+    return [EpochResult(**{f.name: getattr(r, f.name) for f in fields(EpochResult)}) for r in rows]

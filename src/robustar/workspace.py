@@ -31,7 +31,7 @@ from robustar.data.imageio import load_image
 from robustar.data.scan import ScanReport, scan_split
 from robustar.data.transforms import ModelInput
 from robustar.db import session as db
-from robustar.db.tables import EpochMetric, Image, ModelVersion, ScanProblem
+from robustar.db.tables import Image, ModelVersion, ScanProblem
 from robustar.errors import ConfigError, DataError, NotFoundError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
@@ -367,7 +367,7 @@ class Workspace:
         with self.session() as session:
             return to_info(self._require_version(session, version))
 
-    def training_curves(self, version: int) -> list[EpochMetric]:
+    def training_curves(self, version: int) -> list[EpochResult]:
         with self.session() as session:
             return epoch_metrics(session, version)
 

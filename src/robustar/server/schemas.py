@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from robustar.annotations.proposals import ProposalInfo
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -160,80 +162,6 @@ class SegmentationInfo(Schema):
     how_to: str
 
 
-class Job(Schema):
-    id: int
-    kind: str
-    params: dict[str, Any]
-    status: str
-    stage: str
-    done: int
-    total: int
-    log: str
-    result: dict[str, Any]
-    error: str | None
-    cancel_requested: bool
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class EpochCurve(Schema):
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    test_accuracy: float | None
-    learning_rate: float
-    seconds: float
-
-
-class ClassDelta(Schema):
-    name: str
-    before: float | None
-    after: float | None
-
-
-class SplitComparison(Schema):
-    split: str
-    images: int
-    before: float | None
-    after: float | None
-    fixed: int
-    broken: int
-    changed: int
-    per_class: list[ClassDelta]
-
-
-class FilledAccuracy(Schema):
-    images: int
-    filler: str
-    before_original: float | None
-    after_original: float | None
-    before_filled: float | None
-    after_filled: float | None
-    before_saliency_in_mask: float | None
-    after_saliency_in_mask: float | None
-
-
-class Comparison(Schema):
-    before: int
-    after: int
-    splits: list[SplitComparison]
-    filled: FilledAccuracy | None
-
-
-class Proposal(Schema):
-    id: int
-    image_id: int
-    kind: str
-    method: str
-    job_id: int | None
-    pixels: int
-    status: str
-    created_at: datetime
-
-
 class ProposalPage(Schema):
     total: int
-    items: list[Proposal]
+    items: list[ProposalInfo]

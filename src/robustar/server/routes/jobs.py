@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-from robustar.server import schemas
+from robustar.jobs.store import JobInfo
 from robustar.server.deps import get_workspace
 from robustar.server.params import Split
 from robustar.train.options import TrainOptions
@@ -18,6 +18,7 @@ from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
+_JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON as GET
 
 
 class TrainRequest(BaseModel):
@@ -30,43 +31,37 @@ class PredictRequest(BaseModel):
     version: int | None = None
 
 
-def _job(info) -> schemas.Job:  # type: ignore[no-untyped-def]
-    return schemas.Job.model_validate(info)
+@router.get("", response_model=list[JobInfo])
+def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
+    return workspace.jobs.list()
 
 
-@router.get("", response_model=list[schemas.Job])
-def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[schemas.Job]:
-    return [_job(j) for j in workspace.jobs.list()]
+@router.get("/{job_id}", response_model=JobInfo)
+def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+    return workspace.jobs.get(job_id)
 
 
-@router.get("/{job_id}", response_model=schemas.Job)
-def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
-    return _job(workspace.jobs.get(job_id))
-
-
-@router.post("/train", response_model=schemas.Job, status_code=202)
-def queue_training(
-    body: TrainRequest, workspace: Workspace = Depends(get_workspace)
-) -> schemas.Job:
+@router.post("/train", response_model=JobInfo, status_code=202)
+def queue_training(body: TrainRequest, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     """Queue a training run (plain or paired); the worker runs queued jobs in order."""
-    return _job(workspace.jobs.train(body.options, body.predict))
+    return workspace.jobs.train(body.options, body.predict)
 
 
-@router.post("/predict", response_model=schemas.Job, status_code=202)
+@router.post("/predict", response_model=JobInfo, status_code=202)
 def queue_prediction(
     body: PredictRequest, workspace: Workspace = Depends(get_workspace)
-) -> schemas.Job:
-    return _job(workspace.jobs.submit("predict", body.model_dump()))
+) -> JobInfo:
+    return workspace.jobs.submit("predict", body.model_dump())
 
 
-@router.post("/{job_id}/cancel", response_model=schemas.Job)
-def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
-    return _job(workspace.jobs.cancel(job_id))
+@router.post("/{job_id}/cancel", response_model=JobInfo)
+def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+    return workspace.jobs.cancel(job_id)
 
 
-@router.post("/{job_id}/resume", response_model=schemas.Job)
-def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> schemas.Job:
-    return _job(workspace.jobs.resume(job_id))
+@router.post("/{job_id}/resume", response_model=JobInfo)
+def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+    return workspace.jobs.resume(job_id)
 
 
 @router.get("/{job_id}/events")
@@ -83,7 +78,7 @@ async def events(
             state = (job.status, job.done, job.total, job.stage, len(job.log))
             if state != last:
                 last = state
-                yield f"data: {_job(job).model_dump_json()}\n\n"
+                yield f"data: {_JOB_JSON.dump_json(job).decode()}\n\n"
             if job.status not in ("queued", "running"):
                 yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
                 return

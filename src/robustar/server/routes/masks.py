@@ -12,9 +12,10 @@ from PIL import Image
 
 from robustar.annotations.assist import encode_labels
 from robustar.annotations.maskfile import MAX_MASK_BYTES, decode_mask, encode_mask
-from robustar.annotations.proposals import AutoAnnotate
+from robustar.annotations.proposals import AutoAnnotate, ProposalInfo
 from robustar.annotations.segmenters import HOW_TO
 from robustar.annotations.store import MaskVersion
+from robustar.jobs.store import JobInfo
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
@@ -153,12 +154,12 @@ def progress(
     return schemas.AnnotationProgress(kind=kind, splits=splits)
 
 
-@router.post("/jobs/auto-annotate", response_model=schemas.Job, status_code=202, tags=["jobs"])
+@router.post("/jobs/auto-annotate", response_model=JobInfo, status_code=202, tags=["jobs"])
 def queue_auto_annotation(
     body: AutoAnnotate, workspace: Workspace = Depends(get_workspace)
-) -> schemas.Job:
+) -> JobInfo:
     """Queue batch auto-annotation over a filtered set; proposals wait for review."""
-    return schemas.Job.model_validate(workspace.jobs.auto_annotate(**body.model_dump()))
+    return workspace.jobs.auto_annotate(**body.model_dump())
 
 
 @router.get("/proposals", response_model=schemas.ProposalPage)
@@ -170,9 +171,7 @@ def list_proposals(
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.ProposalPage:
     total, items = workspace.masks.proposals(status, kind, page_size, (page - 1) * page_size)
-    return schemas.ProposalPage(
-        total=total, items=[schemas.Proposal.model_validate(p) for p in items]
-    )
+    return schemas.ProposalPage(total=total, items=items)
 
 
 @router.get("/proposals/{proposal_id}/mask", responses={200: PNG}, response_class=Response)
@@ -180,15 +179,14 @@ def proposal_mask(proposal_id: int, workspace: Workspace = Depends(get_workspace
     return _png(workspace.masks.proposal(proposal_id)[1])
 
 
-@router.post("/proposals/{proposal_id}/{decision}", response_model=schemas.Proposal)
+@router.post("/proposals/{proposal_id}/{decision}", response_model=ProposalInfo)
 def review_proposal(
     proposal_id: int,
     decision: Literal["accept", "reject", "edited"],
     workspace: Workspace = Depends(get_workspace),
-) -> schemas.Proposal:
+) -> ProposalInfo:
     """accept: store it as the next mask version; reject: drop it; edited: the page saved an
     edited version itself, record the proposal as accepted."""
     if decision == "reject":
-        return schemas.Proposal.model_validate(workspace.masks.reject(proposal_id))
-    stored = workspace.masks.accept(proposal_id, store=decision == "accept")
-    return schemas.Proposal.model_validate(stored)
+        return workspace.masks.reject(proposal_id)
+    return workspace.masks.accept(proposal_id, store=decision == "accept")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
+from robustar.repair import Comparison
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
+from robustar.train.plain import EpochResult
 from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -32,23 +34,23 @@ def make_current(
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
 
 
-@router.get("/{version_id}/epochs", response_model=list[schemas.EpochCurve])
+@router.get("/{version_id}/epochs", response_model=list[EpochResult])
 def training_curves(
     version_id: int, workspace: Workspace = Depends(get_workspace)
-) -> list[schemas.EpochCurve]:
+) -> list[EpochResult]:
     """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
-    return [schemas.EpochCurve.model_validate(e) for e in workspace.training_curves(version_id)]
+    return workspace.training_curves(version_id)
 
 
 compare_router = APIRouter(tags=["models"])
 
 
-@compare_router.get("/compare", response_model=schemas.Comparison)
+@compare_router.get("/compare", response_model=Comparison)
 def compare_versions(
     after: int | None = Query(None, description="default: the current version"),
     before: int | None = Query(None, description="default: the parent of `after`"),
     workspace: Workspace = Depends(get_workspace),
-) -> schemas.Comparison:
+) -> Comparison:
     """Accuracy per split and class, flipped predictions, and accuracy with the annotated
     spurious regions of test images filled: the repair report."""
-    return schemas.Comparison.model_validate(workspace.compare(before, after))
+    return workspace.compare(before, after)
