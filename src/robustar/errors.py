@@ -1,5 +1,7 @@
 """User-facing errors: every expected mistake names the thing and the fix."""
 
+from pydantic import ValidationError
+
 
 class RobustarError(Exception):
     """An expected problem the user can fix; the CLI prints it without a traceback."""
@@ -32,3 +34,8 @@ class ConflictError(RobustarError):
     def __init__(self, what: str, fix: str | None, current_version: int | None) -> None:
         super().__init__(what, fix)
         self.current_version = current_version
+
+
+def validation_problems(error: ValidationError) -> str:
+    """A request's validation errors on one line: 'field: what is wrong; ...'."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())

@@ -15,7 +15,7 @@ from robustar.annotations import assist
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.annotations.store import current_row, save_mask
 from robustar.db.tables import Proposal, utcnow
-from robustar.errors import DataError, NotFoundError
+from robustar.errors import DataError, NotFoundError, validation_problems
 from robustar.progress import ProgressCallback, report
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ def parse_request(params: dict[str, Any]) -> AutoAnnotate:
     try:
         return AutoAnnotate.model_validate(params)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        problems = validation_problems(error)
         raise DataError(
             f"invalid auto-annotation request: {problems}", "fix those fields"
         ) from None

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from robustar.errors import ConfigError
+from robustar.errors import ConfigError, validation_problems
 
 
 class TrainOptions(BaseModel):
@@ -55,9 +55,7 @@ def parse_options(values: dict) -> TrainOptions:
     try:
         options = TrainOptions.model_validate(values)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        problems = validation_problems(error)
         raise ConfigError(
             f"invalid training options: {problems}", "fix the named options"
         ) from None
