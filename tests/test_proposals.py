@@ -84,3 +84,10 @@ def test_auto_annotation_job_and_review_api(demo: Workspace) -> None:
     assert client.post("/api/v1/proposals/999/accept").status_code == 404
     bad = client.post("/api/v1/jobs/auto-annotate", json={"method": "colour", "tolerance": -1})
     assert bad.status_code == 422
+
+
+def test_a_bad_auto_annotation_request_names_each_field() -> None:
+    from robustar.annotations.proposals import parse_request
+
+    with pytest.raises(DataError, match=r"method: Input should be 'colour'.*; tolerance: "):
+        parse_request({"method": "paint", "tolerance": 300})

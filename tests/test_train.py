@@ -83,3 +83,10 @@ def test_bad_training_input_changes_nothing(workspace: Workspace, tmp_path: Path
         workspace.import_model(tmp_path / "five.pt")
     assert workspace.models == []
     assert list((workspace.root / "models").glob("*")) == []
+
+
+def test_bad_training_options_name_each_field() -> None:
+    from robustar.train.options import parse_options
+
+    with pytest.raises(ConfigError, match=r"invalid training options: epochs: .*; nope: Extra"):
+        parse_options({"epochs": 0, "nope": 1})
