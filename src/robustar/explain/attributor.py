@@ -144,7 +144,8 @@ class Attribution:
         index = self._index(method, version)
         index.ready()
         wrong = [i.id for i in self._ws.images(split, correct=False, version=index.version)]
-        size = len(index.ids())
+        ids = index.ids()
+        size = len(ids)
         total, worst, harms_most = np.zeros(size), np.zeros(size), np.full(size, -1)
         for start in range(0, len(wrong), 64):
             batch = wrong[start : start + 64]
@@ -158,7 +159,6 @@ class Attribution:
             worst[better] = strongest[better]
             harms_most[better] = np.asarray(batch)[harm.argmax(0)[better]]
             report(progress, "suspicious training images", start + len(batch), len(wrong))
-        ids = index.ids()
         rows = zip(ids, total, harms_most, strict=True)
         ranked = [Suspect(int(i), float(t), int(h)) for i, t, h in rows]
         self._store(index, [s for s in ranked if s.score > 0])

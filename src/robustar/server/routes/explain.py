@@ -8,7 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from robustar.explain.attribution import DEFAULT_METHOD
+from robustar.explain.attribution import DEFAULT_METHOD, Scored
+from robustar.explain.attributor import Suspect
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
 
@@ -49,11 +50,6 @@ def activation(
 
 
 AttributionMethod = Literal["influence", "influence-cg", "trak", "tracin", "cosine"]
-
-
-class Scored(BaseModel):
-    image_id: int
-    score: float
 
 
 class Influence(BaseModel):
@@ -101,8 +97,8 @@ def image_attribution(
     return Influence(
         method=method,
         target=found.target,
-        helpful=[Scored(image_id=s.image_id, score=s.score) for s in found.helpful],
-        harmful=[Scored(image_id=s.image_id, score=s.score) for s in found.harmful],
+        helpful=found.helpful,
+        harmful=found.harmful,
     )
 
 
@@ -113,10 +109,6 @@ def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[In
     ]
 
 
-class Suspect(Scored):
-    harms_most: int = Field(description="the misclassified test image it harms most")
-
-
 @router.get("/attribution/suspicious", response_model=list[Suspect])
 def suspicious(
     method: AttributionMethod = DEFAULT_METHOD,
@@ -124,7 +116,7 @@ def suspicious(
     workspace: Workspace = Depends(get_workspace),
 ) -> list[Suspect]:
     """Training images ranked by harmful influence on the misclassified test images."""
-    return [Suspect(**asdict(s)) for s in workspace.attribution.suspicious(method, limit=limit)]
+    return workspace.attribution.suspicious(method, limit=limit)
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])
