@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from sqlalchemy import select
@@ -18,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from robustar.annotations.maskfile import read_mask, write_mask
+from robustar.db.kinds import MASK_KINDS, MaskKind, check_kind
 from robustar.db.tables import Image, Mask
 from robustar.errors import ConflictError, DataError, NotFoundError
 
-MaskKind = Literal["spurious", "object"]
-MASK_KINDS: tuple[MaskKind, ...] = ("spurious", "object")
+__all__ = ["MASK_KINDS", "MaskKind", "check_kind"]
 MASKS_DIR = "annotations/masks"
 
 
@@ -41,12 +40,6 @@ def to_info(row: Mask) -> MaskVersion:
     return MaskVersion(
         row.image_id, row.kind, row.version, row.author, row.created_at, row.pixels, row.is_current
     )
-
-
-def check_kind(kind: str) -> MaskKind:
-    if kind not in MASK_KINDS:
-        raise DataError(f"unknown mask kind {kind!r}", f"use one of {', '.join(MASK_KINDS)}")
-    return kind  # type: ignore[return-value]
 
 
 def current_row(session: Session, image_id: int, kind: str) -> Mask | None:

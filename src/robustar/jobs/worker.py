@@ -15,14 +15,13 @@ from pathlib import Path
 from robustar.db.tables import utcnow
 from robustar.errors import RobustarError
 from robustar.jobs.context import JobCancelled, JobContext
-from robustar.jobs.handlers import get_handler
+from robustar.jobs.handlers import JobHost, get_handler
 from robustar.jobs.store import append_log, claim_next, get_job, mark_interrupted
-from robustar.workspace import Workspace
 
 POLL_SECONDS = 0.5
 
 
-def run_job(workspace: Workspace, job_id: int) -> str:
+def run_job(workspace: JobHost, job_id: int) -> str:
     """Run one claimed job to its end; return its final status."""
     with workspace.session() as session:
         row = get_job(session, job_id)
@@ -45,7 +44,7 @@ def run_job(workspace: Workspace, job_id: int) -> str:
     return status
 
 
-def run_next(workspace: Workspace) -> int | None:
+def run_next(workspace: JobHost) -> int | None:
     """Claim and run the oldest queued job; None when the queue is empty."""
     with workspace.session() as session:
         row = claim_next(session)
@@ -56,6 +55,8 @@ def run_next(workspace: Workspace) -> int | None:
 
 
 def serve_forever(root: Path) -> None:
+    from robustar.workspace import Workspace
+
     workspace = Workspace.open(root)
     with workspace.session() as session:
         mark_interrupted(session)

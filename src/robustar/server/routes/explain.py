@@ -31,10 +31,11 @@ def image_saliency(
 ) -> Response:
     """At native size: an RGBA heat map whose alpha is the normalised saliency (the signed
     RGB gradient for method=gradient). X-Target names the class; X-Mask-Share is the share of
-    saliency inside the spurious mask when the image has one."""
+    saliency of this same map (method, class, layer) inside the spurious mask when the image has
+    one."""
     heat, explained = workspace.explain.saliency(image_id, method, target, version, layer)
     headers = {"X-Target": str(explained), "Cache-Control": "no-store"}
-    share = workspace.explain.mass_in_mask(image_id, "spurious", method, version)
+    share = workspace.explain.mask_share(heat, image_id, "spurious")
     if share is not None:
         headers["X-Mask-Share"] = f"{share:.4f}"
     return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)

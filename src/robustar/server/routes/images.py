@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from robustar.gallery import ImageInfo
-from robustar.media import MediaFile
+from robustar.data.media import MediaFile
+from robustar.predict.gallery import ImageInfo
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
 from robustar.server.params import ImagePageQuery, ImageQuery
