@@ -48,7 +48,7 @@ from robustar.gallery import (
 )
 from robustar.jobs.jobs import Jobs
 from robustar.media import Media
-from robustar.models.checkpoint import load_weights
+from robustar.models.checkpoint import UPLOAD, apply_state_dict, load_weights, read_state_dict
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader, store_predictions
@@ -413,9 +413,20 @@ class Workspace:
         self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version."""
-        architecture = architecture or self.config.model.architecture
         path = Path(checkpoint).expanduser()
-        model = load_weights(create_model(architecture, len(self.classes)), path, len(self.classes))
+        return self.import_weights(read_state_dict(path), architecture, name, source=str(path))
+
+    def import_weights(
+        self,
+        state: dict[str, torch.Tensor],
+        architecture: str | None = None,
+        name: str | None = None,
+        source: str = UPLOAD,
+    ) -> VersionInfo:
+        """`import_model` for weights already in memory (an upload); `source` names them."""
+        architecture = architecture or self.config.model.architecture
+        model = create_model(architecture, len(self.classes))
+        apply_state_dict(model, state, source, len(self.classes))
         with staging_dir(self.root) as staged, self.session() as session:
             row = add_version(
                 session,
@@ -427,7 +438,7 @@ class Workspace:
                 architecture=architecture,
                 num_classes=len(self.classes),
                 source="imported",
-                config={"checkpoint": str(path)},
+                config={"checkpoint": source},
             )
             return to_info(row)
 
