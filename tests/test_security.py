@@ -202,6 +202,8 @@ def test_uploaded_weights_become_the_current_version(
 def test_bad_uploads_are_refused(client: TestClient, workspace: Workspace) -> None:
     garbage = client.post("/api/v1/models/import", content=b"not weights at all")
     assert garbage.status_code == 400 and "safetensors" in garbage.json()["detail"]
+    text = client.post("/api/v1/models/import?format=pt", content=b"hello world\n")
+    assert text.status_code == 400 and "not a file torch.save wrote" in text.json()["detail"]
     pickled = io.BytesIO()
     torch.save(torch.nn.Linear(2, 2), pickled)  # a whole module: pickled code
     code = client.post("/api/v1/models/import?format=pt", content=pickled.getvalue())
@@ -211,7 +213,7 @@ def test_bad_uploads_are_refused(client: TestClient, workspace: Workspace) -> No
     named = client.post("/api/v1/models/import?architecture=os:system", content=weights(workspace))
     assert named.status_code == 400 and "not registered" in named.json()["detail"]
     assert workspace.models == []
-    for response in (garbage, code, other, named):
+    for response in (garbage, text, code, other, named):
         assert str(workspace.root) not in response.text
 
 

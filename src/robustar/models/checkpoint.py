@@ -19,6 +19,8 @@ from robustar.errors import CheckpointError
 
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 _SHOWN = 5
+# errors whose message says what is wrong; others (KeyError '101' for a text file) get their type
+_TELLING = (RuntimeError, OSError, ValueError, pickle.UnpicklingError)
 UPLOAD = "(upload)"  # how messages name weights that came as bytes, not as a server file
 
 
@@ -87,12 +89,19 @@ def _torch_load(file: Path | io.BytesIO, source: str | Path) -> object:
             "load it once in your own code and save model.state_dict() with torch.save, "
             "or save it with safetensors",
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:  # torch.load on arbitrary bytes (a text file) raises any kind
         raise _unreadable(source, error) from None
 
 
 def _unreadable(path: str | Path, error: Exception) -> CheckpointError:
-    first_line = str(error).partition("\n")[0]
+    text = str(error)
+    # weights_only refusals put torch's advice (to turn the check off) first and the reason last
+    reason = text.partition("WeightsUnpickler error:")[2].strip() or text
+    first_line = reason.partition("\n")[0].strip()
+    if not first_line or not isinstance(error, _TELLING):
+        first_line = (
+            f"not a file torch.save wrote ({type(error).__name__} {first_line}".strip() + ")"
+        )
     return CheckpointError(
         f"checkpoint {path} is not a readable PyTorch file: {first_line}",
         "give a file written by torch.save(model.state_dict(), path) or a .safetensors file",
