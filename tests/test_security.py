@@ -4,6 +4,7 @@ or server paths over HTTP, weights only as an upload."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image
 from safetensors.torch import save
 
 from robustar import Workspace
-from robustar.config import ServerConfig
+from robustar.config import ServerConfig, parse_config
 from robustar.errors import ConfigError
 from robustar.models.registry import create_model, is_registered
 from robustar.server.app import create_app
@@ -62,9 +63,21 @@ def test_allowed_hosts_extend_the_list(workspace: Workspace) -> None:
     assert client.get("/api/v1/health", headers={"host": "other.lan"}).status_code == 400
 
 
-def test_allowed_hosts_are_host_names() -> None:
-    with pytest.raises(ValueError, match="no scheme, port or path"):
-        ServerConfig(allowed_hosts=["http://gpu-box:8000"])
+def test_server_settings_are_validated(tmp_path: Path) -> None:
+    def load(server: dict) -> ServerConfig:
+        return parse_config({"data": {"train": "t"}, "server": server}, tmp_path).server
+
+    assert load({"allowed_hosts": ["GPU-box.lan", "192.168.1.5", "[::1]"]}).allowed_hosts == [
+        "gpu-box.lan",
+        "192.168.1.5",
+        "[::1]",
+    ]
+    with pytest.raises(ConfigError, match=r"\[server\] allowed_hosts: .*no scheme, port or path"):
+        load({"allowed_hosts": ["http://gpu-box:8000"]})
+    with pytest.raises(ConfigError, match=r"\[server\] token: .*at least 16"):
+        load({"token": "short"})
+    with pytest.raises(ConfigError, match=r"\[server\] max_upload_mb"):
+        load({"max_upload_mb": 0})
 
 
 def test_a_live_server_answers_its_own_address_only(workspace: Workspace) -> None:
