@@ -35,6 +35,7 @@ from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
 from robustar.jobs.jobs import Jobs
+from robustar.models.checkpoint import UPLOAD
 from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.models.versions import EpochResult, VersionInfo
@@ -334,6 +335,16 @@ class Workspace:
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version."""
         return self.model_store.import_checkpoint(checkpoint, architecture, name)
+
+    def import_weights(
+        self,
+        state: dict[str, torch.Tensor],
+        architecture: str | None = None,
+        name: str | None = None,
+        source: str = UPLOAD,
+    ) -> VersionInfo:
+        """`import_model` for weights already in memory (an upload); `source` names them."""
+        return self.model_store.import_weights(state, architecture, name, source)
 
     # ----- predictions -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from robustar.config import RuntimeConfig
 from robustar.db.session import Database
 from robustar.db.tables import ModelVersion
 from robustar.errors import NotFoundError
-from robustar.models.checkpoint import load_weights
+from robustar.models.checkpoint import UPLOAD, apply_state_dict, load_weights, read_state_dict
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.models.versions import (
@@ -94,9 +94,20 @@ class ModelStore:
         self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version."""
-        architecture = architecture or self.architecture
         path = Path(checkpoint).expanduser()
-        model = load_weights(create_model(architecture, self.num_classes), path, self.num_classes)
+        return self.import_weights(read_state_dict(path), architecture, name, source=str(path))
+
+    def import_weights(
+        self,
+        state: dict[str, torch.Tensor],
+        architecture: str | None = None,
+        name: str | None = None,
+        source: str = UPLOAD,
+    ) -> VersionInfo:
+        """`import_checkpoint` for weights already in memory (an upload); `source` names them."""
+        architecture = architecture or self.architecture
+        model = create_model(architecture, self.num_classes)
+        apply_state_dict(model, state, source, self.num_classes)
         with staging_dir(self.root) as staged, self.db.session() as session:
             row = add_version(
                 session,
@@ -108,6 +119,6 @@ class ModelStore:
                 architecture=architecture,
                 num_classes=self.num_classes,
                 source="imported",
-                config={"checkpoint": str(path)},
+                config={"checkpoint": source},
             )
             return to_info(row)

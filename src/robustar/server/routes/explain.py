@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from robustar.explain.attribution import DEFAULT_METHOD, Scored
 from robustar.explain.attributor import Suspect
 from robustar.server.deps import get_workspace
+from robustar.server.params import MAX_ID, Id
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
@@ -22,10 +23,12 @@ PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 @router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
 def image_saliency(
-    image_id: int,
+    image_id: Id,
     method: Method = "max_gradient",
-    target: int | None = Query(None, ge=0, description="class; default: the predicted one"),
-    version: int | None = Query(None, description="default: the current version"),
+    target: int | None = Query(
+        None, ge=0, le=MAX_ID, description="class; default: the predicted one"
+    ),
+    version: Id | None = Query(None, description="default: the current version"),
     layer: str | None = Query(None, description="Grad-CAM layer; default: the last conv"),
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
@@ -42,9 +45,7 @@ def image_saliency(
 
 
 @router.get("/models/{version}/activation/{target}", responses=PNG, response_class=Response)
-def activation(
-    version: int, target: int, workspace: Workspace = Depends(get_workspace)
-) -> Response:
+def activation(version: Id, target: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
     return Response(png, media_type="image/png")
@@ -84,11 +85,14 @@ class AttributionRequest(BaseModel):
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
-    image_id: int,
+    image_id: Id,
     method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
     target: int | None = Query(
-        None, ge=0, description="class; default: the label (the prediction when unlabelled)"
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="class; default: the label (the prediction when unlabelled)",
     ),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:
