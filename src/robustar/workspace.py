@@ -75,10 +75,10 @@ class Workspace:
                 f"[data] train: folder {train} does not exist",
                 "create it with one sub-folder of images per class, or fix the path",
             )
-        for split, folder in self.folders.items():
-            if not folder.is_dir():
+        for split, path in self.folders.items():
+            if not path.is_dir():
                 raise DataError(
-                    f"[data] {split}: folder {folder} does not exist",
+                    f"[data] {split}: folder {path} does not exist",
                     f"create it, or remove '{split}' from [data] in robustar.toml",
                 )
         self.classes = resolve_classes(config.data, train, root)
@@ -300,7 +300,7 @@ class Workspace:
 
     @property
     def models(self) -> list[VersionInfo]:
-        return self.model_store.list()
+        return self.model_store.versions()
 
     @property
     def current_model(self) -> VersionInfo | None:
@@ -321,7 +321,9 @@ class Workspace:
                 f"model version {new.id} has no parent to compare with",
                 "name the version to compare with (before=...)",
             )
-        return self.repair.compare(before if before is not None else new.parent_id, new.id)
+        base = before if before is not None else new.parent_id
+        assert base is not None
+        return self.repair.compare(base, new.id)
 
     def use_model(self, version: int) -> VersionInfo:
         return self.model_store.use(version)

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from robustar.annotations import assist, proposals, store, transfer
 from robustar.annotations.maskfile import as_binary
+from robustar.annotations.proposals import AutoAnnotate, ProposalInfo
 from robustar.annotations.segmenters import Segmenter, load_segmenter
 from robustar.config import LABELLED_SPLITS, RuntimeConfig, SegmentationConfig
 from robustar.data.images import ImageStore
@@ -155,7 +156,7 @@ class Masks:
 
     def propose_all(
         self,
-        params: proposals.AutoAnnotate,
+        params: AutoAnnotate,
         progress: ProgressCallback = None,
         job_id: int | None = None,
     ) -> int:
@@ -168,7 +169,7 @@ class Masks:
             self._db, self._root, ids, params, lambda i: self._propose(i, params), progress, job_id
         )
 
-    def _propose(self, image_id: int, params: proposals.AutoAnnotate) -> np.ndarray:
+    def _propose(self, image_id: int, params: AutoAnnotate) -> np.ndarray:
         if params.method == "colour":
             if not params.colours:
                 raise DataError("the colour method needs colours", "give colours=[[r, g, b], ...]")
@@ -183,19 +184,19 @@ class Masks:
 
     def proposals(
         self, status: str = "pending", kind: str | None = None, limit: int = 100, offset: int = 0
-    ) -> tuple[int, list[proposals.ProposalInfo]]:
+    ) -> tuple[int, list[ProposalInfo]]:
         return proposals.list_proposals(self._db, status, kind, limit, offset)
 
-    def proposal(self, proposal_id: int) -> tuple[proposals.ProposalInfo, np.ndarray]:
+    def proposal(self, proposal_id: int) -> tuple[ProposalInfo, np.ndarray]:
         return proposals.proposal_mask(self._db, self._root, proposal_id)
 
     def accept(
         self, proposal_id: int, edited: np.ndarray | None = None, store: bool = True
-    ) -> proposals.ProposalInfo:
+    ) -> ProposalInfo:
         mask = None if edited is None else as_binary(np.asarray(edited), "the edited mask")
         return proposals.review(self._db, self._root, proposal_id, True, mask, LOCAL_AUTHOR, store)
 
-    def reject(self, proposal_id: int) -> proposals.ProposalInfo:
+    def reject(self, proposal_id: int) -> ProposalInfo:
         return proposals.review(self._db, self._root, proposal_id, False)
 
     # ----- import and export -----------------------------------------------------------------

@@ -13,4 +13,4 @@ MASK_KINDS: tuple[MaskKind, ...] = ("spurious", "object")
 def check_kind(kind: str) -> MaskKind:
     if kind not in MASK_KINDS:
         raise DataError(f"unknown mask kind {kind!r}", f"use one of {', '.join(MASK_KINDS)}")
-    return kind  # type: ignore[return-value]
+    return kind

@@ -28,8 +28,9 @@ from robustar.storage import atomic_bytes
 MaskLookup = Callable[[int, str], np.ndarray | None]
 
 
-def share_inside(heat: np.ndarray, mask: np.ndarray) -> float:
-    """Share of a map's mass inside a mask (a signed gradient counts by its largest channel)."""
+def share_inside(heat: np.ndarray, mask: np.ndarray) -> float | None:
+    """Share of a map's mass inside a mask (a signed gradient counts by its largest channel);
+    None when the map is zero everywhere."""
     return mass_in_mask(np.abs(heat).max(0) if heat.ndim == 3 else heat, mask)
 
 

@@ -44,7 +44,7 @@ class ModelStore:
         use so a changed setting applies."""
         return select_device(self._runtime.device)
 
-    def list(self) -> list[VersionInfo]:
+    def versions(self) -> list[VersionInfo]:
         with self.db.session() as session:
             return list_versions(session)
 
