@@ -1,0 +1,193 @@
+"""The worker is supervised: a dead worker's job becomes interrupted and the queue goes on,
+`serve` stops its worker on SIGTERM, and two workers never run the same job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from robustar import TrainOptions, Workspace
+from robustar.db.session import make_engine, session_factory
+from robustar.db.tables import Job, utcnow
+from robustar.errors import RobustarError
+from robustar.jobs.lock import worker_lock
+from robustar.jobs.store import (
+    WorkerId,
+    beat,
+    claim_next,
+    finish,
+    mark_interrupted,
+    this_worker,
+)
+
+LONG = TrainOptions(architecture="tiny_cnn", epochs=10_000, batch_size=8, seed=1)
+SHORT = TrainOptions(architecture="tiny_cnn", epochs=1, batch_size=8, seed=1)
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def job_row(ws: Workspace, job_id: int) -> Job:
+    with ws.session() as session:
+        return session.get(Job, job_id)
+
+
+def training(ws: Workspace, job_id: int) -> Job | None:
+    """The row once its job runs and has made progress (so a worker really holds it)."""
+    row = job_row(ws, job_id)
+    return row if row.status == "running" and row.done > 0 else None
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_replaces_a_killed_worker_and_stops_it_on_sigterm(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first = workspace.jobs.train(LONG, predict=False)
+    after = workspace.jobs.train(SHORT, predict=False)
+    port, log = free_port(), (tmp_path / "serve.log").open("w+")
+    command = "import sys; from robustar.cli import main; sys.argv[0] = 'robustar'; main()"
+    serve = subprocess.Popen(
+        [sys.executable, "-c", command, "serve", str(workspace.root), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        killed = wait_for(lambda: training(workspace, first.id), 60, "the first job").worker_pid
+        os.kill(killed, signal.SIGKILL)
+        was_killed = time.monotonic()
+        wait_for(lambda: job_row(workspace, first.id).status == "interrupted", 5, "interrupted")
+        assert time.monotonic() - was_killed < 5
+        assert "interrupted: the worker process stopped" in job_row(workspace, first.id).log
+        # the queue goes on: a new worker runs the next job, then the resumed one
+        wait_for(lambda: job_row(workspace, after.id).status == "succeeded", 60, "the next job")
+        workspace.jobs.resume(first.id)
+        worker = wait_for(lambda: training(workspace, first.id), 60, "the resumed job").worker_pid
+        assert worker != killed
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/jobs").status_code == 200
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        serve.kill()
+        serve.wait()
+        log.seek(0)
+        print(log.read())  # shown when the test fails
+    wait_for(lambda: gone(worker), 5, "the worker to end with the server")
+    stopped = workspace.jobs.get(first.id)
+    assert stopped.status == "interrupted" and "the worker is stopping" in stopped.log
+    assert [j.id for j in workspace.jobs.list() if j.status == "running"] == []
+
+
+def test_a_worker_whose_parent_dies_stops_and_leaves_its_job_interrupted(
+    workspace: Workspace,
+) -> None:
+    job = workspace.jobs.train(LONG, predict=False)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time; subprocess.Popen([sys.executable, '-m', "
+            f"'robustar.jobs.worker', {str(workspace.root)!r}, str(os.getpid())]); time.sleep(300)",
+        ]
+    )
+    try:
+        worker = wait_for(lambda: training(workspace, job.id), 60, "the job").worker_pid
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        wait_for(lambda: workspace.jobs.get(job.id).status == "interrupted", 5, "interrupted")
+    finally:
+        parent.kill()
+        parent.wait()
+    wait_for(lambda: gone(worker), 10, "the orphaned worker to end")
+    assert "the worker is stopping" in workspace.jobs.get(job.id).log
+
+
+def test_a_stale_heartbeat_interrupts_a_job_of_another_machine(workspace: Workspace) -> None:
+    job = workspace.jobs.submit("predict", {})
+    elsewhere = WorkerId("another-host", os.getpid() + 1)
+    with workspace.session() as session:
+        assert claim_next(session, elsewhere).id == job.id
+    with workspace.session() as session:
+        assert mark_interrupted(session) == []  # its heartbeat is fresh
+        assert beat(session, job.id, elsewhere)
+        session.get(Job, job.id).heartbeat_at = utcnow() - timedelta(seconds=60)
+    with workspace.session() as session:
+        assert mark_interrupted(session) == [job.id]
+    assert "no heartbeat from the worker" in workspace.jobs.get(job.id).log
+    # the worker that lost the row can neither keep it alive nor write its outcome
+    workspace.jobs.resume(job.id)
+    with workspace.session() as session:
+        assert claim_next(session).id == job.id
+        assert not beat(session, job.id, elsewhere)
+        assert not finish(session, job.id, elsewhere, "succeeded", {}, None)
+        assert finish(session, job.id, this_worker(), "cancelled", None, None)
+    assert workspace.jobs.get(job.id).status == "cancelled"
+
+
+def test_two_workers_racing_claim_each_job_exactly_once(workspace: Workspace) -> None:
+    ids = [workspace.jobs.submit("predict", {}).id for _ in range(40)]
+    claimed: dict[int, list[int]] = {1: [], 2: []}
+    start = threading.Barrier(2)
+
+    def race(number: int) -> None:
+        engine = make_engine(str(workspace.engine.url))  # its own connections, like a process
+        sessions, worker = session_factory(engine), WorkerId("host", number)
+        start.wait()
+        while True:
+            with sessions() as session, session.begin():
+                row = claim_next(session, worker)
+                if row is None:
+                    break
+                claimed[number].append(row.id)
+        engine.dispose()
+
+    racers = [threading.Thread(target=race, args=(n,)) for n in claimed]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert sorted(claimed[1] + claimed[2]) == ids
+    with workspace.session() as session:
+        for number, got in claimed.items():
+            assert all(session.get(Job, i).worker_pid == number for i in got)
+
+
+def test_a_second_worker_on_a_workspace_is_refused(workspace: Workspace) -> None:
+    with worker_lock(workspace.root):
+        with pytest.raises(RobustarError, match="another worker") as refused:
+            with worker_lock(workspace.root):
+                pass
+        assert f"process {os.getpid()}" in refused.value.what
+        assert "--no-worker" in refused.value.fix
+    with worker_lock(workspace.root):  # free again once the holder is done
+        pass
