@@ -15,11 +15,11 @@ LOCK_FILE = "worker.lock"
 
 
 @contextmanager
-def worker_lock(root: Path) -> Iterator[None]:
+def worker_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the workspace's worker lock; the operating system frees it when the process ends,
-    however it ends. A clear error when another worker holds it."""
+    however it ends. A clear error when another worker still holds it after `wait` seconds."""
     path = root / LOCK_FILE
-    lock = FileLock(path, timeout=0)
+    lock = FileLock(path, timeout=wait)
     try:
         lock.acquire()
     except Timeout:

@@ -12,9 +12,9 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from robustar.db.tables import Job, utcnow
@@ -91,9 +91,17 @@ def submit(session: Session, kind: str, params: dict[str, Any]) -> Job:
     return row
 
 
+def _changed(session: Session, statement: Update) -> int:
+    """How many rows a conditional UPDATE changed: 1 means this caller won the row."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount
+
+
 def _held_by(worker: WorkerId) -> Any:
-    return (Job.status == "running") & (Job.worker_host == worker.host) & (
-        Job.worker_pid == worker.pid
+    return (
+        (Job.status == "running")
+        & (Job.worker_host == worker.host)
+        & (Job.worker_pid == worker.pid)
     )
 
 
@@ -101,7 +109,8 @@ def claim(session: Session, job_id: int, worker: WorkerId) -> bool:
     """queued → running for this worker, atomically (SQLite and PostgreSQL): of two workers
     racing for the row, the UPDATE of exactly one matches."""
     now = utcnow()
-    claimed = session.execute(
+    claimed = _changed(
+        session,
         update(Job)
         .where(Job.id == job_id, Job.status == "queued")
         .values(
@@ -111,9 +120,9 @@ def claim(session: Session, job_id: int, worker: WorkerId) -> bool:
             started_at=now,
             heartbeat_at=now,
             error=None,
-        )
+        ),
     )
-    return claimed.rowcount == 1
+    return claimed == 1
 
 
 def claim_next(session: Session, worker: WorkerId | None = None) -> Job | None:
@@ -129,10 +138,8 @@ def claim_next(session: Session, worker: WorkerId | None = None) -> Job | None:
 def beat(session: Session, job_id: int, worker: WorkerId) -> bool:
     """Write the heartbeat; False when the row is no longer this worker's (it was
     interrupted, and maybe resumed and claimed by another): the job must stop."""
-    updated = session.execute(
-        update(Job).where(Job.id == job_id, _held_by(worker)).values(heartbeat_at=utcnow())
-    )
-    return updated.rowcount == 1
+    statement = update(Job).where(Job.id == job_id, _held_by(worker))
+    return _changed(session, statement.values(heartbeat_at=utcnow())) == 1
 
 
 def finish(
@@ -148,8 +155,7 @@ def finish(
     values: dict[str, Any] = {"status": status, "error": error, "finished_at": utcnow()}
     if result is not None:
         values["result"] = result
-    updated = session.execute(update(Job).where(Job.id == job_id, _held_by(worker)).values(values))
-    if updated.rowcount != 1:
+    if _changed(session, update(Job).where(Job.id == job_id, _held_by(worker)).values(values)) != 1:
         return False
     summary = status if error is None else f"{status}: {error.splitlines()[-1]}"
     append_log(get_job(session, job_id), summary)
@@ -225,12 +231,9 @@ def mark_interrupted(session: Session, stale_after: float = STALE_SECONDS) -> li
         reason = _gone(row, me, stale_after)
         if reason is None:
             continue
-        changed = session.execute(
-            update(Job)
-            .where(Job.id == row.id, Job.status == "running", Job.worker_pid == row.worker_pid)
-            .values(status="interrupted", finished_at=utcnow())
-        )
-        if changed.rowcount == 1:
+        still = (Job.id == row.id) & (Job.status == "running") & (Job.worker_pid == row.worker_pid)
+        interrupt = update(Job).where(still).values(status="interrupted", finished_at=utcnow())
+        if _changed(session, interrupt) == 1:
             session.refresh(row)
             append_log(row, f"interrupted: {reason}; resume to continue")
             ids.append(row.id)

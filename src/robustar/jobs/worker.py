@@ -2,9 +2,9 @@
 
 `robustar serve` starts one and supervises it (`jobs/supervisor.py`); `robustar worker DIR`
 runs one alone. One worker per workspace folder (one device, jobs in order): it holds
-`worker.lock` (`jobs/lock.py`) while it runs, and a second one refuses to start. SIGTERM or SIGINT, or the
-death of the process that started it, stops it: the running job stops at its next progress
-step and is left interrupted, to be resumed.
+`worker.lock` (`jobs/lock.py`) while it runs, and a second one refuses to start. SIGTERM,
+SIGINT, or the death of the process that started it stops it: the running job stops at its
+next progress step and is left interrupted, to be resumed.
 
 How work is handed out is the row protocol of `jobs/store.py`: claim (one conditional
 UPDATE), heartbeat, finish only while holding the row. `work` claims rows and gives each to
@@ -39,6 +39,7 @@ from robustar.jobs.store import (
 from robustar.workspace import Workspace
 
 POLL_SECONDS = 0.5
+RESTART_LOCK_WAIT = 10.0
 
 
 class Executor(Protocol):
@@ -158,7 +159,9 @@ def serve_forever(root: Path, parent: int | None = None) -> None:
     """Run queued jobs until a signal (or, with `parent`, until that process is gone)."""
     workspace = Workspace.open(root)
     try:
-        with worker_lock(workspace.root):
+        # A restarted worker waits a little: processes its dead predecessor forked (data
+        # loaders) may hold the lock for a moment longer.
+        with worker_lock(workspace.root, wait=0.0 if parent is None else RESTART_LOCK_WAIT):
             stop = threading.Event()
             if threading.current_thread() is threading.main_thread():
                 _stop_on_signals(stop)
