@@ -22,6 +22,7 @@ from robustar import TrainOptions, Workspace
 from robustar.db.session import make_engine, session_factory
 from robustar.db.tables import Job, utcnow
 from robustar.errors import RobustarError
+from robustar.jobs import context
 from robustar.jobs.lock import worker_lock
 from robustar.jobs.store import (
     WorkerId,
@@ -153,6 +154,32 @@ def test_a_stale_heartbeat_interrupts_a_job_of_another_machine(workspace: Worksp
         assert not finish(session, job.id, elsewhere, "succeeded", {}, None)
         assert finish(session, job.id, this_worker(), "cancelled", None, None)
     assert workspace.jobs.get(job.id).status == "cancelled"
+
+
+def test_a_worker_taken_for_dead_stops_its_job_and_leaves_the_row_alone(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = workspace.jobs.train(LONG, predict=False)
+    real_progress = context.JobContext.progress
+    taken: list[float] = []
+
+    def taken_for_dead(self, stage: str, done: int, total: int) -> None:  # type: ignore[no-untyped-def]
+        if not taken:  # what another process does when this one's heartbeat is stale
+            with workspace.session() as session:
+                get_job(session, job.id).status = "interrupted"
+            workspace.jobs.resume(job.id)
+            taken.append(time.monotonic())
+        elif time.monotonic() - taken[0] > 10:
+            taken.append(-1.0)  # it did not notice
+            raise RuntimeError("still running")
+        real_progress(self, stage, done, total)
+
+    monkeypatch.setattr(context.JobContext, "progress", taken_for_dead)
+    assert workspace.jobs.run_next() == job.id  # returns once the heartbeat saw the loss
+    assert taken[-1] != -1.0, "the job went on after its row was taken"
+    after = workspace.jobs.get(job.id)
+    assert after.status == "queued" and after.finished_at is None
+    assert "succeeded" not in after.log and "resume to continue" not in after.log
 
 
 def test_two_workers_racing_claim_each_job_exactly_once(workspace: Workspace) -> None:

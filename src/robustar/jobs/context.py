@@ -41,6 +41,7 @@ class JobContext:
     def progress(self, stage: str, done: int, total: int) -> None:
         """The library's progress callback: throttled writes, and the place cancels and stops
         land (checked on every call, a cheap read, so the job stops at the next step)."""
+        self._check_stopping()  # first: a worker that lost the row must not write to it
         now = time.monotonic()
         if now - self._last_write >= WRITE_EVERY or done >= total:
             self._last_write = now
@@ -59,10 +60,13 @@ class JobContext:
         with self._sessions() as session:
             append_log(get_job(session, self.job_id), line)
 
-    def check_cancelled(self) -> None:
+    def _check_stopping(self) -> None:
         reason = self._stopping()
         if reason is not None:
             raise JobInterrupted(reason)
+
+    def check_cancelled(self) -> None:
+        self._check_stopping()
         with self._sessions() as session:
             if get_job(session, self.job_id).cancel_requested:
                 raise JobCancelled(f"job {self.job_id} was cancelled")

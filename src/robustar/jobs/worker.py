@@ -85,7 +85,8 @@ def run_job(
             status = "cancelled"
         except JobInterrupted as why:
             status = "interrupted"
-            context.log(f"interrupted: {why}; resume to continue")
+            if not heartbeat.lost:
+                context.log(f"interrupted: {why}; resume to continue")
         except RobustarError as failure:
             status, error = "failed", str(failure)
         except Exception:
