@@ -267,8 +267,10 @@ def run_worker(directory: WorkspaceDir) -> None:
     """Run queued jobs one at a time (what 'robustar serve' starts beside the server); one
     worker per workspace. Ctrl+C or SIGTERM stops it after the running job's current step,
     leaving that job interrupted (resume it later)."""
+    from robustar.jobs.lock import check_free
     from robustar.jobs.worker import serve_forever
 
     root = open_workspace(directory).root
+    check_free(root)
     console.print(f"worker for {root}: waiting for jobs (Ctrl+C stops)")
     serve_forever(root)

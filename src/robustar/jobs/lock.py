@@ -35,3 +35,9 @@ def worker_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def check_free(root: Path) -> None:
+    """The same clear error now, before starting a worker that would only refuse."""
+    with worker_lock(root):
+        pass

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from robustar.jobs.context import Sessions
-from robustar.jobs.lock import worker_lock
+from robustar.jobs.lock import check_free
 from robustar.jobs.store import mark_interrupted
 
 RESTART_DELAY = 1.0  # seconds before a dead worker is replaced
@@ -37,8 +37,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         """Start the worker; a clear error here when another worker has the workspace."""
-        with worker_lock(self.root):
-            pass
+        check_free(self.root)
         self._spawn()
         self._watcher.start()
 
