@@ -31,6 +31,10 @@ class Jobs:
         return self.submit("auto_annotate", parse_request(params).model_dump())
 
     def list(self, limit: int = 50) -> list[store.JobInfo]:
+        """The newest jobs; a running job whose worker is gone shows as interrupted even when
+        no worker is left to notice (`serve --no-worker`)."""
+        with self._host.session() as session:
+            store.mark_interrupted(session)
         with self._host.session() as session:
             return store.list_jobs(session, limit)
 
