@@ -90,7 +90,13 @@ def grabcut(
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     cv2.grabCut(
-        bgr, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK
+        bgr,
+        mask,
+        (0, 0, 0, 0),  # the rectangle is unused when starting from a mask
+        background_model,
+        foreground_model,
+        iterations,
+        cv2.GC_INIT_WITH_MASK,
     )
     chosen = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
     return _grown(chosen, image.size).astype(bool)

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import event, false, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.db.tables import Image, Mask
@@ -123,6 +124,7 @@ def _check_base(session: Session, image_id: int, kind: str, base: int | None) ->
 def _lock(session: Session, image_id: int, kind: str, base: int | None) -> None:
     """Serialise saves of one image's masks until the caller's transaction ends: SQLite's
     database write lock (any write statement takes it), a row lock on other databases."""
+    statement: Executable
     if session.get_bind().dialect.name == "sqlite":
         statement = update(Mask).where(false()).values(is_current=Mask.is_current)
     else:

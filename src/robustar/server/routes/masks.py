@@ -131,7 +131,9 @@ def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.Segme
     """Whether a segmentation model is configured, and how to configure one."""
     config = workspace.config.segmentation
     return schemas.SegmentationInfo(
-        configured=config is not None, backend=config and config.backend, how_to=HOW_TO
+        configured=config is not None,
+        backend=None if config is None else config.backend,
+        how_to=HOW_TO,
     )
 
 
