@@ -19,7 +19,6 @@ import numpy as np
 from sqlalchemy import event, false, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
 
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.db.tables import Image, Mask
@@ -123,14 +122,14 @@ def _check_base(session: Session, image_id: int, kind: str, base: int | None) ->
 
 def _lock(session: Session, image_id: int, kind: str, base: int | None) -> None:
     """Serialise saves of one image's masks until the caller's transaction ends: SQLite's
-    database write lock (any write statement takes it), a row lock on other databases."""
-    statement: Executable
-    if session.get_bind().dialect.name == "sqlite":
-        statement = update(Mask).where(false()).values(is_current=Mask.is_current)
-    else:
-        statement = select(Image.id).where(Image.id == image_id).with_for_update(key_share=True)
+    database write lock (any write statement takes it; FOR UPDATE is not SQL it knows), a row
+    lock on the image elsewhere. The image may have gone since (a rescan): then a 404."""
     try:
-        session.execute(statement)
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(update(Mask).where(false()).values(is_current=Mask.is_current))
+        image = session.scalar(
+            select(Image.id).where(Image.id == image_id).with_for_update(key_share=True)
+        )
     except OperationalError as error:
         if not _gave_up_waiting(error):
             raise
@@ -140,6 +139,8 @@ def _lock(session: Session, image_id: int, kind: str, base: int | None) -> None:
             "save again; nothing was stored",
             base,
         ) from None
+    if image is None:
+        raise NotFoundError(f"image {image_id} is no longer in this workspace")
 
 
 def _gave_up_waiting(error: OperationalError) -> bool:
