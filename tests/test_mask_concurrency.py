@@ -7,9 +7,11 @@ from __future__ import annotations
 import io
 import multiprocessing
 import random
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +19,12 @@ import numpy as np
 from PIL import Image
 
 from robustar import Workspace
+from robustar.annotations.transfer import png_name
 from robustar.errors import ConflictError
 from robustar.server.background import serve_in_background
 
 PROCESSES = 3
+PROPOSALS_EACH = 6
 REST_THREADS = 3
 SECONDS = 4.0
 ID_BITS = 24
@@ -37,11 +41,21 @@ def tagged(save_id: int, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def python_writer(root: str, image_id: int, writer: int, ready: Any, go: Any, out: Any) -> None:
-    """One process: save (based on the version read just before), set, or restore, for a while."""
+def png(mask: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8) * 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def python_writer(
+    root: str, image_id: int, writer: int, proposals: list[int], ready: Any, go: Any, out: Any
+) -> None:
+    """One process: save (based on the version read just before), set, restore, accept one of
+    its own proposals with an edit, or import a mask folder, for a while."""
     results: list[Result] = []
     rng = random.Random(writer)
-    with Workspace.open(root) as ws:
+    faces = ["python save", "python set", "python restore", "python accept", "python import"]
+    with Workspace.open(root) as ws, tempfile.TemporaryDirectory() as scratch:
         image = ws.image(image_id)
         shape = (image.height, image.width)
         ready.put(writer)
@@ -49,35 +63,42 @@ def python_writer(root: str, image_id: int, writer: int, ready: Any, go: Any, ou
         deadline = time.monotonic() + SECONDS
         sequence = 0
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(0, 0.01))  # leave the server's clients a share of the cores
+            time.sleep(rng.uniform(0, 0.03))  # leave the server's clients a share of the cores
             sequence += 1
             save_id = writer * 100_000 + sequence
+            mask = tagged(save_id, shape)
             current = ws.masks.current(image_id)
             base = None if current is None else current.version
-            face = rng.choices(["python save", "python set", "python restore"], [3, 1, 1])[0]
+            face = rng.choices(faces, [3, 1, 1, 1, 1])[0]
+            if (face == "python restore" and base is None) or (
+                face == "python accept" and not proposals
+            ):
+                face = "python save"
             try:
                 if face == "python restore" and base is not None:
                     old = rng.randint(1, base)
                     saved = ws.masks.restore(image_id, old, base_version=base)
                     results.append((face, None, old, "ok", saved.version))
                     continue
-                mask = tagged(save_id, shape)
+                version: int | None = None  # accept and import do not say; found by pixels
                 if face == "python set":
-                    saved = ws.masks.set(image_id, mask)
+                    version = ws.masks.set(image_id, mask).version
+                elif face == "python accept":
+                    ws.masks.accept(proposals.pop(), edited=mask)
+                elif face == "python import":
+                    folder = Path(scratch) / str(save_id)
+                    target = folder / png_name(image.split, image.relpath)
+                    target.parent.mkdir(parents=True)
+                    target.write_bytes(png(mask))
+                    ws.masks.import_from(folder)
                 else:
-                    saved = ws.masks.save(image_id, mask, base_version=base)
-                results.append((face, save_id, None, "ok", saved.version))
+                    version = ws.masks.save(image_id, mask, base_version=base).version
+                results.append((face, save_id, None, "ok", version))
             except ConflictError as error:
                 results.append((face, None, None, "conflict", error.current_version))
             except Exception as error:  # every other failure is a finding
                 results.append((face, None, None, "error", repr(error)))
     out.put(results)
-
-
-def png(mask: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(mask.astype(np.uint8) * 255).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def rest_writer(
@@ -115,12 +136,17 @@ def test_concurrent_saves_from_processes_and_rest_lose_nothing(workspace: Worksp
     image_id = workspace.images("train", limit=1)[0].id
     image = workspace.image(image_id)
     shape = (image.height, image.width)
+    for _ in range(PROCESSES * PROPOSALS_EACH):  # one pending proposal per run, for the image
+        workspace.masks.auto_annotate(split="train", method="colour", colours=[(0, 0, 0)], limit=1)
+    pending = [p.id for p in workspace.masks.proposals(limit=500)[1] if p.image_id == image_id]
+    assert len(pending) == PROCESSES * PROPOSALS_EACH
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["robustar.workspace"])
     ready, out, go = context.Queue(), context.Queue(), context.Event()
     processes = [
         context.Process(
-            target=python_writer, args=(str(workspace.root), image_id, n, ready, go, out)
+            target=python_writer,
+            args=(str(workspace.root), image_id, n, pending[n - 1 :: PROCESSES], ready, go, out),
         )
         for n in range(1, PROCESSES + 1)
     ]
@@ -144,9 +170,20 @@ def test_concurrent_saves_from_processes_and_rest_lose_nothing(workspace: Worksp
     for process in processes:
         process.join(timeout=30)
 
-    acks = [r for r in results if r[3] == "ok"]
     history = workspace.masks.history(image_id)
     stored = {v.version: workspace.masks.get(image_id, version=v.version) for v in history}
+    named = {r[4] for r in results if r[3] == "ok" and r[4] is not None}
+    acks = []
+    for face, save_id, restored, outcome, version in results:
+        if outcome == "ok" and version is None:  # accept, import: the one other version so tagged
+            found = [
+                v
+                for v, pixels in stored.items()
+                if v not in named and np.array_equal(pixels, tagged(save_id, shape))
+            ]
+            version = found[0] if len(found) == 1 else -len(found)
+        if outcome == "ok":
+            acks.append((face, save_id, restored, outcome, version))
     mismatched = []
     for face, save_id, restored, _, version in acks:
         expected = tagged(save_id, shape) if save_id is not None else stored.get(restored)
