@@ -38,6 +38,20 @@ def _mask_headers(info: MaskVersion) -> dict[str, str]:
     return {"X-Mask-Version": str(info.version), "Cache-Control": "no-store"}
 
 
+async def _upload(request: Request) -> bytes:
+    """The request body, refused past MAX_MASK_BYTES. Only this read is async: decoding and
+    saving block, so the handler is a plain function that FastAPI runs in its thread pool."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_MASK_BYTES:
+        raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_MASK_BYTES:
+            raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    return bytes(body)
+
+
 @router.get("/images/{image_id}/masks/{kind}", responses={200: PNG}, response_class=Response)
 def get_mask(
     image_id: Id,
@@ -55,26 +69,18 @@ def get_mask(
     response_model=schemas.MaskVersion,
     responses={409: {"model": schemas.Conflict}, 413: {"model": schemas.Problem}},
 )
-async def put_mask(
+def put_mask(
     image_id: Id,
     kind: Kind,
-    request: Request,
     base_version: int | None = Query(
         None, ge=1, le=MAX_ID, description="version the edit started from"
     ),
+    body: bytes = Depends(_upload),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.MaskVersion:
     """Save a binary PNG (0 and 255) of the image's native size as the next version."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > MAX_MASK_BYTES:
-        raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_MASK_BYTES:
-            raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
     image = workspace.image(image_id)
-    mask = decode_mask(bytes(body), image.width, image.height)
+    mask = decode_mask(body, image.width, image.height)
     saved = workspace.masks.save(image_id, mask, kind, base_version)
     return schemas.MaskVersion.model_validate(saved)
 
@@ -128,7 +134,9 @@ def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.Segme
     """Whether a segmentation model is configured, and how to configure one."""
     config = workspace.config.segmentation
     return schemas.SegmentationInfo(
-        configured=config is not None, backend=config and config.backend, how_to=HOW_TO
+        configured=config is not None,
+        backend=None if config is None else config.backend,
+        how_to=HOW_TO,
     )
 
 
