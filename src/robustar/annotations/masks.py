@@ -16,11 +16,12 @@ from robustar.annotations.segmenters import Segmenter, load_segmenter
 from robustar.config import LABELLED_SPLITS, RuntimeConfig, SegmentationConfig
 from robustar.data.images import ImageStore
 from robustar.db.tables import Image, Mask
-from robustar.errors import DataError, NotFoundError
+from robustar.errors import ConflictError, DataError, NotFoundError
 from robustar.predict.browse import Browser
 from robustar.progress import ProgressCallback
 
 LOCAL_AUTHOR = getpass.getuser() or "local"
+SET_ATTEMPTS = 5  # `set` overwrites: a save lost to a concurrent one is tried again
 
 
 class Masks:
@@ -83,6 +84,12 @@ class Masks:
 
     def set(self, image_id: int, mask: np.ndarray, kind: str = "spurious") -> store.MaskVersion:
         """Save over whatever is current (scripts; the page uses `save` with its version)."""
+        for _ in range(SET_ATTEMPTS - 1):
+            current = self.current(image_id, kind)
+            try:
+                return self.save(image_id, mask, kind, None if current is None else current.version)
+            except ConflictError:
+                continue  # someone saved in between: overwrite their version instead
         current = self.current(image_id, kind)
         return self.save(image_id, mask, kind, None if current is None else current.version)
 
