@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.annotations.store import current_row, save_mask
@@ -105,7 +106,7 @@ def auto_annotate(
     return len(image_ids)
 
 
-def _get(session, proposal_id: int) -> Proposal:  # type: ignore[no-untyped-def]
+def _get(session: Session, proposal_id: int) -> Proposal:
     row = session.get(Proposal, proposal_id)
     if row is None:
         raise NotFoundError(f"proposal {proposal_id} does not exist")

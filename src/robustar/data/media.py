@@ -54,7 +54,8 @@ def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels
         image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
         if max(image.size) < size // 2:  # tiny images: enlarge crisply instead of blurring
             scale = (size // 2) // max(image.size)
-            image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+            enlarged = (image.width * scale, image.height * scale)
+            image = image.resize(enlarged, Image.Resampling.NEAREST)
         _atomic_save(image, path, format="WEBP", quality=85, method=4)
     return MediaFile(path, "image/webp", fingerprint)
 

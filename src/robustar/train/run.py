@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import select
+from torch.utils.data import Dataset
 
 from robustar.config import RuntimeConfig
 from robustar.data.images import ImageStore
@@ -86,11 +87,12 @@ def train_version(
             load_weights(model, Path(options.checkpoint or "").expanduser(), num_classes)
     batch_size = options.batch_size or runtime.batch_size
     workers = runtime.workers
-    train_set = images.dataset("train")
+    plain = images.dataset("train")
+    train_set: Dataset = plain
     objective = plain_loss
     if options.paired:
         masks = spurious_masks(images.db, models.root)
-        train_set = MaskedDataset(train_set, masks, image.size, image.resize)
+        train_set = MaskedDataset(plain, masks, image.size, image.resize)
         pixels = Pixels(image.mean, image.std, device)
         objective = PairedLoss(
             options.filler,
