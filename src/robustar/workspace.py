@@ -48,6 +48,7 @@ from robustar.gallery import (
 )
 from robustar.jobs.jobs import Jobs
 from robustar.media import Media
+from robustar.models.check import check_model_config, record_python_path
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
@@ -127,6 +128,7 @@ class Workspace:
     def open(cls, path: str | Path) -> Workspace:
         root = Path(path).expanduser().resolve()
         workspace = cls(root, load_config(root))
+        check_model_config(root, workspace.config.model, len(workspace.classes))
         db.upgrade(workspace.engine)
         return workspace
 
@@ -146,7 +148,8 @@ class Workspace:
         workspace = None
         try:
             workspace = cls(root, config)
-            create_model(config.model.architecture, len(workspace.classes))
+            record_python_path(root, config.model)
+            check_model_config(root, config.model, len(workspace.classes))
             write_config(root, config)
             db.upgrade(workspace.engine)
             workspace.scan(progress=progress)

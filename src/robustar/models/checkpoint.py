@@ -65,7 +65,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             "load it once in your own code and save model.state_dict() with torch.save, "
             "or save it with safetensors",
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:  # the unpickler meets arbitrary bytes: KeyError, IndexError, ...
         raise _unreadable(path, error) from None
     return _unwrap(obj, path)
 
