@@ -131,16 +131,16 @@ def run(
     train_tensors = tensors(workspace, "train", train)
     folder = (workspace.root / version.checkpoint).parent
     curves = workspace.training_curves(version.id)
-    epochs = [load_file(folder / f"epoch-{e.epoch:03d}.safetensors") for e in curves]
+    saved = [load_file(folder / f"epoch-{e.epoch:03d}.safetensors") for e in curves]
     model = workspace.load_model()
-    for label, members in (("dattri TRAK", epochs[-1:]), ("dattri TRAK, ensemble 3", epochs[-3:])):
+    for label, members in (("dattri TRAK", saved[-1:]), ("dattri TRAK, ensemble 3", saved[-3:])):
         started = time.perf_counter()
         attributor = dattri_baselines.trak(model, members, train_tensors, dim)
         scores = dattri_baselines.trak_scores(attributor, test)
         rows.append([label, f"{lds(scores, truth):.3f}", f"{time.perf_counter() - started:.1f}"])
     started = time.perf_counter()
     rates = [e.learning_rate for e in curves]
-    scores = dattri_baselines.tracin_scores(model, epochs, rates, train_tensors, test, dim)
+    scores = dattri_baselines.tracin_scores(model, saved, rates, train_tensors, test, dim)
     seconds = time.perf_counter() - started
     rows.append(["dattri TracIn", f"{lds(scores, truth):.3f}", f"{seconds:.1f}"])
     workspace.close()
