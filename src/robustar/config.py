@@ -68,6 +68,11 @@ class ModelConfig(_Section):
     architecture: str = "resnet18"
     checkpoint: str | None = None
     num_classes: Annotated[int, Field(ge=2)] | None = None
+    python_path: str | None = Field(
+        default=None,
+        description="folder a module:callable architecture is imported from, put on sys.path "
+        "when the workspace opens; recorded by 'robustar init'",
+    )
 
 
 class RuntimeConfig(_Section):

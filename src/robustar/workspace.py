@@ -35,8 +35,8 @@ from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
 from robustar.jobs.jobs import Jobs
+from robustar.models.check import check_model_config, record_python_path
 from robustar.models.checkpoint import UPLOAD
-from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.models.versions import EpochResult, VersionInfo
 from robustar.paths import Paths
@@ -134,6 +134,7 @@ class Workspace:
     def open(cls, path: str | Path) -> Workspace:
         root = Path(path).expanduser().resolve()
         workspace = cls(root, load_config(root))
+        check_model_config(root, workspace.config.model, len(workspace.classes))
         workspace.db.upgrade()
         return workspace
 
@@ -153,7 +154,8 @@ class Workspace:
         workspace = None
         try:
             workspace = cls(root, config)
-            create_model(config.model.architecture, len(workspace.classes))
+            record_python_path(root, config.model)
+            check_model_config(root, config.model, len(workspace.classes))
             write_config(root, config)
             workspace.db.upgrade()
             workspace.scan(progress=progress)

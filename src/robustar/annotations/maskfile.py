@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from robustar.data.imageio import pil_reason
 from robustar.errors import DataError
 
 MAX_MASK_BYTES = 64 * 1024 * 1024
@@ -97,7 +98,9 @@ def decode_mask(data: bytes, width: int, height: int, what: str = "the mask") ->
             "masks are stored at the image's native size; resize the mask to match",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{what} is not a readable PNG: {error}", "send a valid PNG file") from None
+        raise DataError(
+            f"{what} is not a readable PNG: {pil_reason(error)}", "send a valid PNG file"
+        ) from None
     if array.dtype not in (np.uint8, bool):
         raise DataError(f"{what} has {array.dtype} pixels", "send an 8-bit or 1-bit PNG")
     return as_binary(array, what)

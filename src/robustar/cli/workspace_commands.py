@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
@@ -111,8 +112,8 @@ def info(
 
 def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
     info = workspace.info()
-    stdout.print(f"[bold]workspace[/] {info.root}")
-    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
+    stdout.print(f"[bold]workspace[/] {escape(str(info.root))}")
+    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {escape(', '.join(info.classes))}")
     table = Table("split", "images", "problems", "per class")
     for s in info.splits:
         counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
@@ -140,7 +141,7 @@ def scan(
             f"-{r.removed} removed), {len(r.problems)} problems, {r.seconds:.1f}s"
         )
         for rel, message in r.problems[:20]:
-            stdout.print(f"  [yellow]problem[/] {rel}: {message}")
+            stdout.print(f"  [yellow]problem[/] {escape(rel)}: {escape(message)}")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -65,6 +66,12 @@ def upgrade(engine: Engine) -> None:
             f"cannot open the database {engine.url!r}: {error.orig}",
             "check [database] url in robustar.toml and that the database server is running",
         ) from None
+
+
+def revision(engine: Engine) -> str | None:
+    """The schema's migration revision; None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 class Database:

@@ -102,6 +102,11 @@ def _resolve(name: str) -> ModelFactory:
     return _torchvision(name)
 
 
+def check_name(name: str) -> None:
+    """Raise ConfigError unless `name` resolves to a factory (without building the model)."""
+    _resolve(name)
+
+
 def create_model(name: str, num_classes: int) -> nn.Module:
     factory = _resolve(name)
     accepts = "num_classes" in inspect.signature(factory).parameters
