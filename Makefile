@@ -54,9 +54,12 @@ bench: $(BENCH_STAMP) $(WEB_BUILD)
 bench-smoke: $(BENCH_STAMP) $(WEB_BUILD)
 	$(BIN)/python -m bench --smoke
 
+# Style, the layer contracts (import-linter, pyproject.toml) and the types of src/ (mypy).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
