@@ -17,9 +17,8 @@ from PIL import Image
 
 from robustar.annotations.store import current_row
 from robustar.data.transforms import to_native
-from robustar.errors import DataError
 from robustar.explain.activation import activation_maximisation
-from robustar.explain.saliency import METHODS, mass_in_mask, normalise, saliency
+from robustar.explain.saliency import SALIENCY, mass_in_mask, normalise, saliency
 from robustar.media import CACHE_DIR
 from robustar.progress import ProgressCallback, report
 
@@ -58,10 +57,7 @@ class Explain:
     ) -> tuple[np.ndarray, int]:
         """The map at the image's native size, and the class it explains (default: the
         predicted class). Cached per (version, image, method, target)."""
-        if method not in METHODS:
-            raise DataError(
-                f"unknown saliency method {method!r}", f"use one of {', '.join(METHODS)}"
-            )
+        SALIENCY.entry(method)  # an unknown method fails before any work
         model_version = self._ws.model(version).id
         x = self._ws.transform(self._ws.load_image(image_id))[None]
         with self._lock:
