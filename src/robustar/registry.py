@@ -40,6 +40,7 @@ class MethodInfo:
     name: str
     description: str
     options: list[OptionInfo]
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,10 @@ class Entry(Generic[T]):
     target: T
     description: str
     options: type[BaseModel]
+    meta: dict[str, Any]
 
     def info(self) -> MethodInfo:
-        return MethodInfo(self.name, self.description, describe_fields(self.options))
+        return MethodInfo(self.name, self.description, describe_fields(self.options), self.meta)
 
 
 class Registry(Generic[T]):
@@ -61,9 +63,14 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
 
     def register(
-        self, name: str, description: str | None = None, options: type[BaseModel] | None = None
+        self,
+        name: str,
+        description: str | None = None,
+        options: type[BaseModel] | None = None,
+        **meta: Any,
     ) -> Callable[[T], T]:
-        """Decorator; `description` defaults to the first line of the target's docstring."""
+        """Decorator; `description` defaults to the first line of the target's docstring;
+        `meta` (JSON values) is published with the entry for clients to act on."""
 
         def add(target: T) -> T:
             if name in self._entries:
@@ -72,7 +79,7 @@ class Registry(Generic[T]):
             if not text:
                 raise ValueError(f"{self.family} {name!r} needs a one-line description")
             model = options or keyword_options(target, f"{name}-options")
-            self._entries[name] = Entry(name, target, text, model)
+            self._entries[name] = Entry(name, target, text, model, meta)
             return target
 
         return add

@@ -13,8 +13,8 @@ from sqlalchemy import delete, insert
 from robustar.db.tables import Suspicion
 from robustar.errors import DataError
 from robustar.explain.attribution import (
+    ATTRIBUTION,
     DEFAULT_METHOD,
-    METHODS,
     AttributionIndex,
     Attributions,
     Featuriser,
@@ -87,7 +87,7 @@ class Attribution:
         return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
-        found = (self._index(m, version).info() for m in METHODS)
+        found = (self._index(m, version).info() for m in ATTRIBUTION)
         return [info for info in found if info is not None]
 
     def query(
@@ -135,11 +135,12 @@ class Attribution:
         """Training images ranked by their harmful influence summed over the misclassified
         images of `split` (each test image's scores scaled to unit length first, so no single
         image dominates): the ones to annotate first, each with the mistake it drives most."""
-        if method == "influence-cg":
+        if not ATTRIBUTION.entry(method).meta["ranks"]:
+            ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
             raise DataError(
-                "the suspicious queue needs one conjugate-gradient solve (seconds) per "
-                "misclassified image; influence-cg is meant for single queries",
-                "rank with cosine, tracin, trak or influence",
+                f"the suspicious queue needs one query per misclassified image; {method} is "
+                "meant for single queries",
+                f"rank with {', '.join(ranking)}",
             )
         index = self._index(method, version)
         index.ready()
