@@ -56,10 +56,11 @@ class Entry(Generic[T]):
 
 
 class Registry(Generic[T]):
-    """One family of named methods; `family` names it in errors ("saliency method")."""
+    """One family of named methods; `family` names it in errors ("saliency method"), and
+    `default` is the entry used when a caller names none."""
 
-    def __init__(self, family: str) -> None:
-        self.family = family
+    def __init__(self, family: str, default: str | None = None) -> None:
+        self.family, self.default = family, default
         self._entries: dict[str, Entry[T]] = {}
 
     def register(

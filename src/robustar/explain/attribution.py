@@ -139,7 +139,7 @@ class Featuriser:
         raise NotImplementedError
 
 
-ATTRIBUTION: Registry[type[Featuriser]] = Registry("attribution method")
+ATTRIBUTION: Registry[type[Featuriser]] = Registry("attribution method", DEFAULT_METHOD)
 
 
 def method(
@@ -359,8 +359,9 @@ class AttributionIndex:
                 e.name for e in ATTRIBUTION.entries() if "ensemble" in e.options.model_fields
             ]
             raise DataError(
-                f"the {self.method} method does not ensemble checkpoints",
-                f"use {' or '.join(ensembling)}, or an ensemble of 1",
+                f"only the {' or '.join(ensembling)} method ensembles checkpoints, not "
+                f"{self.method}",
+                f"use the {' or '.join(ensembling)} method, or an ensemble of 1",
             )
         info = self.info()
         asked = (dim, damping, ensemble)

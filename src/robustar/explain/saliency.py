@@ -27,7 +27,7 @@ from torch import nn
 from robustar.errors import DataError
 from robustar.registry import Registry
 
-SALIENCY: Registry[Callable[..., np.ndarray]] = Registry("saliency method")
+SALIENCY: Registry[Callable[..., np.ndarray]] = Registry("saliency method", "max_gradient")
 
 
 def last_conv_layer(model: nn.Module) -> nn.Module:

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError
-from robustar.server.routes import explain, images, jobs, masks, meta, metrics, models
+from robustar.server.routes import explain, images, jobs, masks, meta, methods, metrics, models
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -38,7 +38,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     api = APIRouter(prefix=API_PREFIX)
-    for module in (meta, models, images, metrics, masks, jobs, explain):
+    for module in (meta, methods, models, images, metrics, masks, jobs, explain):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -32,7 +32,7 @@ class TrainOptions(BaseModel):
     )
     epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=65536)] | None = Field(
-        None, description="default: [runtime] batch_size"
+        None, description="default: runtime.batch_size in robustar.toml"
     )
     optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
@@ -43,7 +43,7 @@ class TrainOptions(BaseModel):
     gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step (step)")] = 0.1
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] | None = Field(
-        None, description="default: [runtime] device"
+        None, description="default: runtime.device in robustar.toml"
     )
     augment: Literal["none", "flip"] = Field("none", description="none or horizontal flips")
     name: str | None = Field(None, description="the new version's name")
