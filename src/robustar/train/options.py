@@ -28,7 +28,9 @@ class TrainOptions(BaseModel):
         json_schema_extra={"when": {"init": "checkpoint"}},
     )
     architecture: str | None = Field(
-        None, description="model name, see 'robustar models architectures'"
+        None,
+        description="model name, see 'robustar models architectures'",
+        json_schema_extra={"when": {"init": ["scratch", "checkpoint"]}},
     )
     epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=65536)] | None = Field(
