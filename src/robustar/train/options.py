@@ -10,8 +10,9 @@ from robustar.errors import ConfigError, validation_problems
 from robustar.train.fillers import FILLERS
 from robustar.train.paired import REGULARIZERS
 
-# Shown to clients (the web form) only with paired training on.
+# `when`: the option values under which a field applies (the web form shows it only then).
 PAIRED: dict[str, Any] = {"when": {"paired": True}}
+STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 
 
 class TrainOptions(BaseModel):
@@ -38,11 +39,17 @@ class TrainOptions(BaseModel):
     )
     optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
-    momentum: Annotated[float, Field(ge=0, lt=1, description="sgd's momentum")] = 0.9
+    momentum: Annotated[float, Field(ge=0, lt=1, description="sgd's momentum")] = Field(
+        0.9, json_schema_extra={"when": {"optimizer": "sgd"}}
+    )
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     schedule: Literal["constant", "cosine", "step"] = "cosine"
-    step_size: Annotated[int, Field(ge=1, description="epochs between steps (step)")] = 10
-    gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step (step)")] = 0.1
+    step_size: Annotated[int, Field(ge=1, description="epochs between steps")] = Field(
+        10, json_schema_extra=STEP
+    )
+    gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step")] = Field(
+        0.1, json_schema_extra=STEP
+    )
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] | None = Field(
         None, description="default: runtime.device in robustar.toml"
@@ -63,7 +70,7 @@ class TrainOptions(BaseModel):
         0.2, json_schema_extra=PAIRED
     )
     worst_of: Annotated[int, Field(ge=2, le=16, description="candidates (filler worst)")] = Field(
-        4, json_schema_extra=PAIRED
+        4, json_schema_extra={"when": {"paired": True, "filler": "worst"}}
     )
     evaluate_test: bool = Field(True, description="test accuracy after every epoch")
 
