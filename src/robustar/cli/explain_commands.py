@@ -19,6 +19,7 @@ from robustar.cli.common import (
 from robustar.cli.derive import OneOf, derived
 from robustar.cli.progress import progress_bars
 from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 
 AttributionMethod = Annotated[str, OneOf(ATTRIBUTION, "attribution method")]
@@ -29,7 +30,7 @@ AttributionMethod = Annotated[str, OneOf(ATTRIBUTION, "attribution method")]
 def explain(
     directory: WorkspaceDir,
     image: Annotated[int | None, typer.Argument(help="image id; omit with --split")] = None,
-    method: Annotated[str, OneOf(SALIENCY, "saliency method")] = SALIENCY.default,
+    method: Annotated[str, OneOf(SALIENCY, "saliency method")] = DEFAULT_SALIENCY,
     target: Annotated[
         str | None, typer.Option(help="class name or index; default predicted")
     ] = None,

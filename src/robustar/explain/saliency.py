@@ -27,7 +27,8 @@ from torch import nn
 from robustar.errors import DataError
 from robustar.registry import Registry
 
-SALIENCY: Registry[Callable[..., np.ndarray]] = Registry("saliency method", "max_gradient")
+DEFAULT_METHOD = "max_gradient"
+SALIENCY: Registry[Callable[..., np.ndarray]] = Registry("saliency method", DEFAULT_METHOD)
 
 
 def last_conv_layer(model: nn.Module) -> nn.Module:

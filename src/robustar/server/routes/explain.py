@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
 from robustar.explain.attributor import Suspect
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
@@ -22,7 +23,7 @@ PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 @router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
 def image_saliency(
     image_id: int,
-    method: Method = "max_gradient",
+    method: Method = DEFAULT_SALIENCY,
     target: int | None = Query(None, ge=0, description="class; default: the predicted one"),
     version: int | None = Query(None, description="default: the current version"),
     layer: str | None = Query(None, description="Grad-CAM layer; default: the last conv"),
