@@ -123,10 +123,11 @@ class Registry(Generic[T]):
         return [entry.info() for entry in self.entries()]
 
     def _check(self, name: str) -> str:
-        if name not in self._entries:
-            raise ValueError(
-                f"unknown {self.family} {name!r}; use one of {', '.join(self._entries)}"
-            )
+        """For pydantic, which reports a ValueError against the field."""
+        try:
+            self.entry(name)
+        except DataError as error:
+            raise ValueError(f"{error.what}; {error.fix}") from None
         return name
 
     @property

@@ -110,7 +110,7 @@ class Featuriser:
     kernel: ClassVar[bool] = False  # queries go through the inverse kernel
 
     def __init__(self, models: list[torch.nn.Module], dim: int, images: int = 1) -> None:
-        self.models, self.images = models, images
+        self.images = images
         self.device = next(models[0].parameters()).device
 
     @classmethod
