@@ -21,7 +21,6 @@ from bench.attribution_lds import tensors
 from bench.common import OUTPUT, table
 from robustar.data.spurious_digits import PATCH_COLOURS, DemoSpec
 from robustar.demo import create_demo
-from robustar.explain.attribution import AttributionIndex
 from robustar.workspace import Workspace
 
 
@@ -160,7 +159,7 @@ def run() -> str:
     quality = []
     workspace.attribution.build("tracin")
     for method in ("influence", "trak", "tracin", "cosine"):
-        index = AttributionIndex(workspace, workspace.model().id, method)
+        index = workspace.attribution.index(method)
         hits = []
         for image in wrong:
             shortlist = workspace.attribution.query(image.id, 8, method).harmful

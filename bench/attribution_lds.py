@@ -23,7 +23,6 @@ from bench import dattri_baselines
 from bench.common import OUTPUT, table
 from robustar.data.spurious_digits import DemoSpec
 from robustar.demo import BASELINE, create_demo
-from robustar.explain.attribution import AttributionIndex
 from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader
 from robustar.train.paired import plain_loss
@@ -104,7 +103,7 @@ def run() -> str:
     for method, options in runs:
         started = time.perf_counter()
         workspace.attribution.build(method, dim=DIM, fresh=True, **options)
-        index = AttributionIndex(workspace, version.id, method)
+        index = workspace.attribution.index(method, version.id)
         scores = torch.from_numpy(index.scores(index.test_features(test_ids)))
         seconds = time.perf_counter() - started
         label = f"Robustar {method}" + (f", ensemble {options['ensemble']}" if options else "")

@@ -45,7 +45,7 @@ def step_time_ratio(workspace: Workspace, batches: int = 30, repeats: int = 5) -
     cpu = torch.device("cpu")
     masked = MaskedDataset(
         workspace.dataset("train"),
-        spurious_masks(workspace),
+        spurious_masks(workspace.db, workspace.root),
         config.image.size,
         config.image.resize,
     )

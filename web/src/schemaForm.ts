@@ -38,8 +38,10 @@ export interface FormField {
 
 export type FormValues = Record<string, unknown>;
 
+/** The schema's properties as fields, leaving out those that can only be null (not accepted). */
 export function formFields(schema: JsonSchema): FormField[] {
-  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
+  const settable = Object.entries(schema.properties ?? {}).filter(([, p]) => (p.anyOf ?? [p]).some((v) => v.type !== "null"));
+  return settable.map(([name, property]) => {
     const variants = property.anyOf ?? [property];
     const shape = variants.find((v) => v.type !== "null") ?? {};
     const choices = (shape.enum ?? []).map(String);

@@ -198,34 +198,39 @@ def serve(
 
 
 def _serve(workspace, host: str | None, port: int | None, worker: bool = True) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
+    import signal
 
     import uvicorn
 
+    from robustar.jobs.supervisor import WorkerProcess
     from robustar.server.app import create_app
 
     host = host or workspace.config.server.host
     port = port or workspace.config.server.port
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
-    console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
-    process = None
-    if worker:  # a separate process, so training never blocks the server
-        command = [sys.executable, "-m", "robustar.jobs.worker", str(workspace.root)]
-        process = subprocess.Popen(command)
+    # uvicorn shuts down on SIGTERM, then raises it again: exit through `finally`, so the
+    # worker is stopped too, rather than die there and leave it training.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    supervisor = WorkerProcess(workspace.root, workspace.session, console.print)
     try:
+        if worker:  # a separate process, so training never blocks the server
+            supervisor.start()
+        console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
         uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        supervisor.stop()
 
 
 @app.command("worker")
 def run_worker(directory: WorkspaceDir) -> None:
-    """Run queued jobs one at a time (what 'robustar serve' starts beside the server)."""
-    from robustar.jobs.worker import serve_forever
+    """Run queued jobs one at a time (what 'robustar serve' starts beside the server); one
+    worker per workspace. Ctrl+C or SIGTERM stops it after the running job's current step,
+    leaving that job interrupted (resume it later)."""
+    from robustar.jobs.lock import check_free
+    from robustar.jobs.process import serve_forever
 
     root = open_workspace(directory).root
+    check_free(root)
     console.print(f"worker for {root}: waiting for jobs (Ctrl+C stops)")
     serve_forever(root)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError
+from robustar.server import params, security
 from robustar.server.routes import explain, images, jobs, masks, meta, methods, metrics, models
 from robustar.workspace import Workspace
 
@@ -37,6 +39,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.workspace = workspace
+    security.install(app, workspace.config.server)
+    app.add_exception_handler(RequestValidationError, params.validation_error)
     api = APIRouter(prefix=API_PREFIX)
     for module in (meta, methods, models, images, metrics, masks, jobs, explain):
         api.include_router(module.router)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from robustar.errors import ConfigError, validation_problems
+from robustar.models.registry import check_registered
 from robustar.train.fillers import FILLERS
 from robustar.train.paired import REGULARIZERS
 
@@ -18,7 +19,7 @@ STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 class TrainOptions(BaseModel):
     """What a training run does; fields left None take the workspace configuration's value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     init: Literal["scratch", "current", "checkpoint"] = Field(
         "scratch", description="start from random weights, the current version or a checkpoint"
@@ -73,6 +74,33 @@ class TrainOptions(BaseModel):
         4, json_schema_extra={"when": {"paired": True, "filler": "worst"}}
     )
     evaluate_test: bool = Field(True, description="test accuracy after every epoch")
+
+
+class RemoteTrainOptions(TrainOptions):
+    """The options a client may send over HTTP: no file path and no `module:callable`, since
+    either would make the server read a file or run code that the request names. Weights from
+    elsewhere come in as an upload (POST /models/import) and are trained with init='current'."""
+
+    init: Literal["scratch", "current"] = "scratch"
+    checkpoint: None = Field(
+        default=None,
+        description="not accepted over HTTP: upload the weights with POST /api/v1/models/import",
+    )
+    architecture: str | None = Field(
+        default=None,
+        description="a registered architecture (GET /api/v1/models/architectures); "
+        "default: [model] architecture",
+    )
+
+    @field_validator("architecture")
+    @classmethod
+    def _registered(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        try:
+            return check_registered(name)
+        except ConfigError as error:
+            raise ValueError(f"{error.what}: {error.fix}") from None
 
 
 def parse_options(values: dict) -> TrainOptions:

@@ -13,6 +13,7 @@ from robustar.explain.attributor import Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 from robustar.server.deps import get_workspace
+from robustar.server.params import MAX_ID, Id
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
@@ -22,28 +23,29 @@ PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 @router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
 def image_saliency(
-    image_id: int,
+    image_id: Id,
     method: Method = DEFAULT_SALIENCY,
-    target: int | None = Query(None, ge=0, description="class; default: the predicted one"),
-    version: int | None = Query(None, description="default: the current version"),
+    target: int | None = Query(
+        None, ge=0, le=MAX_ID, description="class; default: the predicted one"
+    ),
+    version: Id | None = Query(None, description="default: the current version"),
     layer: str | None = Query(None, description="Grad-CAM layer; default: the last conv"),
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """At native size: an RGBA heat map whose alpha is the normalised saliency (the signed
     RGB gradient for method=gradient). X-Target names the class; X-Mask-Share is the share of
-    saliency inside the spurious mask when the image has one."""
+    saliency of this same map (method, class, layer) inside the spurious mask when the image has
+    one."""
     heat, explained = workspace.explain.saliency(image_id, method, target, version, layer)
     headers = {"X-Target": str(explained), "Cache-Control": "no-store"}
-    share = workspace.explain.mass_in_mask(image_id, "spurious", method, version)
+    share = workspace.explain.mask_share(heat, image_id, "spurious")
     if share is not None:
         headers["X-Mask-Share"] = f"{share:.4f}"
     return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)
 
 
 @router.get("/models/{version}/activation/{target}", responses=PNG, response_class=Response)
-def activation(
-    version: int, target: int, workspace: Workspace = Depends(get_workspace)
-) -> Response:
+def activation(version: Id, target: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
     return Response(png, media_type="image/png")
@@ -80,11 +82,14 @@ class AttributionRequest(IndexOptions):
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
-    image_id: int,
+    image_id: Id,
     method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
     target: int | None = Query(
-        None, ge=0, description="class; default: the label (the prediction when unlabelled)"
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="class; default: the label (the prediction when unlabelled)",
     ),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:

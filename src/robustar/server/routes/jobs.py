@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from robustar.jobs.store import JobInfo
 from robustar.server.deps import get_workspace
-from robustar.server.params import Split
-from robustar.train.options import TrainOptions
+from robustar.server.params import Id, Split
+from robustar.train.options import RemoteTrainOptions
 from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -22,13 +22,13 @@ _JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON a
 
 
 class TrainRequest(BaseModel):
-    options: TrainOptions = TrainOptions()
+    options: RemoteTrainOptions = RemoteTrainOptions()
     predict: bool = Field(True, description="predict the labelled splits afterwards")
 
 
 class PredictRequest(BaseModel):
     splits: list[Split] = []
-    version: int | None = None
+    version: Id | None = None
 
 
 @router.get("", response_model=list[JobInfo])
@@ -37,7 +37,7 @@ def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
 
 
 @router.get("/{job_id}", response_model=JobInfo)
-def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def get_job(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.get(job_id)
 
 
@@ -55,18 +55,18 @@ def queue_prediction(
 
 
 @router.post("/{job_id}/cancel", response_model=JobInfo)
-def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def cancel(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
 @router.post("/{job_id}/resume", response_model=JobInfo)
-def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
 
 @router.get("/{job_id}/events")
 async def events(
-    job_id: int, request: Request, workspace: Workspace = Depends(get_workspace)
+    job_id: Id, request: Request, workspace: Workspace = Depends(get_workspace)
 ) -> StreamingResponse:
     """Server-sent events: the job as JSON whenever it changes, until it has finished."""
     workspace.jobs.get(job_id)

@@ -13,7 +13,7 @@ from robustar.explain.attribution import ATTRIBUTION
 from robustar.explain.saliency import SALIENCY
 from robustar.registry import MethodInfo, Registry
 from robustar.train.fillers import FILLERS
-from robustar.train.options import TrainOptions
+from robustar.train.options import RemoteTrainOptions, TrainOptions
 from robustar.train.paired import REGULARIZERS
 
 router = APIRouter(tags=["meta"])
@@ -31,8 +31,8 @@ class Methods(BaseModel):
     regularizer: Family
     segmenter: Family = Field(description="[segmentation] backend in robustar.toml")
     train_options: dict[str, Any] = Field(
-        description="TrainOptions' JSON schema; a property's `when` names the option values "
-        "under which it applies"
+        description="the JSON schema of the training options POST /jobs/train accepts; a "
+        "property's `when` names the option values under which it applies"
     )
 
 
@@ -50,5 +50,5 @@ def methods() -> Methods:
         filler=_family(FILLERS, fields["filler"].default),
         regularizer=_family(REGULARIZERS, fields["regularizer"].default),
         segmenter=_family(SEGMENTERS),
-        train_options=TrainOptions.model_json_schema(),
+        train_options=RemoteTrainOptions.model_json_schema(),
     )

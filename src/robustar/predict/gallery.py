@@ -243,10 +243,3 @@ def _prediction_info(p: Prediction) -> PredictionInfo:
         correct=p.correct,
         probabilities=np.frombuffer(p.probabilities, dtype=np.float32).tolist(),
     )
-
-
-def class_counts(session: Session, split: str) -> dict[int | None, int]:
-    rows = session.execute(
-        select(Image.label, func.count()).where(Image.split == split).group_by(Image.label)
-    )
-    return {label: int(n) for label, n in rows}
