@@ -12,7 +12,7 @@ from robustar import Workspace
 from robustar.data.transforms import to_native
 from robustar.db.tables import Prediction
 from robustar.errors import DataError
-from robustar.explain.saliency import METHODS, mass_in_mask, saliency
+from robustar.explain.saliency import SALIENCY, mass_in_mask, saliency
 from robustar.server.app import create_app
 
 
@@ -60,7 +60,7 @@ def test_gradcam_on_a_model_with_a_known_layer() -> None:
         saliency(model, x, "gradcam", 0, layer="nope")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SALIENCY.names())
 def test_every_method_gives_a_finite_map(method: str) -> None:
     heat = saliency(small_model(), torch.randn(1, 3, 8, 8), method, 1)
     assert heat.shape in ((8, 8), (3, 8, 8)) and np.isfinite(heat).all()

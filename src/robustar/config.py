@@ -121,7 +121,7 @@ class DatabaseConfig(_Section):
 class SegmentationConfig(_Section):
     """An optional segmentation model that proposes masks on the annotation page."""
 
-    backend: Literal["torchvision", "sam"]
+    backend: str = Field(description="a registered segmentation backend: torchvision or sam")
     checkpoint: str = Field(description="user-supplied weights; nothing is downloaded")
     architecture: str = Field(
         "deeplabv3_resnet50", description="torchvision segmentation model (torchvision backend)"

@@ -15,7 +15,16 @@ def test_queue_training_watch_it_finish_and_see_curves(page: Page, demo: Workspa
     page.fill("input[name=architecture]", "tiny_cnn")
     page.fill("input[name=epochs]", "2")
     page.check("input[name=paired]")
+    # The form is built from TrainOptions' schema: an input per option, shown when it applies.
+    expect(page.locator("select[name=regularizer] option")).to_have_count(4)
+    page.select_option("select[name=init]", "current")  # fine-tune, optionally uploaded weights
+    expect(page.locator("input[name=weights]")).to_be_visible()
+    page.select_option("select[name=init]", "scratch")
+    page.select_option("select[name=filler]", "worst")
+    expect(page.locator("input[name=worst_of]")).to_be_visible()
     page.select_option("select[name=filler]", "mixture")
+    expect(page.locator("input[name=worst_of]")).to_have_count(0)
+    shoot(page, "train")
     page.click("button[name=start]")
     expect(page).to_have_url(re.compile(r"/tasks\?job=\d+"))
     job_id = int(page.url.rsplit("=", 1)[1])

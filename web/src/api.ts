@@ -14,6 +14,7 @@ import type {
   SplitMetrics,
   WorkspaceInfo,
 } from "./types";
+import type { Methods } from "./methods";
 
 export const API = "/api/v1";
 
@@ -102,26 +103,18 @@ async function mask(id: number, kind: MaskKind): Promise<{ version: number; png:
   }
 }
 
-/** The attribution methods the server offers (docs/decisions.md says when to use which). */
-export const ATTRIBUTION_METHODS = {
-  trak: "TRAK (projected gradients)",
-  influence: "Influence, last layer",
-  "influence-cg": "Influence, full model (CG)",
-  tracin: "TracIn (epoch checkpoints)",
-  cosine: "Gradient cosine",
-} as const;
-export type AttributionMethod = keyof typeof ATTRIBUTION_METHODS;
+/** An attribution method's registered name (GET /methods lists them; "": the server's default). */
+export type AttributionMethod = string;
 /** Index settings a build may set; the server's defaults apply to the rest. */
 export interface IndexOptions {
   dim?: number;
   ensemble?: number;
   fresh?: boolean;
 }
-/** The server's default too (robustar.explain.attribution.DEFAULT_METHOD). */
-export const DEFAULT_ATTRIBUTION_METHOD: AttributionMethod = "cosine";
 
 export const api = {
   workspace: () => request<WorkspaceInfo>("/workspace"),
+  methods: () => request<Methods>("/methods"),
   models: () => request<ModelVersion[]>("/models"),
   makeCurrent: (id: number) => request<ModelVersion>(`/models/${id}/current`, { method: "POST" }),
   /** Upload weights (a .safetensors file, or a torch.save state dict) as the new current version. */
@@ -186,11 +179,11 @@ export const api = {
       body: JSON.stringify(body),
     }),
   /** `target`: the class to explain; null: the label (the prediction when unlabelled). */
-  attribution: (id: number, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, k = 8, target: number | null = null) =>
+  attribution: (id: number, method: AttributionMethod = "", k = 8, target: number | null = null) =>
     request<Attributions>(withParams(`/images/${id}/attribution`, { method, k, target })),
-  suspicious: (limit = 100, method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD) =>
+  suspicious: (limit = 100, method: AttributionMethod = "") =>
     request<Suspect[]>(withParams("/attribution/suspicious", { method, limit })),
-  buildAttribution: (method: AttributionMethod = DEFAULT_ATTRIBUTION_METHOD, options: IndexOptions = {}) =>
+  buildAttribution: (method: AttributionMethod, options: IndexOptions = {}) =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -222,15 +215,6 @@ export function watchJob(id: number, onJob: (job: Job) => void): () => void {
 export function proposalMaskUrl(id: number): string {
   return `${API}/proposals/${id}/mask`;
 }
-
-export const SALIENCY_METHODS = [
-  "max_gradient",
-  "gradient",
-  "smoothgrad",
-  "integrated_gradients",
-  "guided_backprop",
-  "gradcam",
-] as const;
 
 export function saliencyUrl(id: number, method: string, target: number | null): string {
   return withParams(`${API}/images/${id}/saliency`, { method, target });

@@ -1,7 +1,8 @@
 // Saliency settings and the current map of one image, shared by the image page and the
 // annotation page: which method, for which class, shown or not, and the map as a blob URL.
-import { reactive, watch } from "vue";
+import { reactive, toRef, watch } from "vue";
 import { saliencyUrl } from "./api";
+import { useMethodChoice } from "./methods";
 
 export interface SaliencySettings {
   show: boolean;
@@ -11,7 +12,8 @@ export interface SaliencySettings {
 }
 
 export function useSaliency(id: () => number, available: () => boolean) {
-  const settings = reactive<SaliencySettings>({ show: false, method: "max_gradient", target: null, opacity: 0.7 });
+  const settings = reactive<SaliencySettings>({ show: false, method: "", target: null, opacity: 0.7 });
+  useMethodChoice("saliency", toRef(settings, "method"));
   const state = reactive({ loading: false, error: "", share: null as number | null, target: null as number | null, url: "" });
 
   /** The map's URL for the current settings (its alpha channel is the normalised saliency). */

@@ -1,13 +1,14 @@
 """Mask proposals from a segmentation model, behind one interface.
 
-Backends: a torchvision segmentation network with the user's checkpoint, or Segment Anything
-(the `segment-anything` package) with the user's checkpoint and click prompts. No weights are
+Backends (the `SEGMENTERS` registry, chosen by [segmentation] backend): a torchvision
+segmentation network with the user's checkpoint, or Segment Anything (the `segment-anything`
+package) with the user's checkpoint and click prompts. No weights are
 downloaded; both load with the same safe checkpoint loader as classifiers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -15,12 +16,14 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
+from pydantic import BaseModel
 from torch import nn
 
 from robustar.config import SegmentationConfig
 from robustar.errors import ConfigError, DataError
 from robustar.models.checkpoint import apply_state_dict, load_weights, read_state_dict
 from robustar.models.device import select_device
+from robustar.registry import Registry, pick_options
 
 Point = tuple[int, int]
 HOW_TO = (
@@ -106,9 +109,18 @@ def _inside(point: Point, image: Image.Image) -> tuple[int, int]:
     return x, y
 
 
+SegmenterFactory = Callable[[SegmentationConfig, Path, str], Segmenter]
+SEGMENTERS: Registry[SegmenterFactory] = Registry("segmentation backend")
+
+
 def load_segmenter(config: SegmentationConfig | None, root: Path, device: str) -> Segmenter:
     if config is None:
         raise ConfigError("no segmentation model is configured", HOW_TO)
+    if config.backend not in SEGMENTERS:
+        raise ConfigError(
+            f"[segmentation] backend: unknown backend {config.backend!r}",
+            f"use one of {', '.join(SEGMENTERS)}",
+        )
     checkpoint = Path(config.checkpoint).expanduser()
     checkpoint = checkpoint if checkpoint.is_absolute() else root / checkpoint
     if not checkpoint.is_file():
@@ -116,16 +128,33 @@ def load_segmenter(config: SegmentationConfig | None, root: Path, device: str) -
             f"[segmentation] checkpoint: {checkpoint} does not exist",
             "put the weights there or fix the path; nothing is downloaded",
         )
-    if config.backend == "sam":
-        try:
-            from segment_anything import sam_model_registry
-        except ImportError:
-            raise ConfigError(
-                '[segmentation] backend "sam" needs the segment-anything package',
-                "pip install segment-anything",
-            ) from None
-        sam = sam_model_registry[config.model_type](checkpoint=None)
-        return SamSegmenter(load_weights(sam, checkpoint, num_classes=-1))
+    return SEGMENTERS.get(config.backend)(config, checkpoint, device)
+
+
+def _settings(*names: str) -> type[BaseModel]:
+    """The [segmentation] settings a backend reads, as its published options."""
+    return pick_options(SegmentationConfig, "checkpoint", *names, title="segmentation")
+
+
+@SEGMENTERS.register("sam", "Segment Anything with click prompts", _settings("model_type"))
+def sam(config: SegmentationConfig, checkpoint: Path, device: str) -> Segmenter:
+    try:
+        from segment_anything import sam_model_registry
+    except ImportError:
+        raise ConfigError(
+            '[segmentation] backend "sam" needs the segment-anything package',
+            "pip install segment-anything",
+        ) from None
+    model = sam_model_registry[config.model_type](checkpoint=None)
+    return SamSegmenter(load_weights(model, checkpoint, num_classes=-1))
+
+
+@SEGMENTERS.register(
+    "torchvision",
+    "a torchvision segmentation network: the class under the click, as a connected region",
+    _settings("architecture", "num_classes", "target_class"),
+)
+def torchvision_network(config: SegmentationConfig, checkpoint: Path, device: str) -> Segmenter:
     from torchvision import models
 
     names = models.list_models(module=models.segmentation)

@@ -16,21 +16,21 @@ from robustar.cli.common import (
     open_workspace,
     stdout,
 )
+from robustar.cli.derive import OneOf, derived
 from robustar.cli.progress import progress_bars
-from robustar.explain.attribution import DEFAULT_METHOD
+from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
+from robustar.explain.saliency import SALIENCY
+
+AttributionMethod = Annotated[str, OneOf(ATTRIBUTION, "attribution method")]
 
 
 @app.command()
+@derived
 def explain(
     directory: WorkspaceDir,
     image: Annotated[int | None, typer.Argument(help="image id; omit with --split")] = None,
-    method: Annotated[
-        str,
-        typer.Option(
-            help="max_gradient, gradient, smoothgrad, "
-            "integrated_gradients, guided_backprop, gradcam"
-        ),
-    ] = "max_gradient",
+    method: Annotated[str, OneOf(SALIENCY, "saliency method")] = DEFAULT_SALIENCY,
     target: Annotated[
         str | None, typer.Option(help="class name or index; default predicted")
     ] = None,
@@ -70,11 +70,10 @@ def activation(
 
 
 @attribute_app.command("build")
+@derived
 def attribute_build(
     directory: WorkspaceDir,
-    method: Annotated[
-        str, typer.Option(help="trak, influence, influence-cg, tracin or cosine")
-    ] = DEFAULT_METHOD,
+    method: AttributionMethod = DEFAULT_METHOD,
     dim: Annotated[int, typer.Option(help="projection dimension (trak, influence-cg)")] = 1024,
     damping: Annotated[float, typer.Option()] = 1e-3,
     ensemble: Annotated[
@@ -94,11 +93,12 @@ def attribute_build(
 
 
 @attribute_app.command("query")
+@derived
 def attribute_query(
     directory: WorkspaceDir,
     image: int,
     k: Annotated[int, typer.Option()] = 8,
-    method: Annotated[str, typer.Option()] = DEFAULT_METHOD,
+    method: AttributionMethod = DEFAULT_METHOD,
     target: Annotated[
         str | None,
         typer.Option(help="class name or index; default the label (unlabelled: the prediction)"),
@@ -115,10 +115,11 @@ def attribute_query(
 
 
 @attribute_app.command("suspicious")
+@derived
 def attribute_suspicious(
     directory: WorkspaceDir,
     limit: Annotated[int, typer.Option()] = 20,
-    method: Annotated[str, typer.Option()] = DEFAULT_METHOD,
+    method: AttributionMethod = DEFAULT_METHOD,
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
     ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)

@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,8 +22,10 @@ from robustar.cli.common import (
     print_versions,
     stdout,
 )
+from robustar.cli.derive import Fields, derived
 from robustar.cli.progress import progress_bars
 from robustar.predict.metrics import SplitMetrics
+from robustar.train.options import TrainOptions, parse_options
 
 
 def _print_metrics(m: SplitMetrics) -> None:
@@ -159,70 +161,28 @@ def predict(
         _print_metrics(m)
 
 
-FILLER_HELP = "uniform, weak, minor, black, colour, hstripes, vstripes, mixture, blur, other, worst"
-
-
 @app.command()
+@derived
 def train(
     directory: WorkspaceDir,
-    epochs: Annotated[int, typer.Option()] = 10,
-    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-3,
-    optimizer: Annotated[str, typer.Option(help="sgd, adam or adamw")] = "adamw",
-    schedule: Annotated[str, typer.Option(help="constant, cosine or step")] = "cosine",
-    batch_size: Annotated[int | None, typer.Option()] = None,
-    weight_decay: Annotated[float, typer.Option()] = 0.0,
-    seed: Annotated[int, typer.Option()] = 0,
-    init: Annotated[str, typer.Option(help="scratch, current or checkpoint")] = "scratch",
-    checkpoint: Annotated[Path | None, typer.Option(help="weights for --init checkpoint")] = None,
-    architecture: Annotated[str | None, typer.Option()] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps")] = None,
-    name: Annotated[str | None, typer.Option()] = None,
-    augment: Annotated[str, typer.Option(help="none or flip")] = "none",
-    paired: Annotated[bool, typer.Option(help="paired training on annotated images")] = False,
-    filler: Annotated[str, typer.Option(help=FILLER_HELP)] = "mixture",
-    regularizer: Annotated[str, typer.Option(help="l2, l1, cosine or kl")] = "l2",
-    pair_weight: Annotated[float, typer.Option(help="λ of the pair regulariser")] = 0.2,
+    options: Annotated[
+        dict[str, Any], Fields(TrainOptions, {"learning_rate": ("--lr", "--learning-rate")})
+    ],
     predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
     queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Train a new model version (plain or paired) and make it current."""
-    from robustar.train.options import parse_options
-
-    options = parse_options(
-        {
-            k: v
-            for k, v in dict(
-                epochs=epochs,
-                learning_rate=learning_rate,
-                optimizer=optimizer,
-                schedule=schedule,
-                batch_size=batch_size,
-                weight_decay=weight_decay,
-                seed=seed,
-                init=init,
-                checkpoint=None if checkpoint is None else str(checkpoint),
-                architecture=architecture,
-                device=device,
-                name=name,
-                augment=augment,
-                paired=paired,
-                filler=filler,
-                regularizer=regularizer,
-                pair_weight=pair_weight,
-            ).items()
-            if v is not None
-        }
-    )
+    parsed = parse_options(options)
     workspace = open_workspace(directory)
     if queue:
-        job = workspace.jobs.train(options, predict_after)
+        job = workspace.jobs.train(parsed, predict_after)
         stdout.print(
             f"queued training as job {job.id}; 'robustar serve' or 'robustar worker' runs it"
         )
         return
     with progress_bars(console, not quiet) as progress:
-        version = workspace.train(options, progress, predict=predict_after)
+        version = workspace.train(parsed, progress, predict=predict_after)
     stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
     print_versions([version], list(workspace.folders))
 

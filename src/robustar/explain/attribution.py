@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel, Field
 
 from robustar.data.images import ImageStore
 from robustar.errors import DataError, NotFoundError
@@ -39,11 +42,12 @@ from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback, report
+from robustar.registry import Registry, pick_options
 from robustar.storage import atomic_path, atomic_write
 
-METHODS = ("influence", "influence-cg", "trak", "tracin", "cosine")
+F_ = TypeVar("F_", bound="Featuriser")
+
 FORMAT = 2  # the layout of the files on disk
-KERNEL_METHODS = ("influence", "trak")  # the ones whose queries go through an inverse kernel
 HESSIAN_SAMPLE = 128  # training images whose Gauss-Newton matrix stands for the Hessian
 # The default: on the demo it finds the training images behind shortcut mistakes best (its
 # suspicious queue's precision@100 is 4.8x random, TRAK's 0.4x: TRAK weights training images
@@ -84,62 +88,197 @@ class Attributions:
     harmful: list[Scored]
 
 
+class IndexOptions(BaseModel):
+    """An index's build settings; each method publishes the ones it uses."""
+
+    dim: int = Field(1024, ge=8, le=16384, description="projection dimension")
+    damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
+    ensemble: int = Field(
+        1, ge=1, le=20, description="average over this many last epoch checkpoints"
+    )
+
+
 class Featuriser:
     """Index rows (training images) and query rows (test images) for one method, computed on
     the models' device and returned on the CPU.
 
     `train` also returns this batch's share of each kernel block (None when the method has no
-    kernel); the index sums the shares, then inverts each block once.
+    kernel); the index sums the shares, then inverts each block once (`invert`).
     """
+
+    kernel: ClassVar[bool] = False  # queries go through the inverse kernel
+
+    def __init__(self, models: list[torch.nn.Module], dim: int, images: int = 1) -> None:
+        self.images = images
+        self.device = next(models[0].parameters()).device
+
+    @classmethod
+    def prepare(
+        cls, index: AttributionIndex, dim: int, ensemble: int, images: int, damping: float | None
+    ) -> Featuriser:
+        """The featuriser of the index's model version; `damping` is None while building."""
+        return cls([index._model()], dim, images)
+
+    def train(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.rows(x.to(self.device), y.to(self.device))
+
+    def test(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.query(x.to(self.device), y.to(self.device))
+
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def query(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.rows(x, y)[0]
+
+    @staticmethod
+    def invert(kernels: np.ndarray, n: int, damping: float) -> np.ndarray:
+        """The damped inverse of each summed kernel block, already divided by what turns
+        products into scores; damping keeps it finite and well conditioned."""
+        raise NotImplementedError
+
+
+ATTRIBUTION: Registry[type[Featuriser]] = Registry("attribution method", DEFAULT_METHOD)
+
+
+def method(
+    name: str, description: str, *options: str, ranks: bool = True
+) -> Callable[[type[F_]], type[F_]]:
+    """Register a featuriser class with the index settings it uses; `ranks`: whether it can
+    rank the suspicious queue (one query per misclassified image)."""
+    model = pick_options(IndexOptions, *options, title=f"{name}-options")
+    return ATTRIBUTION.register(name, description, model, ranks=ranks)  # type: ignore[return-value]
+
+
+def _damped_inverse(kernel: np.ndarray, damping: float) -> np.ndarray:
+    scale = float(np.trace(kernel)) / len(kernel) or 1.0
+    return np.linalg.inv(kernel + damping * scale * np.eye(len(kernel)))
+
+
+class _LastLayer(Featuriser):
+    """Methods on the last layer's gradients of one or more models (each weighted)."""
 
     def __init__(
         self,
-        method: str,
-        dim: int,
         models: list[torch.nn.Module],
-        weights: list[float],
-        hessian: GaussNewtonSolver | None = None,
+        dim: int,
         images: int = 1,
+        weights: list[float] | None = None,
     ) -> None:
-        self.method, self.hessian, self.images = method, hessian, images
-        self.device = next(models[0].parameters()).device
-        if method in ("trak", "influence-cg"):
-            self.grads = [PerSample(m) for m in models]
-            self.projection = Projection(parameter_count(models[0]), dim, self.device)
-        else:
-            self.last = [LastLayer(m) for m in models]
-            self.roots = [w**0.5 for w in weights]
+        super().__init__(models, dim, images)
+        self.last = [LastLayer(m) for m in models]
+        self.roots = [w**0.5 for w in weights or [1.0] * len(models)]
 
-    def train(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, y = x.to(self.device), y.to(self.device)
-        if self.method == "trak":
-            rows, kernels = [], []
-            for member in self.grads:
-                g, p = member.margin(x, y)
-                phi = _host(self.projection(g))
-                rows.append(phi * (1 - _host(p))[:, None])  # TRAK's Q = 1 - p weighting
-                kernels.append(phi.T @ phi)
-            return torch.cat(rows, 1), torch.stack(kernels)
-        if self.method == "influence-cg":
-            return _host(self.projection(self.grads[0].loss(x, y))), None
-        if self.method == "tracin":
-            pairs = zip(self.last, self.roots, strict=True)
-            parts = [_host(last.features(x, y)[0]) * r for last, r in pairs]
-            return torch.cat(parts, 1), None
+
+@method("influence", "Influence, last layer: exact Gauss-Newton influence (Koh & Liang)", "damping")
+class Influence(_LastLayer):
+    kernel = True
+
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         phi, p, h1 = (_host(t) for t in self.last[0].features(x, y))
-        if self.method == "influence":
-            return phi, LastLayer.gauss_newton(p, h1)[None]
-        return F.normalize(phi, dim=1), None
+        return phi, LastLayer.gauss_newton(p, h1)[None]
 
-    def test(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        x, y = x.to(self.device), y.to(self.device)
-        if self.method == "trak":
-            return torch.cat([_host(self.projection(m.margin(x, y)[0])) for m in self.grads], 1)
-        if self.method == "influence-cg":
-            assert self.hessian is not None
-            solved = self.hessian.solve(self.grads[0].loss(x, y))
-            return _host(self.projection(solved)) / self.images
-        return self.train(x, y)[0]
+    @staticmethod
+    def invert(kernels: np.ndarray, n: int, damping: float) -> np.ndarray:
+        return np.stack([_damped_inverse(k / n, damping) for k in kernels]) / n
+
+
+@method("cosine", "Gradient cosine: similarity of last-layer gradients (the baseline)")
+class Cosine(_LastLayer):
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return F.normalize(_host(self.last[0].features(x, y)[0]), dim=1), None
+
+
+@method("tracin", "TracIn: last-layer gradients summed over the saved epoch checkpoints")
+class TracIn(_LastLayer):
+    @classmethod
+    def prepare(
+        cls, index: AttributionIndex, dim: int, ensemble: int, images: int, damping: float | None
+    ) -> Featuriser:
+        models, rates = zip(*index._checkpoints(None, "TracIn sums over"), strict=True)
+        return cls(list(models), dim, images, list(rates))
+
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        pairs = zip(self.last, self.roots, strict=True)
+        return torch.cat([_host(last.features(x, y)[0]) * r for last, r in pairs], 1), None
+
+
+class _Projected(Featuriser):
+    """Methods on all parameters' gradients, projected to `dim` (seeded)."""
+
+    def __init__(self, models: list[torch.nn.Module], dim: int, images: int = 1) -> None:
+        super().__init__(models, dim, images)
+        self.grads = [PerSample(m) for m in models]
+        self.projection = Projection(parameter_count(models[0]), dim, self.device)
+
+
+@method("trak", "TRAK: projected margin gradients and their kernel", "dim", "damping", "ensemble")
+class Trak(_Projected):
+    kernel = True
+
+    @classmethod
+    def prepare(
+        cls, index: AttributionIndex, dim: int, ensemble: int, images: int, damping: float | None
+    ) -> Featuriser:
+        if ensemble == 1:
+            return cls([index._model()], dim, images)
+        saved = index._checkpoints(ensemble, f"a TRAK ensemble of {ensemble} averages over")
+        return cls([m for m, _ in saved], dim, images)
+
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        rows, kernels = [], []
+        for member in self.grads:
+            g, p = member.margin(x, y)
+            phi = _host(self.projection(g))
+            rows.append(phi * (1 - _host(p))[:, None])  # TRAK's Q = 1 - p weighting
+            kernels.append(phi.T @ phi)
+        return torch.cat(rows, 1), torch.stack(kernels)
+
+    def query(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([_host(self.projection(m.margin(x, y)[0])) for m in self.grads], 1)
+
+    @staticmethod
+    def invert(kernels: np.ndarray, n: int, damping: float) -> np.ndarray:
+        """An average over the ensemble's members."""
+        return np.stack([_damped_inverse(k, damping) for k in kernels]) / len(kernels)
+
+
+@method(
+    "influence-cg",
+    "Influence, full model: a conjugate-gradient solve per query (seconds)",
+    "dim",
+    "damping",
+    ranks=False,
+)
+class InfluenceCG(_Projected):
+    def __init__(
+        self,
+        models: list[torch.nn.Module],
+        dim: int,
+        images: int = 1,
+        hessian: GaussNewtonSolver | None = None,
+    ) -> None:
+        super().__init__(models, dim, images)
+        self.hessian = hessian
+
+    @classmethod
+    def prepare(
+        cls, index: AttributionIndex, dim: int, ensemble: int, images: int, damping: float | None
+    ) -> Featuriser:
+        model = index._model()
+        check_size(model)  # before building, so a model too large fails at once
+        hessian = (
+            None if damping is None else GaussNewtonSolver(model, index._hessian_sample(), damping)
+        )
+        return cls([model], dim, images, hessian)
+
+    def rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return _host(self.projection(self.grads[0].loss(x, y))), None
+
+    def query(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        assert self.hessian is not None
+        solved = self.hessian.solve(self.grads[0].loss(x, y))
+        return _host(self.projection(solved)) / self.images
 
 
 def _host(t: torch.Tensor) -> torch.Tensor:
@@ -164,8 +303,7 @@ class AttributionIndex:
         version: int,
         method: str,
     ) -> None:
-        if method not in METHODS:
-            raise DataError(f"unknown attribution method {method!r}", f"use {', '.join(METHODS)}")
+        ATTRIBUTION.entry(method)  # an unknown name fails here, listing the registered ones
         self.images, self.models, self.workers = images, models, workers
         self.version, self.method = version, method
         self.folder = cache / "attribution" / f"v{version}" / method
@@ -220,10 +358,14 @@ class AttributionIndex:
         """Featurise every training image; continue where an interrupted build stopped."""
         if ensemble < 1:
             raise DataError(f"ensemble must be at least 1, not {ensemble}", "use 1 or more")
-        if ensemble > 1 and self.method != "trak":
+        if ensemble > 1 and "ensemble" not in ATTRIBUTION.entry(self.method).options.model_fields:
+            ensembling = [
+                e.name for e in ATTRIBUTION.entries() if "ensemble" in e.options.model_fields
+            ]
             raise DataError(
-                f"only the trak method ensembles checkpoints, not {self.method}",
-                "use the trak method, or an ensemble of 1",
+                f"only the {' or '.join(ensembling)} method ensembles checkpoints, not "
+                f"{self.method}",
+                f"use the {' or '.join(ensembling)} method, or an ensemble of 1",
             )
         info = self.info()
         asked = (dim, damping, ensemble)
@@ -291,16 +433,7 @@ class AttributionIndex:
         return x[None], torch.tensor([y])
 
     def _solve(self, kernels: np.ndarray, n: int, damping: float) -> None:
-        """The damped inverse of each kernel block; damping keeps it finite and well
-        conditioned. Stored already divided by what turns products into scores: N for
-        influence, the ensemble size for trak (an average over its members)."""
-        inverses = []
-        for kernel in kernels:
-            if self.method == "influence":
-                kernel = kernel / n
-            scale = float(np.trace(kernel)) / len(kernel) or 1.0
-            inverses.append(np.linalg.inv(kernel + damping * scale * np.eye(len(kernel))))
-        inverse = np.stack(inverses) / (n if self.method == "influence" else len(kernels))
+        inverse = ATTRIBUTION.get(self.method).invert(kernels, n, damping)
         if not np.isfinite(inverse).all():
             raise DataError("the attribution kernel could not be inverted", "raise the damping")
         _save_atomically(self.folder / "inverse.npz", inverse=inverse)
@@ -327,21 +460,10 @@ class AttributionIndex:
         self, dim: int, ensemble: int, images: int, damping: float | None = None
     ) -> Featuriser:
         """With `damping`, also the curvature that influence-cg queries solve against."""
-        if self.method == "tracin":
-            checkpoints = self._checkpoints(None, "TracIn sums over")
-            models, rates = zip(*checkpoints, strict=True)
-            return Featuriser(self.method, dim, list(models), list(rates))
-        model = self.models.load(self.version).to(self.models.device)
-        models = [model]
-        if self.method == "trak" and ensemble > 1:
-            saved = self._checkpoints(ensemble, f"a TRAK ensemble of {ensemble} averages over")
-            models = [m for m, _ in saved]
-        hessian = None
-        if self.method == "influence-cg":
-            check_size(model)  # before building, so a model too large fails at once
-            if damping is not None:
-                hessian = GaussNewtonSolver(model, self._hessian_sample(), damping)
-        return Featuriser(self.method, dim, models, [1.0] * len(models), hessian, images)
+        return ATTRIBUTION.get(self.method).prepare(self, dim, ensemble, images, damping)
+
+    def _model(self) -> torch.nn.Module:
+        return self.models.load(self.version).to(self.models.device)
 
     def _hessian_sample(self) -> torch.Tensor:
         """A fixed, seeded sample of training images (the same for every query)."""
@@ -401,7 +523,7 @@ class AttributionIndex:
         """(tests, training images) scores, streamed over the memory-mapped rows."""
         self.ready()
         left = test.numpy().astype(np.float32)
-        if self.method in KERNEL_METHODS:
+        if ATTRIBUTION.get(self.method).kernel:
             blocks = self._inverse
             parts = np.split(test.numpy(), len(blocks), axis=1)
             solved = [p @ b for p, b in zip(parts, blocks, strict=True)]

@@ -14,8 +14,8 @@ from robustar.data.images import ImageStore
 from robustar.db.tables import Suspicion
 from robustar.errors import DataError
 from robustar.explain.attribution import (
+    ATTRIBUTION,
     DEFAULT_METHOD,
-    METHODS,
     AttributionIndex,
     Attributions,
     Featuriser,
@@ -97,7 +97,7 @@ class Attribution:
         return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
-        found = (self.index(m, version).info() for m in METHODS)
+        found = (self.index(m, version).info() for m in ATTRIBUTION)
         return [info for info in found if info is not None]
 
     def query(
@@ -146,11 +146,12 @@ class Attribution:
         """Training images ranked by their harmful influence summed over the misclassified
         images of `split` (each test image's scores scaled to unit length first, so no single
         image dominates): the ones to annotate first, each with the mistake it drives most."""
-        if method == "influence-cg":
+        if not ATTRIBUTION.entry(method).meta["ranks"]:
+            ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
             raise DataError(
-                "the suspicious queue needs one conjugate-gradient solve (seconds) per "
-                "misclassified image; influence-cg is meant for single queries",
-                "rank with cosine, tracin, trak or influence",
+                f"the suspicious queue needs one query per misclassified image; {method} is "
+                "meant for single queries",
+                f"rank with {', '.join(ranking)}",
             )
         index = self.index(method, version)
         index.ready()

@@ -15,9 +15,8 @@ from PIL import Image
 
 from robustar.data.images import ImageStore
 from robustar.data.transforms import to_native
-from robustar.errors import DataError
 from robustar.explain.activation import activation_maximisation
-from robustar.explain.saliency import METHODS, mass_in_mask, normalise, saliency
+from robustar.explain.saliency import SALIENCY, mass_in_mask, normalise, saliency
 from robustar.models.store import ModelStore
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
@@ -82,10 +81,7 @@ class Explain:
         predicted class, read from the stored prediction when there is one). Cached per
         (version, image, method, target, layer); a cached map is read without decoding the
         image or running the model."""
-        if method not in METHODS:
-            raise DataError(
-                f"unknown saliency method {method!r}", f"use one of {', '.join(METHODS)}"
-            )
+        SALIENCY.entry(method)  # an unknown method fails before any work
         version_id = self._models.get(version).id
         if target is None:
             target = self._predictor.predicted(image_id, version_id)

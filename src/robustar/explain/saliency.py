@@ -1,12 +1,14 @@
 """Saliency maps with one interface: `saliency(model, x, method, target)` -> (H, W) or (3, H, W).
 
-`x` is one normalised image (1, 3, S, S) at the model's input size. Methods: `gradient` (the
-signed gradient per RGB channel), `max_gradient` (largest absolute gradient over channels),
-`smoothgrad`, `integrated_gradients`, `guided_backprop` and `gradcam` (Captum's
-implementations); every method but `gradient` returns a non-negative (S, S) map.
+`x` is one normalised image (1, 3, S, S) at the model's input size. Each method is a function
+in the `SALIENCY` registry (Captum's implementations); every method but `gradient` returns a
+non-negative (S, S) map.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -19,18 +21,14 @@ from captum.attr import (
     NoiseTunnel,
     Saliency,
 )
+from pydantic import Field
 from torch import nn
 
 from robustar.errors import DataError
+from robustar.registry import Registry
 
-METHODS = (
-    "gradient",
-    "max_gradient",
-    "smoothgrad",
-    "integrated_gradients",
-    "guided_backprop",
-    "gradcam",
-)
+DEFAULT_METHOD = "max_gradient"
+SALIENCY: Registry[Callable[..., np.ndarray]] = Registry("saliency method", DEFAULT_METHOD)
 
 
 def last_conv_layer(model: nn.Module) -> nn.Module:
@@ -57,43 +55,85 @@ def find_layer(model: nn.Module, name: str | None) -> nn.Module:
 
 
 def saliency(
+    model: nn.Module, x: torch.Tensor, method: str, target: int, **options: object
+) -> np.ndarray:
+    """The registered method's map of `target` for x; `options` may hold more than the method
+    takes (e.g. `baseline`, `layer`): each method takes the ones it declares."""
+    SALIENCY.entry(method)  # an unknown name fails before the model is touched
+    x = x.detach().clone().requires_grad_(True)
+    return SALIENCY.call(method, model.eval(), x, target, **options)
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+@SALIENCY.register("max_gradient")
+def max_gradient(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+    """The largest absolute input gradient over the colour channels."""
+    return _numpy(Saliency(model).attribute(x, target=target, abs=False)[0].abs().amax(0))
+
+
+@SALIENCY.register("gradient")
+def gradient(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+    """The signed input gradient per RGB channel (3, H, W)."""
+    return _numpy(Saliency(model).attribute(x, target=target, abs=False)[0])
+
+
+@SALIENCY.register("smoothgrad")
+def smoothgrad(
     model: nn.Module,
     x: torch.Tensor,
-    method: str,
+    target: int,
+    *,
+    samples: Annotated[int, Field(ge=1, le=256, description="noisy copies averaged")] = 16,
+    seed: Annotated[int, Field(description="seed of the noise")] = 0,
+) -> np.ndarray:
+    """Absolute gradients averaged over noisy copies of the image (SmoothGrad)."""
+    torch.manual_seed(seed)
+    grad = NoiseTunnel(Saliency(model)).attribute(
+        x, nt_type="smoothgrad", nt_samples=samples, stdevs=0.15, target=target, abs=True
+    )[0]
+    return _numpy(grad.amax(0))
+
+
+@SALIENCY.register("integrated_gradients")
+def integrated_gradients(
+    model: nn.Module,
+    x: torch.Tensor,
     target: int,
     baseline: torch.Tensor | None = None,
-    layer: str | None = None,
-    samples: int = 16,
-    seed: int = 0,
+    *,
+    steps: Annotated[int, Field(ge=2, le=512, description="steps of the path integral")] = 32,
 ) -> np.ndarray:
-    if method not in METHODS:
-        raise DataError(f"unknown saliency method {method!r}", f"use one of {', '.join(METHODS)}")
-    model = model.eval()
-    x = x.detach().clone().requires_grad_(True)
-    if method in ("gradient", "max_gradient"):
-        grad = Saliency(model).attribute(x, target=target, abs=False)[0]
-        if method == "gradient":
-            return grad.detach().cpu().numpy()
-        return grad.abs().amax(0).detach().cpu().numpy()
-    if method == "smoothgrad":
-        torch.manual_seed(seed)
-        tunnel = NoiseTunnel(Saliency(model))
-        grad = tunnel.attribute(
-            x, nt_type="smoothgrad", nt_samples=samples, stdevs=0.15, target=target, abs=True
-        )[0]
-        return grad.amax(0).detach().cpu().numpy()
-    if method == "integrated_gradients":
-        reference = torch.zeros_like(x) if baseline is None else baseline
-        attr = IntegratedGradients(model).attribute(
-            x, baselines=reference, target=target, n_steps=32
-        )[0]
-        return attr.abs().sum(0).detach().cpu().numpy()
-    if method == "guided_backprop":
-        attr = GuidedBackprop(model).attribute(x, target=target)[0]
-        return attr.abs().amax(0).detach().cpu().numpy()
+    """Gradients integrated along the path from a black image (the baseline) to the image."""
+    reference = torch.zeros_like(x) if baseline is None else baseline
+    attr = IntegratedGradients(model).attribute(
+        x, baselines=reference, target=target, n_steps=steps
+    )[0]
+    return _numpy(attr.abs().sum(0))
+
+
+@SALIENCY.register("guided_backprop")
+def guided_backprop(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+    """Guided backpropagation: only positive gradients pass back through each ReLU."""
+    return _numpy(GuidedBackprop(model).attribute(x, target=target)[0].abs().amax(0))
+
+
+@SALIENCY.register("gradcam")
+def gradcam(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    layer: Annotated[
+        str | None, Field(description="the layer explained; default: the last convolution")
+    ] = None,
+) -> np.ndarray:
+    """Grad-CAM: a convolution layer's activations weighted by their gradients, upsampled."""
     cam = LayerGradCam(model, find_layer(model, layer)).attribute(x, target=target)
     cam = LayerAttribution.interpolate(F.relu(cam), tuple(x.shape[-2:]), "bilinear")
-    return cam[0, 0].detach().cpu().numpy()
+    return _numpy(cam[0, 0])
 
 
 def normalise(heat: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from torch import nn
 
 from robustar.errors import ConfigError
-from robustar.models import builtin
+from robustar.models.builtin import small_cnn, tiny_cnn
 
 ModelFactory = Callable[..., nn.Module]
 _BUILTIN: dict[str, ModelFactory] = {}
@@ -30,8 +30,8 @@ def register(name: str, factory: ModelFactory) -> None:
     _BUILTIN[name] = factory
 
 
-register("small_cnn", builtin.small_cnn)
-register("tiny_cnn", builtin.tiny_cnn)
+register("small_cnn", small_cnn)
+register("tiny_cnn", tiny_cnn)
 
 
 def _torchvision_names() -> list[str]:

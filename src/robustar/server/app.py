@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError
 from robustar.server import params, security
-from robustar.server.routes import explain, images, jobs, masks, meta, metrics, models
+from robustar.server.routes import explain, images, jobs, masks, meta, methods, metrics, models
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -42,7 +42,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     security.install(app, workspace.config.server)
     app.add_exception_handler(RequestValidationError, params.validation_error)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (meta, models, images, metrics, masks, jobs, explain):
+    for module in (meta, methods, models, images, metrics, masks, jobs, explain):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -11,8 +11,10 @@ from collections.abc import Callable
 import torch
 from torchvision.transforms.v2 import functional as F
 
-Filler = Callable[[torch.Tensor, torch.Tensor, "Pixels", torch.Generator], torch.Tensor]
-FILLERS: dict[str, Filler] = {}
+from robustar.registry import Registry
+
+Filler = Callable[..., torch.Tensor]  # (x, mask, Pixels, Generator) -> x with the mask filled
+FILLERS: Registry[Filler] = Registry("filler")
 BASIC = ("uniform", "weak", "minor", "black", "colour", "hstripes", "vstripes")
 
 
@@ -25,14 +27,6 @@ class Pixels:
 
     def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
         return (pixels - self.mean) / self.std
-
-
-def filler(name: str) -> Callable[[Filler], Filler]:
-    def register(function: Filler) -> Filler:
-        FILLERS[name] = function
-        return function
-
-    return register
 
 
 def _blend(x: torch.Tensor, mask: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
@@ -51,17 +45,18 @@ def _noise(low: float, high: float) -> Filler:
     return fill
 
 
-FILLERS["uniform"] = _noise(0.0, 1.0)
-FILLERS["weak"] = _noise(0.3, 0.7)  # narrow value ranges around mid grey
-FILLERS["minor"] = _noise(0.45, 0.55)
+FILLERS.register("uniform", "uniform noise over the full value range")(_noise(0.0, 1.0))
+FILLERS.register("weak", "noise in the values 0.3 to 0.7 around mid grey")(_noise(0.3, 0.7))
+FILLERS.register("minor", "noise in the values 0.45 to 0.55 (nearly flat grey)")(_noise(0.45, 0.55))
 
 
-@filler("black")
+@FILLERS.register("black")
 def black(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
+    """Black pixels."""
     return _blend(x, m, px.normalise(torch.zeros_like(x)))
 
 
-@filler("colour")
+@FILLERS.register("colour")
 def colour(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
     """One random colour per image."""
     return _blend(x, m, px.normalise(_rand(x, g, x.shape[0], 3, 1, 1).expand_as(x)))
@@ -81,11 +76,11 @@ def _stripes(axis: int) -> Filler:
     return fill
 
 
-FILLERS["hstripes"] = _stripes(2)  # bands along the rows
-FILLERS["vstripes"] = _stripes(3)
+FILLERS.register("hstripes", "horizontal stripes of two random colours")(_stripes(2))
+FILLERS.register("vstripes", "vertical stripes of two random colours")(_stripes(3))
 
 
-@filler("mixture")
+@FILLERS.register("mixture")
 def mixture(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
     """A basic filler chosen at random for each image."""
     choice = torch.randint(len(BASIC), (x.shape[0],), generator=g).tolist()
@@ -97,17 +92,35 @@ def mixture(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) ->
     return out
 
 
-@filler("blur")
+@FILLERS.register("blur")
 def blur(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
     """A strongly blurred copy of the image itself."""
     kernel = max(3, (min(x.shape[-2:]) // 4) | 1)
     return _blend(x, m, F.gaussian_blur(x, [kernel, kernel], [kernel / 3, kernel / 3]))
 
 
-@filler("other")
+@FILLERS.register("other")
 def other(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
     """The same pixels of another image of the batch."""
     if x.shape[0] == 1:
         return FILLERS["uniform"](x, m, px, g)
     shift = int(torch.randint(1, x.shape[0], (1,), generator=g))
     return _blend(x, m, torch.roll(x, shift, dims=0))
+
+
+@FILLERS.register("worst")
+def worst(
+    x: torch.Tensor,
+    m: torch.Tensor,
+    px: Pixels,
+    g: torch.Generator,
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    worst_of: int,
+) -> torch.Tensor:
+    """Per image, the basic filler (of the training option worst_of) the model finds hardest.
+
+    `loss` gives each candidate batch's per-image loss (paired training passes it)."""
+    names = [BASIC[i % len(BASIC)] for i in range(worst_of)]
+    candidates = torch.stack([FILLERS[n](x, m, px, g) for n in names])
+    losses = torch.stack([loss(c) for c in candidates])
+    return candidates[losses.argmax(0), torch.arange(x.shape[0], device=x.device)]

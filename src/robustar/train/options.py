@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from robustar.errors import ConfigError, validation_problems
 from robustar.models.registry import check_registered
+from robustar.train.fillers import FILLERS
+from robustar.train.paired import REGULARIZERS
+
+# `when`: the option values under which a field applies (the web form shows it only then).
+PAIRED: dict[str, Any] = {"when": {"paired": True}}
+STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 
 
 class TrainOptions(BaseModel):
@@ -15,40 +21,58 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    init: Literal["scratch", "current", "checkpoint"] = "scratch"
-    checkpoint: str | None = Field(default=None, description="local weights for init=checkpoint")
-    architecture: str | None = None
+    init: Literal["scratch", "current", "checkpoint"] = Field(
+        "scratch", description="start from random weights, the current version or a checkpoint"
+    )
+    checkpoint: str | None = Field(
+        default=None,
+        description="local weights for init=checkpoint",
+        json_schema_extra={"when": {"init": "checkpoint"}},
+    )
+    architecture: str | None = Field(
+        None,
+        description="model name, see 'robustar models architectures'",
+        json_schema_extra={"when": {"init": ["scratch", "checkpoint"]}},
+    )
     epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
-    batch_size: Annotated[int, Field(ge=1, le=65536)] | None = None
+    batch_size: Annotated[int, Field(ge=1, le=65536)] | None = Field(
+        None, description="default: runtime.batch_size in robustar.toml"
+    )
     optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    momentum: Annotated[float, Field(ge=0, lt=1, description="sgd's momentum")] = Field(
+        0.9, json_schema_extra={"when": {"optimizer": "sgd"}}
+    )
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     schedule: Literal["constant", "cosine", "step"] = "cosine"
-    step_size: Annotated[int, Field(ge=1)] = 10
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    step_size: Annotated[int, Field(ge=1, description="epochs between steps")] = Field(
+        10, json_schema_extra=STEP
+    )
+    gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step")] = Field(
+        0.1, json_schema_extra=STEP
+    )
     seed: int = 0
-    device: Literal["auto", "cpu", "cuda", "mps"] | None = None
-    augment: Literal["none", "flip"] = "none"
-    name: str | None = None
+    device: Literal["auto", "cpu", "cuda", "mps"] | None = Field(
+        None, description="default: runtime.device in robustar.toml"
+    )
+    augment: Literal["none", "flip"] = Field("none", description="none or horizontal flips")
+    name: str | None = Field(None, description="the new version's name")
     paired: bool = Field(False, description="pair annotated images with filled copies")
-    filler: Literal[
-        "uniform",
-        "weak",
-        "minor",
-        "black",
-        "colour",
-        "hstripes",
-        "vstripes",
+    filler: Annotated[str, FILLERS.one_of] = Field(
         "mixture",
-        "blur",
-        "other",
-        "worst",
-    ] = "mixture"
-    regularizer: Literal["l2", "l1", "cosine", "kl"] = "l2"
+        description="what fills the spurious pixels of the copy",
+        json_schema_extra=PAIRED,
+    )
+    regularizer: Annotated[str, REGULARIZERS.one_of] = Field(
+        "l2", description="compares the logits of image and copy", json_schema_extra=PAIRED
+    )
     # λ; 0.2 with the mixture filler recovered most of the demo's gap (docs/benchmarks.md)
-    pair_weight: Annotated[float, Field(ge=0, le=1000, description="λ")] = 0.2
-    worst_of: Annotated[int, Field(ge=2, le=16)] = 4
+    pair_weight: Annotated[float, Field(ge=0, le=1000, description="λ of the regularizer")] = Field(
+        0.2, json_schema_extra=PAIRED
+    )
+    worst_of: Annotated[int, Field(ge=2, le=16, description="candidates (filler worst)")] = Field(
+        4, json_schema_extra={"when": {"paired": True, "filler": "worst"}}
+    )
     evaluate_test: bool = Field(True, description="test accuracy after every epoch")
 
 

@@ -12,31 +12,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from robustar.train.fillers import BASIC, FILLERS, Pixels
+from robustar.registry import Registry
+from robustar.train.fillers import FILLERS, Pixels
 
 Regularizer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+REGULARIZERS: Registry[Regularizer] = Registry("regularizer")
 
 
+@REGULARIZERS.register("l2", "squared L2 distance of the logits")
 def squared_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a - b) ** 2).sum(1).mean()
 
 
+@REGULARIZERS.register("l1", "L1 distance of the logits")
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).abs().sum(1).mean()
 
 
+@REGULARIZERS.register("cosine", "1 - cosine similarity of the logits")
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (1 - F.cosine_similarity(a, b, dim=1)).mean()
 
 
+@REGULARIZERS.register("kl", "KL divergence of the copy's prediction from the original's")
 def kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """KL(softmax(a) || softmax(b)): the copy's prediction should match the original's."""
     return F.kl_div(
         F.log_softmax(b, 1), F.log_softmax(a, 1), log_target=True, reduction="batchmean"
     )
-
-
-REGULARIZERS: dict[str, Regularizer] = {"l2": squared_l2, "l1": l1, "cosine": cosine, "kl": kl}
 
 
 def plain_loss(
@@ -63,20 +66,19 @@ class PairedLoss:
         self.worst_of = worst_of
 
     def counterpart(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor):  # type: ignore[no-untyped-def]
-        """x' for the annotated images; for "worst", the candidate with the highest loss."""
-        if self.filler != "worst":
-            return FILLERS[self.filler](x, m, self.pixels, self.generator)
-        names = [BASIC[i % len(BASIC)] for i in range(self.worst_of)]
-        candidates = torch.stack([FILLERS[n](x, m, self.pixels, self.generator) for n in names])
-        training = model.training
-        model.eval()  # scoring candidates must not move batch-norm statistics
-        with torch.no_grad():
-            losses = torch.stack(
-                [F.cross_entropy(model(c).float(), y, reduction="none") for c in candidates]
-            )
-        model.train(training)
-        worst = losses.argmax(0)
-        return candidates[worst, torch.arange(x.shape[0], device=x.device)]
+        """x' for the annotated images; a filler that scores candidates gets their loss."""
+
+        def loss(candidate: torch.Tensor) -> torch.Tensor:
+            training = model.training
+            model.eval()  # scoring candidates must not move batch-norm statistics
+            with torch.no_grad():
+                losses = F.cross_entropy(model(candidate).float(), y, reduction="none")
+            model.train(training)
+            return losses
+
+        return FILLERS.call(
+            self.filler, x, m, self.pixels, self.generator, loss=loss, worst_of=self.worst_of
+        )
 
     def __call__(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from robustar.explain.attribution import DEFAULT_METHOD, Scored
+from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
 from robustar.explain.attributor import Suspect
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
+from robustar.explain.saliency import SALIENCY
 from robustar.server.deps import get_workspace
 from robustar.server.params import MAX_ID, Id
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
-Method = Literal[
-    "gradient", "max_gradient", "smoothgrad", "integrated_gradients", "guided_backprop", "gradcam"
-]
+Method = Annotated[str, SALIENCY.one_of]  # the registered names (GET /methods)
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 
 @router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
 def image_saliency(
     image_id: Id,
-    method: Method = "max_gradient",
+    method: Method = DEFAULT_SALIENCY,
     target: int | None = Query(
         None, ge=0, le=MAX_ID, description="class; default: the predicted one"
     ),
@@ -51,7 +51,7 @@ def activation(version: Id, target: Id, workspace: Workspace = Depends(get_works
     return Response(png, media_type="image/png")
 
 
-AttributionMethod = Literal["influence", "influence-cg", "trak", "tracin", "cosine"]
+AttributionMethod = Annotated[str, ATTRIBUTION.one_of]
 
 
 class Influence(BaseModel):
@@ -73,13 +73,10 @@ class IndexStatus(BaseModel):
     complete: bool
 
 
-class AttributionRequest(BaseModel):
+class AttributionRequest(IndexOptions):
+    """The settings a method does not use (GET /methods) are ignored."""
+
     method: AttributionMethod = DEFAULT_METHOD
-    dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)")
-    damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
-    ensemble: int = Field(
-        1, ge=1, le=20, description="trak: average over this many last epoch checkpoints"
-    )
     fresh: bool = False
 
 
