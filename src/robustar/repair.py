@@ -164,7 +164,7 @@ class Repair:
         n = len(base)
         sample = base.ids[:SALIENCY_SAMPLE]
         masses = [
-            [self._explain.mass_in_mask(i, "spurious", "max_gradient", v) for i in sample]
+            [self._explain.mass_in_mask(i, "spurious", version=v) for i in sample]
             for v in (before, after)
         ]
         means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]

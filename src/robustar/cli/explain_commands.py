@@ -18,7 +18,7 @@ from robustar.cli.common import (
 )
 from robustar.cli.derive import OneOf, derived
 from robustar.cli.progress import progress_bars
-from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD
+from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, INDEX_DEFAULTS
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 
@@ -74,8 +74,10 @@ def activation(
 def attribute_build(
     directory: WorkspaceDir,
     method: AttributionMethod = DEFAULT_METHOD,
-    dim: Annotated[int, typer.Option(help="projection dimension (trak, influence-cg)")] = 1024,
-    damping: Annotated[float, typer.Option()] = 1e-3,
+    dim: Annotated[
+        int, typer.Option(help="projection dimension (trak, influence-cg)")
+    ] = INDEX_DEFAULTS.dim,
+    damping: Annotated[float, typer.Option()] = INDEX_DEFAULTS.damping,
     ensemble: Annotated[
         int, typer.Option(help="trak: average over this many last epoch checkpoints")
     ] = 1,

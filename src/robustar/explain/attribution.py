@@ -98,6 +98,9 @@ class IndexOptions(BaseModel):
     )
 
 
+INDEX_DEFAULTS = IndexOptions()
+
+
 class Featuriser:
     """Index rows (training images) and query rows (test images) for one method, computed on
     the models' device and returned on the CPU.
@@ -348,8 +351,8 @@ class AttributionIndex:
 
     def build(
         self,
-        dim: int = 1024,
-        damping: float = 1e-3,
+        dim: int = INDEX_DEFAULTS.dim,
+        damping: float = INDEX_DEFAULTS.damping,
         batch_size: int = 64,
         progress: ProgressCallback = None,
         fresh: bool = False,

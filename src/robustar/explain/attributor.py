@@ -16,6 +16,7 @@ from robustar.errors import DataError
 from robustar.explain.attribution import (
     ATTRIBUTION,
     DEFAULT_METHOD,
+    INDEX_DEFAULTS,
     AttributionIndex,
     Attributions,
     Featuriser,
@@ -83,8 +84,8 @@ class Attribution:
         self,
         method: str = DEFAULT_METHOD,
         version: int | None = None,
-        dim: int = 1024,
-        damping: float = 1e-3,
+        dim: int = INDEX_DEFAULTS.dim,
+        damping: float = INDEX_DEFAULTS.damping,
         progress: ProgressCallback = None,
         fresh: bool = False,
         ensemble: int = 1,

@@ -16,7 +16,7 @@ from PIL import Image
 from robustar.data.images import ImageStore
 from robustar.data.transforms import to_native
 from robustar.explain.activation import activation_maximisation
-from robustar.explain.saliency import SALIENCY, mass_in_mask, normalise, saliency
+from robustar.explain.saliency import DEFAULT_METHOD, SALIENCY, mass_in_mask, normalise, saliency
 from robustar.models.store import ModelStore
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
@@ -72,7 +72,7 @@ class Explain:
     def saliency(
         self,
         image_id: int,
-        method: str = "max_gradient",
+        method: str = DEFAULT_METHOD,
         target: int | str | None = None,
         version: int | None = None,
         layer: str | None = None,
@@ -149,7 +149,7 @@ class Explain:
         self,
         image_id: int,
         kind: str = "spurious",
-        method: str = "max_gradient",
+        method: str = DEFAULT_METHOD,
         version: int | None = None,
         target: int | str | None = None,
         layer: str | None = None,
@@ -164,7 +164,7 @@ class Explain:
     def precompute(
         self,
         split: str,
-        method: str = "max_gradient",
+        method: str = DEFAULT_METHOD,
         version: int | None = None,
         progress: ProgressCallback = None,
     ) -> int:

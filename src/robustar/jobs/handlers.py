@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from robustar.annotations.masks import Masks
 from robustar.annotations.proposals import parse_request
-from robustar.errors import DataError
 from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
@@ -25,6 +24,7 @@ from robustar.models.versions import EpochResult, VersionInfo
 from robustar.paths import Paths
 from robustar.predict.metrics import SplitMetrics
 from robustar.progress import ProgressCallback
+from robustar.registry import Registry
 from robustar.train.options import TrainOptions, parse_options
 
 
@@ -57,21 +57,13 @@ class JobHost(Protocol):
 
 
 Handler = Callable[[JobHost, dict[str, Any], JobContext], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {}
+# Job kinds: the worker runs `handler(host, params, job)` for a row of that kind.
+JOB_KINDS: Registry[Handler] = Registry("job kind")
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register a job kind: the worker runs `function(host, params, job)` for it."""
-
-    def register(function: Handler) -> Handler:
-        HANDLERS[kind] = function
-        return function
-
-    return register
-
-
-@handler("train")
+@JOB_KINDS.register("train")
 def train(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Train a new model version (plain or paired) and predict the labelled splits."""
     options = parse_options(params.get("options", {}))
     architecture = options.architecture or host.default_architecture
     job.log(f"training {architecture}, {options.epochs} epochs, paired={options.paired}")
@@ -97,8 +89,9 @@ def train(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, A
     return {"version_id": version.id, "metrics": version.metrics, "epochs": curves}
 
 
-@handler("predict")
+@JOB_KINDS.register("predict")
 def predict(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Predict splits with a model version and store the predictions."""
     splits = params.get("splits") or list(host.folders)
     result = {}
     for split in splits:
@@ -108,37 +101,32 @@ def predict(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str,
     return result
 
 
-@handler("auto_annotate")
+@JOB_KINDS.register("auto_annotate")
 def auto_annotate(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Propose masks for a filtered set of images; proposals wait for review."""
     request = parse_request(params)
     made = host.masks.propose_all(request, job.progress, job.job_id)
     job.log(f"{made} {request.kind} proposals by {request.method}, waiting for review")
     return {"proposals": made}
 
 
-@handler("attribution")
+@JOB_KINDS.register("attribution")
 def attribution(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    info = host.attribution.build(
-        params.get("method", DEFAULT_METHOD),
-        dim=params.get("dim", 1024),
-        damping=params.get("damping", 1e-3),
-        progress=job.progress,
-        fresh=params.get("fresh", False),
-        ensemble=params.get("ensemble", 1),
-    )
+    """Build (or resume) an attribution index of the training images."""
+    given = {k: params[k] for k in ("dim", "damping", "fresh", "ensemble") if k in params}
+    method = params.get("method", DEFAULT_METHOD)
+    info = host.attribution.build(method, **given, progress=job.progress)
     job.log(f"{info.method} index of model version {info.version}: {info.images} images")
     return {"version": info.version, "method": info.method, "images": info.images}
 
 
-@handler("saliency")
+@JOB_KINDS.register("saliency")
 def saliency(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    count = host.explain.precompute(
-        params.get("split", "test"), params.get("method", "max_gradient"), None, job.progress
-    )
+    """Fill the saliency cache for a split."""
+    given = {"method": params["method"]} if "method" in params else {}
+    count = host.explain.precompute(params.get("split", "test"), **given, progress=job.progress)
     return {"images": count}
 
 
 def get_handler(kind: str) -> Handler:
-    if kind not in HANDLERS:
-        raise DataError(f"unknown job kind {kind!r}", f"use one of {', '.join(sorted(HANDLERS))}")
-    return HANDLERS[kind]
+    return JOB_KINDS.get(kind)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from robustar.annotations.segmenters import SEGMENTERS
 from robustar.explain.attribution import ATTRIBUTION
 from robustar.explain.saliency import SALIENCY
+from robustar.jobs.handlers import JOB_KINDS
 from robustar.registry import MethodInfo, Registry
 from robustar.train.fillers import FILLERS
 from robustar.train.options import RemoteTrainOptions, TrainOptions
@@ -30,6 +31,7 @@ class Methods(BaseModel):
     filler: Family
     regularizer: Family
     segmenter: Family = Field(description="[segmentation] backend in robustar.toml")
+    job_kind: Family = Field(description="what the worker runs (GET /jobs lists them)")
     train_options: dict[str, Any] = Field(
         description="the JSON schema of the training options POST /jobs/train accepts; a "
         "property's `when` names the option values under which it applies"
@@ -50,5 +52,6 @@ def methods() -> Methods:
         filler=_family(FILLERS, fields["filler"].default),
         regularizer=_family(REGULARIZERS, fields["regularizer"].default),
         segmenter=_family(SEGMENTERS),
+        job_kind=_family(JOB_KINDS),
         train_options=RemoteTrainOptions.model_json_schema(),
     )
