@@ -69,7 +69,7 @@ async def events(
     job_id: Id, request: Request, workspace: Workspace = Depends(get_workspace)
 ) -> StreamingResponse:
     """Server-sent events: the job as JSON whenever it changes, until it has finished."""
-    workspace.jobs.get(job_id)
+    await asyncio.to_thread(workspace.jobs.get, job_id)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[str]:
         last = None
