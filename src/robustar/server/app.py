@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from robustar import __version__
-from robustar.errors import ConflictError, NotFoundError, RobustarError
+from robustar.errors import ConflictError, NotFoundError, RobustarError, validation_problems
 from robustar.server.routes import explain, images, jobs, masks, meta, metrics, models
+from robustar.server.schemas import ERRORS
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -28,7 +31,25 @@ def _error_response(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(workspace: Workspace) -> FastAPI:
+def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """422 in the same {detail, fix} shape as every other error, naming each field."""
+    assert isinstance(error, RequestValidationError)
+    body = {
+        "detail": f"invalid request: {validation_problems(error)}",
+        "fix": "correct those fields; the API documentation is at /api/docs",
+    }
+    return JSONResponse(body, status_code=422)
+
+
+def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own errors (405, unknown paths, oversized uploads) as {detail, fix}."""
+    assert isinstance(error, StarletteHTTPException)
+    body = {"detail": str(error.detail), "fix": None}
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+def api_app() -> FastAPI:
+    """The routes, their OpenAPI document and error mapping, before any workspace is attached."""
     app = FastAPI(
         title="Robustar",
         version=__version__,
@@ -36,13 +57,20 @@ def create_app(workspace: Workspace) -> FastAPI:
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
-    app.state.workspace = workspace
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     for module in (meta, models, images, metrics, masks, jobs, explain):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)
     app.add_exception_handler(RobustarError, _error_response)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    return app
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    app = api_app()
+    app.state.workspace = workspace
 
     if (STATIC_DIR / "index.html").is_file():
         serve_web_app(app)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from robustar.explain.attribution import DEFAULT_METHOD, Scored
 from robustar.explain.attributor import Suspect
+from robustar.server import schemas
 from robustar.server.deps import get_workspace
 from robustar.workspace import Workspace
 
@@ -17,10 +18,9 @@ router = APIRouter(tags=["explain"])
 Method = Literal[
     "gradient", "max_gradient", "smoothgrad", "integrated_gradients", "guided_backprop", "gradcam"
 ]
-PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 
-@router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
+@router.get("/images/{image_id}/saliency", responses=schemas.PNG, response_class=Response)
 def image_saliency(
     image_id: int,
     method: Method = "max_gradient",
@@ -40,7 +40,7 @@ def image_saliency(
     return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)
 
 
-@router.get("/models/{version}/activation/{target}", responses=PNG, response_class=Response)
+@router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
 def activation(
     version: int, target: int, workspace: Workspace = Depends(get_workspace)
 ) -> Response:

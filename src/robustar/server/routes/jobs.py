@@ -64,7 +64,16 @@ def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInf
     return workspace.jobs.resume(job_id)
 
 
-@router.get("/{job_id}/events")
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "`data:` lines of job JSON, then an `end` event",
+        }
+    },
+)
 async def events(
     job_id: int, request: Request, workspace: Workspace = Depends(get_workspace)
 ) -> StreamingResponse:
