@@ -1,6 +1,7 @@
 // The only way the page talks to the server: typed GET/POST on /api/v1.
 import type {
   AnnotationProgress,
+  Attributions,
   Comparison,
   EpochCurve,
   Job,
@@ -8,31 +9,19 @@ import type {
   MaskKind,
   MaskVersion,
   Proposal,
+  ProposalPage,
   ImagePage,
   ModelVersion,
   Neighbours,
+  SegmentationInfo,
   SplitMetrics,
+  Suspect,
   WorkspaceInfo,
 } from "./types";
 
+export type { Scored, Suspect } from "./types";
+
 export const API = "/api/v1";
-
-/** The training images that most support and most oppose the image's `target` class. */
-export interface Attributions {
-  target: number;
-  helpful: Scored[];
-  harmful: Scored[];
-}
-
-/** A training image in the suspicious queue, with the misclassified test image it harms most. */
-export interface Suspect extends Scored {
-  harms_most: number;
-}
-
-export interface Scored {
-  image_id: number;
-  score: number;
-}
 
 export class ApiError extends Error {
   constructor(
@@ -148,7 +137,7 @@ export const api = {
         body: JSON.stringify({ box, foreground, background }),
       })
     ).blob(),
-  segmentation: () => request<{ configured: boolean; backend: string | null; how_to: string }>("/segmentation"),
+  segmentation: () => request<SegmentationInfo>("/segmentation"),
   segment: async (id: number, points: number[][], labels: number[]) =>
     (
       await send(`/images/${id}/segment`, {
@@ -169,7 +158,7 @@ export const api = {
   resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),
   compare: (before: number, after?: number) => request<Comparison>(withParams("/compare", { before, after })),
   proposals: (page: number, pageSize = 48) =>
-    request<{ total: number; items: Proposal[] }>(withParams("/proposals", { page, page_size: pageSize })),
+    request<ProposalPage>(withParams("/proposals", { page, page_size: pageSize })),
   review: (id: number, decision: "accept" | "reject" | "edited") =>
     request<Proposal>(`/proposals/${id}/${decision}`, { method: "POST" }),
   autoAnnotate: (body: Record<string, unknown>) =>
