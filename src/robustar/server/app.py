@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -18,6 +19,7 @@ from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"  # the built web app (make web)
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 
 
 def _error_response(_request: Request, error: Exception) -> JSONResponse:
@@ -41,11 +43,30 @@ def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def _http_error(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own errors (405, unknown paths, oversized uploads) as {detail, fix}."""
     assert isinstance(error, StarletteHTTPException)
     body = {"detail": str(error.detail), "fix": None}
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the document declares for the request's path. Starlette names only the
+    first route that matched, but GET and PUT of one path are two routes here."""
+    paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
+    templates = [t for t in paths if re.fullmatch(_pattern(t), request.url.path)]
+    if not templates:
+        return ""
+    template = min(templates, key=lambda t: t.count("{"))  # a literal segment wins
+    return ", ".join(m.upper() for m in paths[template] if m in HTTP_METHODS)
+
+
+def _pattern(template: str) -> str:
+    """/images/{image_id}/file → /images/[^/]+/file"""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"{[^/]+}", template))
 
 
 def api_app() -> FastAPI:

@@ -4,9 +4,9 @@ the OpenAPI declarations shared by many routes (error bodies, binary images)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from robustar.annotations.proposals import ProposalInfo
 from robustar.annotations.store import MaskKind
@@ -156,15 +156,28 @@ class AnnotationProgress(Schema):
     splits: dict[str, dict[str, ClassProgress]]
 
 
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+# Numbers in request bodies as JSON Schema reads them: 2.0 is the integer 2, true is no number.
+# (Pydantic's default would take true for 1; its strict mode would refuse 2.0.)
+JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
+JsonFloat = Annotated[float, BeforeValidator(_not_a_bool)]
+Point = tuple[JsonInt, JsonInt]
+
+
 class GrabCutRequest(BaseModel):
-    box: tuple[int, int, int, int]
-    foreground: list[tuple[int, int]] = []
-    background: list[tuple[int, int]] = []
+    box: tuple[JsonInt, JsonInt, JsonInt, JsonInt]
+    foreground: list[Point] = []
+    background: list[Point] = []
 
 
 class SegmentRequest(BaseModel):
-    points: list[tuple[int, int]]
-    labels: list[int]
+    points: list[Point]
+    labels: list[JsonInt]
 
 
 class SegmentationInfo(Schema):

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from robustar.explain.attribution import DEFAULT_METHOD, Scored
 from robustar.explain.attributor import Suspect
@@ -73,12 +73,16 @@ class IndexStatus(BaseModel):
 
 class AttributionRequest(BaseModel):
     method: AttributionMethod = DEFAULT_METHOD
-    dim: int = Field(1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)")
-    damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
-    ensemble: int = Field(
+    dim: schemas.JsonInt = Field(
+        1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)"
+    )
+    damping: schemas.JsonFloat = Field(
+        1e-3, gt=0, le=10, description="relative to the curvature's scale"
+    )
+    ensemble: schemas.JsonInt = Field(
         1, ge=1, le=20, description="trak: average over this many last epoch checkpoints"
     )
-    fresh: bool = False
+    fresh: StrictBool = False
 
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)

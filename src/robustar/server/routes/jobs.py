@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, TypeAdapter
 
 from robustar.jobs.store import JobInfo
+from robustar.server import schemas
 from robustar.server.deps import get_workspace
 from robustar.server.params import Split
 from robustar.train.options import TrainOptions
@@ -23,12 +24,12 @@ _JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON a
 
 class TrainRequest(BaseModel):
     options: TrainOptions = TrainOptions()
-    predict: bool = Field(True, description="predict the labelled splits afterwards")
+    predict: bool = Field(True, strict=True, description="predict the labelled splits afterwards")
 
 
 class PredictRequest(BaseModel):
     splits: list[Split] = []
-    version: int | None = None
+    version: schemas.JsonInt | None = None
 
 
 @router.get("", response_model=list[JobInfo])
@@ -36,7 +37,7 @@ def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
     return workspace.jobs.list()
 
 
-@router.get("/{job_id}", response_model=JobInfo)
+@router.get("/{job_id:int}", response_model=JobInfo)
 def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.get(job_id)
 
@@ -54,18 +55,18 @@ def queue_prediction(
     return workspace.jobs.submit("predict", body.model_dump())
 
 
-@router.post("/{job_id}/cancel", response_model=JobInfo)
+@router.post("/{job_id:int}/cancel", response_model=JobInfo)
 def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
-@router.post("/{job_id}/resume", response_model=JobInfo)
+@router.post("/{job_id:int}/resume", response_model=JobInfo)
 def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
 
 @router.get(
-    "/{job_id}/events",
+    "/{job_id:int}/events",
     response_class=StreamingResponse,
     responses={
         200: {
