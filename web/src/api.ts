@@ -3,6 +3,7 @@ import type {
   AnnotationProgress,
   Attributions,
   Comparison,
+  ConflictBody,
   EpochCurve,
   Job,
   ImageDetail,
@@ -45,18 +46,14 @@ export function withParams(path: string, params: Params = {}): string {
   return text ? `${path}?${text}` : path;
 }
 
-/** Turn any error body (our {detail, fix}, or FastAPI's 422 list) into one readable message. */
+/** Turn an error body (ErrorBody, or ConflictBody for a 409) into an ApiError. */
 export async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
   let fix: string | null = null;
   let currentVersion: number | null = null;
   try {
-    const body = await response.json();
+    const body: Partial<ConflictBody> = await response.json();
     if (typeof body.detail === "string") message = body.detail;
-    else if (Array.isArray(body.detail))
-      message = body.detail
-        .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`)
-        .join("; ");
     fix = typeof body.fix === "string" ? body.fix : null;
     currentVersion = typeof body.current_version === "number" ? body.current_version : null;
   } catch {
