@@ -965,11 +965,8 @@ export interface components {
         ImageDetail: {
             /** Id */
             id: number;
-            /**
-             * Split
-             * @enum {string}
-             */
-            split: "train" | "validation" | "test" | "pool";
+            /** Split */
+            split: string;
             /** Name */
             name: string;
             /** Label */

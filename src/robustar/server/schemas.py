@@ -103,7 +103,7 @@ class ImagePage(Schema):
 
 class ImageDetail(Schema):
     id: int
-    split: SplitName
+    split: str
     name: str
     label: int | None
     width: int
