@@ -9,7 +9,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := src/robustar/server/static/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: install web types demo test bench lint format clean
+.PHONY: install web types demo test bench bench-smoke lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP) $(WEB_BUILD)
 	$(BIN)/python -m bench
+
+# Every benchmark once on a tiny setting (minutes, not hours): CI runs it so none can rot.
+bench-smoke: $(BENCH_STAMP) $(WEB_BUILD)
+	$(BIN)/python -m bench --smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

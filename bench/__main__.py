@@ -1,4 +1,11 @@
-"""Run every benchmark and print its table: `make bench`."""
+"""Run the benchmarks and print their tables: `make bench` (python -m bench).
+
+`--smoke` (`make bench-smoke`, in CI) runs each once on a tiny setting, its module's `SMOKE`
+arguments to `run`: the figures mean nothing, but a benchmark that no longer runs fails there.
+"""
+
+import argparse
+import time
 
 from bench import (
     annotation_latency,
@@ -10,15 +17,27 @@ from bench import (
     scan_throughput,
 )
 
-BENCHMARKS = (
-    scan_throughput,
-    predict_throughput,
-    gallery_latency,
-    annotation_latency,
-    attribution_bench,
-    attribution_lds,
-    paired_training,
-)
+BENCHMARKS = {
+    module.__name__.rpartition(".")[2]: module
+    for module in (
+        scan_throughput,
+        predict_throughput,
+        gallery_latency,
+        annotation_latency,
+        attribution_bench,
+        attribution_lds,
+        paired_training,
+    )
+}
 
-for benchmark in BENCHMARKS:
-    print(benchmark.run(), end="\n\n", flush=True)
+parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+parser.add_argument("--smoke", action="store_true", help="each once, on a tiny setting")
+parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(BENCHMARKS)}")
+args = parser.parse_args()
+if unknown := set(args.names) - set(BENCHMARKS):
+    parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+for name in args.names or BENCHMARKS:
+    benchmark = BENCHMARKS[name]
+    started = time.perf_counter()
+    print(benchmark.run(**(benchmark.SMOKE if args.smoke else {})), flush=True)
+    print(f"({name}: {time.perf_counter() - started:.0f} s)", end="\n\n", flush=True)

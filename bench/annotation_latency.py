@@ -21,6 +21,8 @@ from robustar.config import DataConfig, WorkspaceConfig
 from robustar.server.background import serve_in_background
 from robustar.workspace import Workspace
 
+SMOKE = {"repeats": 1}
+
 
 def timings(run: Callable[[], object], repeats: int) -> tuple[float, float]:
     samples = []

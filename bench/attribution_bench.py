@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -18,11 +17,12 @@ from PIL import Image
 
 from bench import dattri_baselines
 from bench.attribution_lds import tensors
-from bench.common import OUTPUT, table
-from robustar.data.spurious_digits import PATCH_COLOURS, DemoSpec
+from bench.common import OUTPUT, scaled_demo, table
+from robustar.data.spurious_digits import PATCH_COLOURS
 from robustar.demo import create_demo
-from robustar.explain.attribution import AttributionIndex
 from robustar.workspace import Workspace
+
+SMOKE = {"share": 0.02, "index_rows": 1000, "dim": 64, "samples": 20}
 
 
 def patch_class(workspace: Workspace, split: str, relpath: str) -> int | None:
@@ -79,37 +79,39 @@ def dattri_rate(workspace: Workspace, count: int, dim: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def throughput(workspace: Workspace) -> str:
+def throughput(workspace: Workspace, dim: int, samples: int) -> str:
     """Featurisation on the CPU, where dattri's projector runs here too."""
     configured = workspace.config.runtime.device
     workspace.config.runtime.device = "cpu"
     try:
-        return _throughput(workspace)
+        return _throughput(workspace, dim, samples)
     finally:
         workspace.config.runtime.device = configured
 
 
-def _throughput(workspace: Workspace) -> str:
-    reference = dattri_rate(workspace, 1000, 1024)
-    rows = [["dattri TRAK cache, dim 1,024 (baseline)", f"{reference:,.0f}", "1.00"]]
-    bare = bare_gradients(workspace, 300)
+def _throughput(workspace: Workspace, dim: int, samples: int) -> str:
+    """The baselines on `samples` training images (the plain loop on 30% of them)."""
+    images = workspace.count("train")
+    reference = dattri_rate(workspace, min(samples, images), dim)
+    rows = [[f"dattri TRAK cache, dim {dim:,} (baseline)", f"{reference:,.0f}", "1.00"]]
+    bare = bare_gradients(workspace, min(max(1, samples * 3 // 10), images))
     rows.append(
         ["plain autograd loop, one image at a time", f"{bare:,.0f}", f"{bare / reference:.2f}"]
     )
     for method in ("trak", "influence-cg", "influence", "cosine"):
         started = time.perf_counter()
-        info = workspace.attribution.build(method, dim=1024, fresh=True)
+        info = workspace.attribution.build(method, dim=dim, fresh=True)
         rate = info.images / (time.perf_counter() - started)
         rows.append([f"Robustar index build, {method}", f"{rate:,.0f}", f"{rate / reference:.2f}"])
     return table(
-        "Attribution featurisation on the demo (3,000 training images, small_cnn, CPU; "
+        f"Attribution featurisation on the demo ({images:,} training images, small_cnn, CPU; "
         "target: trak >= 2x dattri TRAK)",
         ["run", "training samples/s", "vs dattri TRAK"],
         rows,
     )
 
 
-def suspicious_precision() -> str:
+def suspicious_precision(share: float, dim: int) -> str:
     """Precision@100 of the suspicious queue: the share of its top 100 training images whose
     patch has the colour of a class that misclassified test images were wrongly given.
 
@@ -119,7 +121,7 @@ def suspicious_precision() -> str:
     """
     root = OUTPUT / "attribution-shortcut"
     shutil.rmtree(root, ignore_errors=True)
-    workspace = create_demo(root, replace(DemoSpec(), shortcut_classes=(0, 1)))
+    workspace = create_demo(root, scaled_demo(share, shortcut_classes=(0, 1)))
     train = workspace.images("train")
     patches = {i.id: patch_class(workspace, "train", i.relpath) for i in train}
     wrong = workspace.images("test", correct=False)
@@ -127,7 +129,7 @@ def suspicious_precision() -> str:
     hit = {i: patches[i] is not None and patches[i] in wrong_classes for i in patches}
     rows = []
     for method in ("trak", "influence", "tracin", "cosine"):
-        workspace.attribution.build(method, dim=1024)
+        workspace.attribution.build(method, dim=dim)
         queue = workspace.attribution.suspicious(method, limit=100)
         rows.append([method, f"{np.mean([hit[s.image_id] for s in queue]):.2f}"])
     rows.append(["random ordering (baseline)", f"{np.mean(list(hit.values())):.2f}"])
@@ -141,14 +143,15 @@ def suspicious_precision() -> str:
     )
 
 
-def run() -> str:
+def run(share: float = 1.0, index_rows: int = 50_000, dim: int = 1024, samples: int = 1000) -> str:
+    """`share` of the demo's default size; queries against `index_rows` x `dim` features."""
     root = OUTPUT / "attribution-demo"
     shutil.rmtree(root, ignore_errors=True)
-    workspace = create_demo(root)
-    speed = throughput(workspace)
-    p50, p95 = query_latency()
+    workspace = create_demo(root, scaled_demo(share))
+    speed = throughput(workspace, dim, samples)
+    p50, p95 = query_latency(index_rows, dim)
     latency = table(
-        "One query against a 50,000 x 1,024 memory-mapped index (target < 50 ms)",
+        f"One query against a {index_rows:,} x {dim:,} memory-mapped index (target < 50 ms)",
         ["", "p50 ms", "p95 ms"],
         [["query (matrix product + top 8)", f"{p50:.1f}", f"{p95:.1f}"]],
     )
@@ -158,9 +161,9 @@ def run() -> str:
     truth = {i.id: (i.label, patch_class(workspace, "train", i.relpath)) for i in train}
     wrong = workspace.images("test", correct=False, limit=100)
     quality = []
-    workspace.attribution.build("tracin")
+    workspace.attribution.build("tracin", dim=dim)
     for method in ("influence", "trak", "tracin", "cosine"):
-        index = AttributionIndex(workspace, workspace.model().id, method)
+        index = workspace.attribution.index(method)
         hits = []
         for image in wrong:
             shortlist = workspace.attribution.query(image.id, 8, method).harmful
@@ -179,7 +182,7 @@ def run() -> str:
         quality,
     )
     workspace.close()
-    return "\n\n".join([speed, latency, retrieval, suspicious_precision()])
+    return "\n\n".join([speed, latency, retrieval, suspicious_precision(share, dim)])
 
 
 if __name__ == "__main__":

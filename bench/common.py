@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from robustar.data.spurious_digits import DemoSpec
+
 OUTPUT = Path(__file__).resolve().parent.parent / "bench-output"
+
+
+def scaled_demo(share: float, **changes: object) -> DemoSpec:
+    """The demo's spec with every split at `share` of its default size (smoke runs use less)."""
+    counts = tuple((split, max(1, round(n * share))) for split, n in DemoSpec().counts)
+    return replace(DemoSpec(), counts=counts, **changes)
 
 
 def best_of(repeats: int, run: Callable[[], object]) -> float:

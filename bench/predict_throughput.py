@@ -14,13 +14,14 @@ from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader
 
-SPEC = DemoSpec(counts=(("train", 100), ("test", 5000)))
+SMOKE = {"repeats": 1, "test_images": 100}
 
 
-def run(repeats: int = 3) -> str:
+def run(repeats: int = 3, test_images: int = 5000) -> str:
     root = OUTPUT / "predict-ws"
     shutil.rmtree(root, ignore_errors=True)
-    workspace = create_demo(root, SPEC, train=False)
+    spec = DemoSpec(counts=(("train", 100), ("test", test_images)))
+    workspace = create_demo(root, spec, train=False)
     torch.manual_seed(0)
     save_weights(create_model("small_cnn", 10), OUTPUT / "random.safetensors")
     workspace.import_model(OUTPUT / "random.safetensors")

@@ -15,11 +15,14 @@ from robustar.config import DataConfig, ImageConfig, RuntimeConfig, WorkspaceCon
 from robustar.workspace import Workspace
 
 CLASSES = 10
+SMOKE = {"count": 200}
 
 
-def make_files(root: Path, count: int) -> None:
+def make_files(count: int) -> Path:
+    """`count` PNGs in class folders, made once per count and kept between runs."""
+    root = OUTPUT / f"scan-files-{count}" / "train"
     if root.is_dir() and sum(1 for _ in root.rglob("*.png")) == count:
-        return
+        return root
     shutil.rmtree(root, ignore_errors=True)
     rng = np.random.default_rng(0)
     tiles = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(64)]
@@ -28,6 +31,7 @@ def make_files(root: Path, count: int) -> None:
         if i < CLASSES:
             folder.mkdir(parents=True)
         Image.fromarray(np.roll(tiles[i % 64], i, axis=1)).save(folder / f"{i:06d}.png")
+    return root
 
 
 def bare_read(root: Path) -> int:
@@ -42,19 +46,18 @@ def bare_read(root: Path) -> int:
 
 
 def run(count: int = 100_000) -> str:
-    root = OUTPUT / "scan-files"
-    make_files(root / "train", count)
+    train = make_files(count)
     workspace_dir = OUTPUT / "scan-ws"
     rows = []
-    bare_read(root / "train")  # the same warm page cache for every row
+    bare_read(train)  # the same warm page cache for every row
     started = time.perf_counter()
-    files = bare_read(root / "train")
+    files = bare_read(train)
     bare = time.perf_counter() - started
     rows.append(["bare read (baseline)", files, f"{bare:.1f}", f"{files / bare:,.0f}", "1.00"])
     for workers in (1, os.cpu_count() or 1):
         shutil.rmtree(workspace_dir, ignore_errors=True)
         config = WorkspaceConfig(
-            data=DataConfig(train=str(root / "train")),
+            data=DataConfig(train=str(train)),
             image=ImageConfig(size=16),
             runtime=RuntimeConfig(workers=workers),
         )

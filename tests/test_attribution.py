@@ -139,7 +139,7 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     train_ids = {i.id for i in demo.images("train")}
     assert {s.image_id for s in helpful} <= train_ids
     # An interrupted build continues: forget the last rows and build again.
-    index = demo.attribution._index(method, None)
+    index = demo.attribution.index(method)
     meta = index._meta_path()
     import json
 
@@ -232,10 +232,9 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
 
 
 def test_tracin_sums_learning_rate_weighted_gradient_products(demo: Workspace) -> None:
-    from robustar.explain.attribution import AttributionIndex
 
     demo.attribution.build("tracin")
-    index = AttributionIndex(demo, demo.model().id, "tracin")
+    index = demo.attribution.index("tracin")
     test_image = demo.images("test", limit=1)[0]
     scores = index.scores(index.test_features([test_image.id]))[0]
     curves = demo.training_curves(demo.model().id)
@@ -288,7 +287,6 @@ def test_galleries_filter_and_sort_by_suspicion(demo: Workspace) -> None:
 def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Workspace) -> None:
     """TRAK by hand: margin gradients, projection, damped kernel, 1 - p weights, mean over
     the last two epoch checkpoints."""
-    from robustar.explain.attribution import AttributionIndex
     from robustar.models.checkpoint import load_weights
     from robustar.models.registry import create_model
 
@@ -298,7 +296,7 @@ def test_trak_ensemble_averages_margin_scores_over_the_last_checkpoints(demo: Wo
         demo.attribution.build("trak", dim=32, ensemble=3)
     info = demo.attribution.build("trak", dim=32, damping=0.1, ensemble=2)
     assert info.ensemble == 2 and info.width == 64
-    index = AttributionIndex(demo, demo.model().id, "trak")
+    index = demo.attribution.index("trak")
     test_image = demo.images("test", limit=1)[0]
     scores = index.scores(index.test_features([test_image.id]))[0]
     dataset = demo.dataset("train")

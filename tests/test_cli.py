@@ -1,4 +1,5 @@
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -206,3 +207,69 @@ def test_explain_a_whole_split(demo: Workspace, monkeypatch, capsys) -> None:
     code, out, _ = run(monkeypatch, capsys, "explain", demo.root, "--split", "validation", "-q")
     assert code == 0 and "cached for 50 validation images" in out
     assert len(list((demo.root / "cache/saliency").rglob("*.npy"))) == 50
+
+
+def test_config_errors_keep_their_section_names(workspace: Workspace, monkeypatch, capsys) -> None:
+    workspace.close()
+    config = workspace.root / "robustar.toml"
+    text = config.read_text()
+    config.write_text(text.replace("[data]\n", "[data]\nnonsense = 1\n"))
+    code, _, err = run(monkeypatch, capsys, "info", workspace.root)
+    assert code == 2 and "[data] nonsense: unknown field" in err
+    config.write_text(text.replace(str(workspace.folders["train"]), "/no/such/folder"))
+    code, _, err = run(monkeypatch, capsys, "info", workspace.root)
+    assert code == 2 and "error: [data] train: folder /no/such/folder does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ('architecture = "no_such_net"', "[model] architecture: unknown model 'no_such_net'"),
+        ('architecture = "os:system"', "[model] architecture: building 'os:system' failed"),
+        ('architecture = "os:getcwd"', "returned str, not a torch module"),
+        ('architecture = "tiny_cnn"\ncheckpoint = "gone.pt"', "[model] checkpoint: file"),
+    ],
+)
+def test_info_refuses_a_model_the_workspace_cannot_build(
+    workspace: Workspace, model: str, message: str, monkeypatch, capsys
+) -> None:
+    workspace.close()
+    config = workspace.root / "robustar.toml"
+    config.write_text(config.read_text().replace('architecture = "tiny_cnn"', model))
+    code, _, err = run(monkeypatch, capsys, "info", workspace.root)
+    assert code == 2 and message in err and "fix:" in err and "Traceback" not in err
+
+
+def test_a_text_file_as_checkpoint_is_an_error_line(
+    workspace: Workspace, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello, these are my notes\n")
+    code, _, err = run(monkeypatch, capsys, "models", "import", workspace.root, notes)
+    assert code == 2 and "not a readable PyTorch file" in err and "fix:" in err
+    train = workspace.folders["train"]
+    code, _, err = run(
+        monkeypatch, capsys, "init", tmp_path / "w", "--train", train, "--checkpoint", notes
+    )
+    assert code == 2 and "not a readable PyTorch file" in err and "Traceback" not in err
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_custom_model_works_in_later_commands_without_pythonpath(
+    tmp_path: Path, folders: dict[str, Path], monkeypatch, capsys
+) -> None:
+    """The folder the module came from is recorded at init and put on sys.path at open."""
+    code_dir = tmp_path / "my code"
+    code_dir.mkdir()
+    shutil.copy(Path(__file__).parent / "custom_model.py", code_dir / "my_net.py")
+    monkeypatch.syspath_prepend(str(code_dir))
+    ws = tmp_path / "ws"
+    args = ["init", ws, "--train", folders["train"], "--architecture", "my_net:build", "-q"]
+    assert run(monkeypatch, capsys, *args)[0] == 0
+    assert f"python_path = {json.dumps(str(code_dir))}" in (ws / "robustar.toml").read_text()
+    # a later command, as in a new process: neither the folder on sys.path nor the module loaded
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(code_dir)])
+    monkeypatch.delitem(sys.modules, "my_net")
+    code, _, err = run(monkeypatch, capsys, "models", "list", ws)  # opening builds my_net:build
+    assert code == 0, err
+    assert Path(sys.modules["my_net"].__file__).parent == code_dir

@@ -13,7 +13,6 @@ from scipy.stats import spearmanr
 
 from robustar import Workspace
 from robustar.errors import ConfigError
-from robustar.media import CACHE_DIR
 
 METHODS = ["influence", "influence-cg", "trak", "tracin", "cosine"]
 
@@ -34,7 +33,7 @@ def test_explanations_refuse_a_device_this_machine_lacks(demo: Workspace) -> Non
 def _results(demo: Workspace, device: str) -> dict[str, np.ndarray]:
     """Everything an explanation computes, on one device, through the public calls."""
     demo.config.runtime.device = device
-    shutil.rmtree(demo.root / CACHE_DIR, ignore_errors=True)  # maps and indexes alike
+    shutil.rmtree(demo.paths.cache, ignore_errors=True)  # maps and indexes alike
     tests = demo.images("test", limit=4)
     found = {}
     for method in METHODS:

@@ -84,3 +84,10 @@ def test_load_image_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     Image.new("RGB", (5, 7), "blue").save(path)
     assert load_image(path, LIMIT).size == (5, 7)
+
+
+def test_unknown_formats_are_named_without_the_file_object() -> None:
+    with pytest.raises(ImageDecodeError) as caught:
+        decode_bytes(b"hello, not an image", LIMIT)
+    assert "object at 0x" not in str(caught.value)
+    assert str(caught.value) == "not a readable image: the format is not one Pillow recognises"

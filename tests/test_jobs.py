@@ -121,7 +121,7 @@ def test_jobs_api_and_events(demo: Workspace) -> None:
 
 def test_the_worker_process_runs_queued_jobs(demo: Workspace) -> None:
     job = demo.jobs.submit("predict", {"splits": ["test"]})
-    worker = subprocess.Popen([sys.executable, "-m", "robustar.jobs.worker", str(demo.root)])
+    worker = subprocess.Popen([sys.executable, "-m", "robustar.jobs.process", str(demo.root)])
     try:
         deadline = time.monotonic() + 90
         while demo.jobs.get(job.id).status in ("queued", "running"):

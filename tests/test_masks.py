@@ -153,3 +153,13 @@ def test_superpixels_and_grabcut_follow_the_image() -> None:
     assert iou > 0.8
     with pytest.raises(DataError, match="box"):
         grabcut(image, (10, 10, 10, 50))
+
+
+def test_an_upload_that_is_no_image_is_named_without_the_file_object() -> None:
+    from robustar.annotations.maskfile import decode_mask
+
+    with pytest.raises(DataError) as caught:
+        decode_mask(b"hello, not an image", 8, 8, "the uploaded mask")
+    assert caught.value.what == (
+        "the uploaded mask is not a readable PNG: the format is not one Pillow recognises"
+    )

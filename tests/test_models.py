@@ -99,6 +99,8 @@ def test_key_mismatch_is_explained(tmp_path: Path) -> None:
     ("content", "name", "message"),
     [
         (b"garbage", "w.pt", "not a readable PyTorch file"),
+        (b"hello world\nsome text\n", "notes.txt", r"not a file torch.save wrote \(KeyError"),
+        (b"", "empty.pth", r"not a file torch.save wrote \(EOFError\)"),
         (b"garbage", "w.safetensors", "not a valid safetensors file"),
         (None, "missing.pt", "does not exist"),
     ],

@@ -46,7 +46,7 @@ def schema_of(response: dict[str, Any], media_type: str = "application/json") ->
 def test_every_operation_declares_its_error_bodies(spec: dict[str, Any]) -> None:
     error = {"$ref": "#/components/schemas/ErrorBody"}
     for path, method, op in operations(spec):
-        for status in ("400", "404", "422"):
+        for status in ("400", "401", "403", "404", "413", "422"):
             assert schema_of(op["responses"][status]) == error, (method, path, status)
     body = spec["components"]["schemas"]["ErrorBody"]
     assert body["required"] == ["detail", "fix"]

@@ -5,10 +5,12 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 from torch import nn
 
 from robustar import Workspace
 from robustar.data.transforms import to_native
+from robustar.db.tables import Prediction
 from robustar.errors import DataError
 from robustar.explain.saliency import METHODS, mass_in_mask, saliency
 from robustar.server.app import create_app
@@ -131,3 +133,50 @@ def test_workspace_saliency_is_cached_and_served(demo: Workspace) -> None:
     )
     picture = client.get("/api/v1/models/1/activation/4")
     assert picture.status_code == 200 and Image.open(io.BytesIO(picture.content)).size == (32, 32)
+
+
+def test_saliency_reads_the_cache_before_the_image_and_the_stored_prediction(
+    demo: Workspace,
+) -> None:
+    image = demo.images("test", limit=1)[0]
+    stored = image.prediction.predicted
+    other = (stored + 1) % len(demo.classes)
+    # The default class is the stored prediction: change the stored row and the map follows.
+    with demo.session() as session:
+        row = session.scalars(
+            select(Prediction).where(
+                Prediction.image_id == image.id, Prediction.version_id == demo.model().id
+            )
+        ).one()
+        row.predicted = other
+    heat, target = demo.explain.saliency(image.id, "gradcam")
+    assert target == other
+    # A cached map is served without the image file: nothing is decoded, no model runs.
+    demo.image_path(image.id).unlink()
+    again, again_target = demo.explain.saliency(image.id, "gradcam")
+    assert again_target == other and np.allclose(again, heat, atol=1e-3)
+    with pytest.raises((OSError, DataError)):  # another class is not cached: it needs the file
+        demo.explain.saliency(image.id, "gradcam", stored)
+
+
+def test_mask_share_header_describes_the_map_that_is_served(demo: Workspace) -> None:
+    image = demo.images("test", limit=1)[0]
+    mask = np.zeros((32, 32), dtype=bool)
+    mask[:, :16] = True
+    demo.masks.set(image.id, mask)
+    client = TestClient(create_app(demo))
+    shares = set()
+    for target in (0, 5):
+        response = client.get(
+            f"/api/v1/images/{image.id}/saliency",
+            params={"method": "gradcam", "target": target},
+        )
+        heat, explained = demo.explain.saliency(image.id, "gradcam", target)
+        assert explained == target
+        expected = demo.explain.mask_share(heat, image.id)
+        assert float(response.headers["x-mask-share"]) == pytest.approx(expected, abs=1e-4)
+        assert expected == pytest.approx(
+            demo.explain.mass_in_mask(image.id, method="gradcam", target=target), abs=1e-6
+        )
+        shares.add(round(expected, 4))
+    assert len(shares) == 2  # two classes, two maps, two shares

@@ -112,3 +112,32 @@ def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.Monkey
     with Workspace.create(tmp_path / "ws2", config) as ws:
         serial = {(i.relpath, i.fingerprint, i.label) for i in ws.images("train")}
     assert parallel == serial and len(serial) == 60
+
+
+def test_links_out_of_the_split_are_problems_not_images(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    train = workspace.folders["train"]
+    outside = write_folder(tmp_path / "outside", {"many": 3}, seed=5)
+    (train / "cat" / "elsewhere").symlink_to(outside / "many", target_is_directory=True)
+    (train / "dog" / "one.png").symlink_to(outside / "many" / "img000.png")
+    (train / "dog" / "loop").symlink_to(train / "dog", target_is_directory=True)
+    (train / "eel" / "inside.png").symlink_to(train / "cat" / "img000.png")
+    (report,) = workspace.scan(["train"])
+    problems = dict(report.problems)
+    assert "outside the split folder" in problems["cat/elsewhere"]
+    assert "outside the split folder" in problems["dog/one.png"]
+    assert "a loop" in problems["dog/loop"]
+    assert report.images == 16  # 15, and the link inside the split
+    assert not [i for i in workspace.images("train", limit=100) if "elsewhere" in i.relpath]
+
+
+def test_a_class_folder_linked_from_outside_is_skipped(tmp_path: Path) -> None:
+    train = write_folder(tmp_path / "train", {"cat": 2}, seed=1)
+    outside = write_folder(tmp_path / "outside", {"dog": 4}, seed=2)
+    (train / "dog").symlink_to(outside / "dog", target_is_directory=True)
+    ws = Workspace.create(tmp_path / "ws", folder_config(train))
+    assert ws.count("train") == 2
+    assert [(p[1], p[2].split(",")[0]) for p in ws.problems("train")] == [
+        ("dog", f"link to {(outside / 'dog').resolve()}")
+    ]

@@ -12,14 +12,17 @@ from torchvision import models
 
 from robustar import Workspace
 from robustar.annotations.segmenters import SamSegmenter, TorchvisionSegmenter
-from robustar.config import SegmentationConfig
+from robustar.config import SegmentationConfig, write_config
 from robustar.errors import CheckpointError, ConfigError
 from robustar.server.app import create_app
 
 
-def configure(ws: Workspace, **fields: object) -> None:
+def configure(ws: Workspace, **fields: object) -> Workspace:
+    """Write a [segmentation] section and open the workspace again, as a user would."""
     ws.config.segmentation = SegmentationConfig(**fields)
-    ws.masks._segmenter = None  # as if the workspace were opened again
+    write_config(ws.root, ws.config)
+    ws.close()
+    return Workspace.open(ws.root)
 
 
 def test_without_a_model_the_tool_says_how_to_configure_one(demo: Workspace) -> None:
@@ -39,7 +42,7 @@ def test_torchvision_checkpoint_proposes_the_clicked_region(demo: Workspace, tmp
         "lraspp_mobilenet_v3_large", weights=None, weights_backbone=None, num_classes=3
     )
     torch.save(network.state_dict(), tmp_path / "seg.pt")
-    configure(
+    demo = configure(
         demo,
         backend="torchvision",
         architecture="lraspp_mobilenet_v3_large",
@@ -70,14 +73,16 @@ def test_torchvision_checkpoint_proposes_the_clicked_region(demo: Workspace, tmp
 
 
 def test_checkpoint_problems_are_explained(demo: Workspace, tmp_path: Path) -> None:
-    configure(demo, backend="torchvision", architecture="fcn_resnet50", checkpoint="missing.pt")
+    demo = configure(
+        demo, backend="torchvision", architecture="fcn_resnet50", checkpoint="missing.pt"
+    )
     with pytest.raises(ConfigError, match="does not exist"):
         demo.masks.segment(1, [(1, 1)], [1])
     network = models.get_model(
         "lraspp_mobilenet_v3_large", weights=None, weights_backbone=None, num_classes=5
     )
     torch.save(network.state_dict(), tmp_path / "five.pt")
-    configure(
+    demo = configure(
         demo,
         backend="torchvision",
         architecture="lraspp_mobilenet_v3_large",
@@ -86,7 +91,7 @@ def test_checkpoint_problems_are_explained(demo: Workspace, tmp_path: Path) -> N
     )
     with pytest.raises(CheckpointError, match="trained for 5 classes"):
         demo.masks.segment(1, [(1, 1)], [1])
-    configure(
+    demo = configure(
         demo, backend="torchvision", architecture="resnet18", checkpoint=str(tmp_path / "five.pt")
     )
     with pytest.raises(ConfigError, match="unknown model"):
@@ -135,6 +140,8 @@ def test_segment_anything_with_click_prompts() -> None:
 
 def test_segment_anything_checkpoint_must_fit(demo: Workspace, tmp_path: Path) -> None:
     torch.save(tiny_sam().state_dict(), tmp_path / "tiny_sam.pth")
-    configure(demo, backend="sam", model_type="vit_b", checkpoint=str(tmp_path / "tiny_sam.pth"))
+    demo = configure(
+        demo, backend="sam", model_type="vit_b", checkpoint=str(tmp_path / "tiny_sam.pth")
+    )
     with pytest.raises(CheckpointError, match="does not fit"):
         demo.masks.segment(1, [(1, 1)], [1])

@@ -5,7 +5,7 @@ import torch
 
 from robustar import TrainOptions, Workspace
 from robustar.errors import CheckpointError, ConfigError
-from robustar.versions import epoch_metrics
+from robustar.models.versions import epoch_metrics
 
 
 def weights(ws: Workspace, version: int) -> dict[str, torch.Tensor]:

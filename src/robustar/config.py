@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -67,6 +68,11 @@ class ModelConfig(_Section):
     architecture: str = "resnet18"
     checkpoint: str | None = None
     num_classes: Annotated[int, Field(ge=2)] | None = None
+    python_path: str | None = Field(
+        default=None,
+        description="folder a module:callable architecture is imported from, put on sys.path "
+        "when the workspace opens; recorded by 'robustar init'",
+    )
 
 
 class RuntimeConfig(_Section):
@@ -75,9 +81,37 @@ class RuntimeConfig(_Section):
     workers: Annotated[int, Field(ge=0, le=64)] = 0
 
 
+_HOST_NAME = re.compile(r"^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$")
+
+
 class ServerConfig(_Section):
+    """Where `robustar serve` listens, and who may talk to it (see docs/api.md, 'Security')."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="more Host names the server answers to (besides localhost, 127.0.0.1, "
+        "::1 and the address it is reached on), e.g. the machine's name on your network",
+    )
+    token: Annotated[str, Field(min_length=16)] | None = Field(
+        default=None,
+        description="a secret that clients other than the web page send as "
+        "'Authorization: Bearer <token>' to change anything; env ROBUSTAR_TOKEN overrides it",
+    )
+    max_upload_mb: Annotated[int, Field(ge=1, le=65536)] = 1024
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, names: list[str]) -> list[str]:
+        names = [n.strip().lower() for n in names]
+        for name in names:
+            if not _HOST_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a host name; give names such as 'gpu-box' or "
+                    "'gpu-box.lan' or addresses such as '192.168.1.5' (no scheme, port or path)"
+                )
+        return names
 
 
 class DatabaseConfig(_Section):

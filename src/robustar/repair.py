@@ -9,24 +9,22 @@ model that ignores those pixels keeps its accuracy and looks elsewhere).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from robustar.config import LABELLED_SPLITS
-from robustar.data.dataset import ImageDataset, IndexedImage
+from robustar.config import LABELLED_SPLITS, RuntimeConfig
+from robustar.data.images import ImageStore
 from robustar.data.masked import MaskedDataset
 from robustar.db.tables import Image, Prediction
+from robustar.explain.explainer import Explain
+from robustar.models.store import ModelStore
 from robustar.predict.engine import make_loader
+from robustar.predict.predictor import Predictor
 from robustar.train.fillers import FILLERS, Pixels
 from robustar.train.run import spurious_masks
-
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
-
 
 SALIENCY_SAMPLE = 200  # annotated test images whose saliency mass is measured
 
@@ -77,99 +75,106 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _split(workspace: Workspace, before: int, after: int, split: str) -> SplitComparison:
-    a, b = aliased(Prediction), aliased(Prediction)
-    query = (
-        select(
-            func.count(),
-            _count_if(a.correct.is_(False) & b.correct.is_(True)),
-            _count_if(a.correct.is_(True) & b.correct.is_(False)),
-            _count_if(a.predicted != b.predicted),
+class Repair:
+    """Proving a repair: what changed between two versions, and reliance on painted pixels."""
+
+    def __init__(
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        predictor: Predictor,
+        explain: Explain,
+        runtime: RuntimeConfig,
+    ) -> None:
+        self._images, self._models, self._predictor = images, models, predictor
+        self._explain, self._runtime = explain, runtime
+
+    def compare(self, before: int, after: int, filled: bool = True) -> Comparison:
+        """`after` against `before` on every labelled split both have predictions for."""
+        self._models.get(before), self._models.get(after)
+        splits = [
+            self._split(before, after, split)
+            for split in LABELLED_SPLITS
+            if split in self._images.folders
+        ]
+        report = self.filled_accuracy(before, after) if filled else None
+        return Comparison(before, after, [s for s in splits if s.images], report)
+
+    def _split(self, before: int, after: int, split: str) -> SplitComparison:
+        a, b = aliased(Prediction), aliased(Prediction)
+        query = (
+            select(
+                func.count(),
+                _count_if(a.correct.is_(False) & b.correct.is_(True)),
+                _count_if(a.correct.is_(True) & b.correct.is_(False)),
+                _count_if(a.predicted != b.predicted),
+            )
+            .select_from(a)
+            .join(b, and_(b.image_id == a.image_id, b.version_id == after))
+            .where(a.version_id == before, a.split == split)
         )
-        .select_from(a)
-        .join(b, and_(b.image_id == a.image_id, b.version_id == after))
-        .where(a.version_id == before, a.split == split)
-    )
-    with workspace.session() as session:
-        images, fixed, broken, changed = session.execute(query).one()
-    old, new = workspace.metrics(split, before), workspace.metrics(split, after)
-    return SplitComparison(
-        split,
-        int(images or 0),
-        old.accuracy,
-        new.accuracy,
-        int(fixed or 0),
-        int(broken or 0),
-        int(changed or 0),
-        [
-            ClassDelta(o.name, o.accuracy, n.accuracy)
-            for o, n in zip(old.per_class, new.per_class, strict=True)
-        ],
-    )
+        with self._images.db.session() as session:
+            images, fixed, broken, changed = session.execute(query).one()
+        old = self._predictor.metrics(split, before)
+        new = self._predictor.metrics(split, after)
+        return SplitComparison(
+            split,
+            int(images or 0),
+            old.accuracy,
+            new.accuracy,
+            int(fixed or 0),
+            int(broken or 0),
+            int(changed or 0),
+            [
+                ClassDelta(o.name, o.accuracy, n.accuracy)
+                for o, n in zip(old.per_class, new.per_class, strict=True)
+            ],
+        )
 
-
-def filled_accuracy(
-    workspace: Workspace, before: int, after: int, filler: str = "uniform", seed: int = 0
-) -> FilledAccuracy | None:
-    """Both versions on the annotated test images, original and with the masks filled."""
-    if "test" not in workspace.folders:
-        return None
-    masks = spurious_masks(workspace)
-    with workspace.session() as session:
-        rows = session.execute(
-            select(Image.id, Image.relpath, Image.label)
-            .where(Image.split == "test", Image.id.in_(list(masks)))
-            .order_by(Image.id)
-        ).all()
-    if not rows:
-        return None
-    folder = workspace.folders["test"]
-    config = workspace.config
-    base = ImageDataset(
-        [IndexedImage(r.id, folder / r.relpath, r.label) for r in rows],
-        workspace.transform,
-        config.image.max_pixels,
-    )
-    dataset = MaskedDataset(base, masks, config.image.size, config.image.resize)
-    device = workspace.device
-    loader = make_loader(dataset, config.runtime.batch_size, config.runtime.workers, device)
-    pixels = Pixels(config.image.mean, config.image.std, device)
-    models = [workspace.load_model(v).eval().to(device) for v in (before, after)]
-    correct = {key: 0 for key in ("b0", "a0", "b1", "a1")}
-    generator = torch.Generator().manual_seed(seed)
-    with torch.inference_mode():
-        for images, labels, _, m in loader:
-            images, labels, m = images.to(device), labels.to(device), m.to(device)
-            filled = FILLERS[filler](images, m, pixels, generator)
-            for tag, batch in (("0", images), ("1", filled)):
-                for name, model in zip("ba", models, strict=True):
-                    correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
-    n = len(rows)
-    sample = [r.id for r in rows[:SALIENCY_SAMPLE]]
-    masses = [
-        [workspace.explain.mass_in_mask(i, "spurious", "max_gradient", v) for i in sample]
-        for v in (before, after)
-    ]
-    means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]
-    return FilledAccuracy(
-        n,
-        filler,
-        correct["b0"] / n,
-        correct["a0"] / n,
-        correct["b1"] / n,
-        correct["a1"] / n,
-        means[0],
-        means[1],
-    )
-
-
-def compare(workspace: Workspace, before: int, after: int, filled: bool = True) -> Comparison:
-    """`after` against `before` on every labelled split both have predictions for."""
-    workspace.model(before), workspace.model(after)
-    splits = [
-        _split(workspace, before, after, split)
-        for split in LABELLED_SPLITS
-        if split in workspace.folders
-    ]
-    report = filled_accuracy(workspace, before, after) if filled else None
-    return Comparison(before, after, [s for s in splits if s.images], report)
+    def filled_accuracy(
+        self, before: int, after: int, filler: str = "uniform", seed: int = 0
+    ) -> FilledAccuracy | None:
+        """Both versions on the annotated test images, original and with the masks filled."""
+        if "test" not in self._images.folders:
+            return None
+        masks = spurious_masks(self._images.db, self._models.root)
+        with self._images.db.session() as session:
+            test_ids = session.scalars(
+                select(Image.id).where(Image.split == "test", Image.id.in_(list(masks)))
+            ).all()
+        if not test_ids:
+            return None
+        config = self._images.config
+        base = self._images.dataset("test", list(test_ids))
+        dataset = MaskedDataset(base, masks, config.size, config.resize)
+        device = self._models.device
+        runtime = self._runtime
+        loader = make_loader(dataset, runtime.batch_size, runtime.workers, device)
+        pixels = Pixels(config.mean, config.std, device)
+        models = [self._models.load(v).eval().to(device) for v in (before, after)]
+        correct = {key: 0 for key in ("b0", "a0", "b1", "a1")}
+        generator = torch.Generator().manual_seed(seed)
+        with torch.inference_mode():
+            for images, labels, _, m in loader:
+                images, labels, m = images.to(device), labels.to(device), m.to(device)
+                filled = FILLERS[filler](images, m, pixels, generator)
+                for tag, batch in (("0", images), ("1", filled)):
+                    for name, model in zip("ba", models, strict=True):
+                        correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
+        n = len(base)
+        sample = base.ids[:SALIENCY_SAMPLE]
+        masses = [
+            [self._explain.mass_in_mask(i, "spurious", "max_gradient", v) for i in sample]
+            for v in (before, after)
+        ]
+        means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]
+        return FilledAccuracy(
+            n,
+            filler,
+            correct["b0"] / n,
+            correct["a0"] / n,
+            correct["b1"] / n,
+            correct["a1"] / n,
+            means[0],
+            means[1],
+        )

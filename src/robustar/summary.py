@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from robustar.data.images import ImageStore
 from robustar.db.tables import ScanProblem
-from robustar.versions import VersionInfo, list_versions
-
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
+from robustar.models.versions import VersionInfo, list_versions
 
 
 @dataclass(frozen=True)
@@ -32,19 +30,19 @@ class WorkspaceInfo:
     current_version: int | None
 
 
-def summarize(workspace: Workspace) -> WorkspaceInfo:
-    with workspace.session() as session:
+def summarize(root: Path, images: ImageStore) -> WorkspaceInfo:
+    with images.db.session() as session:
         problems = dict(
             session.execute(
                 select(ScanProblem.split, func.count()).group_by(ScanProblem.split)
             ).all()
         )
-        splits = []
-        for split, folder in workspace.folders.items():
-            counts = workspace.class_counts(split)
-            splits.append(
-                SplitInfo(split, str(folder), sum(counts.values()), counts, problems.get(split, 0))
-            )
         versions = list_versions(session)
+    splits = []
+    for split, folder in images.folders.items():
+        counts = images.class_counts(split)
+        splits.append(
+            SplitInfo(split, str(folder), sum(counts.values()), counts, problems.get(split, 0))
+        )
     current = next((v.id for v in versions if v.is_current), None)
-    return WorkspaceInfo(str(workspace.root), workspace.classes, splits, versions, current)
+    return WorkspaceInfo(str(root), images.classes, splits, versions, current)

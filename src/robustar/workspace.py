@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robustar.annotations.masks import Masks
-from robustar.annotations.store import check_kind
 from robustar.config import (
     CONFIG_FILE,
     LABELLED_SPLITS,
@@ -26,66 +25,47 @@ from robustar.config import (
     write_config,
 )
 from robustar.data.classes import resolve_classes
-from robustar.data.dataset import ImageDataset, IndexedImage
-from robustar.data.imageio import load_image
+from robustar.data.dataset import ImageDataset
+from robustar.data.images import ImageStore
+from robustar.data.media import Media
 from robustar.data.scan import ScanReport, scan_split
-from robustar.data.transforms import ModelInput
-from robustar.db import session as db
-from robustar.db.tables import Image, ModelVersion, ScanProblem
-from robustar.errors import ConfigError, DataError, NotFoundError
+from robustar.db.session import Database, database_url
+from robustar.db.tables import ScanProblem
+from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
-from robustar.gallery import (
-    ImageFilter,
-    ImageInfo,
-    Neighbours,
-    SortKey,
-    class_counts,
-    count_images,
-    get_image,
-    list_images,
-    neighbours,
-)
 from robustar.jobs.jobs import Jobs
-from robustar.media import Media
-from robustar.models.checkpoint import load_weights
-from robustar.models.device import select_device
-from robustar.models.registry import create_model
-from robustar.predict.engine import make_loader, store_predictions
-from robustar.predict.metrics import SplitMetrics, compute_metrics
+from robustar.models.check import check_model_config, record_python_path
+from robustar.models.checkpoint import UPLOAD
+from robustar.models.store import ModelStore
+from robustar.models.versions import EpochResult, VersionInfo
+from robustar.paths import Paths
+from robustar.predict.browse import Browser
+from robustar.predict.gallery import ImageFilter, ImageInfo, Neighbours, SortKey
+from robustar.predict.metrics import SplitMetrics
+from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback
-from robustar.repair import Comparison, compare
+from robustar.repair import Comparison, Repair
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
-from robustar.train.plain import EpochResult
 from robustar.train.run import train_version
-from robustar.versions import (
-    VersionInfo,
-    add_version,
-    current_version,
-    epoch_metrics,
-    get_version,
-    list_versions,
-    set_current,
-    staging_dir,
-    to_info,
-)
-
-
-def _check_flip(flip: str) -> str:
-    if flip not in ("changed", "fixed", "broken"):
-        raise DataError(f"unknown flip {flip!r}", "use changed, fixed or broken")
-    return flip
 
 
 class Workspace:
-    """Open with `Workspace.open(path)`; create with `Workspace.create(path, config)`."""
+    """Open with `Workspace.open(path)`; create with `Workspace.create(path, config)`.
+
+    The top of the library: it builds each stage from the few things that stage needs (the
+    database, the indexed images, the model versions, paths) and is the only module that
+    knows them all. Stages are attributes (`masks`, `explain`, `attribution`, `jobs`,
+    `media`); the methods below are the short paths Python users and the faces call.
+    """
 
     def __init__(self, root: Path, config: WorkspaceConfig) -> None:
         self.root = root
         self.config = config
+        self.paths = Paths(root)
         self.folders = {
-            split: self._resolve(folder)
+            split: self.paths.resolve(folder)
             for split in SPLITS
             if (folder := config.data.split_folder(split)) is not None
         }
@@ -95,10 +75,10 @@ class Workspace:
                 f"[data] train: folder {train} does not exist",
                 "create it with one sub-folder of images per class, or fix the path",
             )
-        for split, folder in self.folders.items():
-            if not folder.is_dir():
+        for split, path in self.folders.items():
+            if not path.is_dir():
                 raise DataError(
-                    f"[data] {split}: folder {folder} does not exist",
+                    f"[data] {split}: folder {path} does not exist",
                     f"create it, or remove '{split}' from [data] in robustar.toml",
                 )
         self.classes = resolve_classes(config.data, train, root)
@@ -108,18 +88,45 @@ class Workspace:
                 f"{len(self.classes)} classes ({', '.join(self.classes)})",
                 "remove num_classes (it is derived from the classes) or fix the class list",
             )
-        self.engine = db.make_engine(db.database_url(root, config.database.url))
-        self._sessions = db.session_factory(self.engine)
-        self.transform = ModelInput(config.image)
-        self.masks = Masks(self)
+        self.db = Database(database_url(root, config.database.url))
+        self.engine = self.db.engine
+        self.images_store = ImageStore(self.db, self.folders, self.classes, config.image)
+        self.transform = self.images_store.transform
+        self.model_store = ModelStore(
+            self.db,
+            root,
+            len(self.classes),
+            config.model.architecture,
+            config.runtime,
+        )
+        self.predictor = Predictor(self.images_store, self.model_store, config.runtime)
+        self.browser = Browser(self.images_store, self.model_store)
+        self.media = Media(self.images_store, self.paths.cache)
+        self.masks = Masks(
+            self.images_store,
+            self.browser,
+            root,
+            config.segmentation,
+            config.runtime,
+        )
+        self.explain = Explain(
+            self.images_store,
+            self.model_store,
+            self.predictor,
+            self.paths.cache,
+            self.masks.current_pixels,
+        )
+        self.attribution = Attribution(
+            self.images_store,
+            self.model_store,
+            self.predictor,
+            self.paths.cache,
+            config.runtime.workers,
+        )
+        self.repair = Repair(
+            self.images_store, self.model_store, self.predictor, self.explain, config.runtime
+        )
         self.jobs = Jobs(self)
-        self.explain = Explain(self)
-        self.attribution = Attribution(self)
-        self.media = Media(self)
-
-    def _resolve(self, folder: str) -> Path:
-        path = Path(folder).expanduser()
-        return path if path.is_absolute() else self.root / path
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -127,7 +134,8 @@ class Workspace:
     def open(cls, path: str | Path) -> Workspace:
         root = Path(path).expanduser().resolve()
         workspace = cls(root, load_config(root))
-        db.upgrade(workspace.engine)
+        check_model_config(root, workspace.config.model, len(workspace.classes))
+        workspace.db.upgrade()
         return workspace
 
     @classmethod
@@ -146,12 +154,13 @@ class Workspace:
         workspace = None
         try:
             workspace = cls(root, config)
-            create_model(config.model.architecture, len(workspace.classes))
+            record_python_path(root, config.model)
+            check_model_config(root, config.model, len(workspace.classes))
             write_config(root, config)
-            db.upgrade(workspace.engine)
+            workspace.db.upgrade()
             workspace.scan(progress=progress)
             if config.model.checkpoint:
-                workspace.import_model(workspace._resolve(config.model.checkpoint))
+                workspace.import_model(workspace.paths.resolve(config.model.checkpoint))
             return workspace
         except BaseException:
             if workspace is not None:
@@ -167,7 +176,7 @@ class Workspace:
             raise
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -178,19 +187,10 @@ class Workspace:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""
-        with self._sessions() as session, session.begin():
+        with self.db.session() as session:
             yield session
 
     # ----- data ------------------------------------------------------------------------------
-
-    def _split_folder(self, split: str) -> Path:
-        if split not in self.folders:
-            configured = ", ".join(self.folders)
-            raise DataError(
-                f"split {split!r} is not configured (configured: {configured})",
-                f"add '{split} = <folder>' to [data] in robustar.toml",
-            )
-        return self.folders[split]
 
     def scan(
         self, splits: list[str] | None = None, progress: ProgressCallback = None
@@ -204,7 +204,7 @@ class Workspace:
                     scan_split(
                         session,
                         split,
-                        self._split_folder(split),
+                        self.images_store.folder(split),
                         classes,
                         self.config.image.max_pixels,
                         workers=max(1, self.config.runtime.workers),
@@ -227,17 +227,21 @@ class Workspace:
         """Images of a split with the (current or given) version's predictions.
 
         Filters: label, predicted (class name or index), correct (bool), min_confidence,
-        max_confidence. Sort: name, id, loss, confidence.
+        max_confidence, annotated, mask_kind, versus and flip, suspicious. Sort: name, id,
+        loss, confidence, suspicion.
         """
-        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
-        with self.session() as session:
-            version_id = self._version_id(session, version)
-            return list_images(session, f, version_id, sort, descending, limit, offset)
+        return self.browser.images(
+            split,
+            sort=sort,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+            version=version,
+            **filters,
+        )
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
-        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
-        with self.session() as session:
-            return count_images(session, f, self._version_id(session, version))
+        return self.browser.count(split, version=version, **filters)
 
     def neighbours(
         self,
@@ -250,73 +254,27 @@ class Workspace:
         **filters: object,
     ) -> Neighbours:
         """Previous / next image of `image_id` inside the filtered, sorted list."""
-        f = self.image_filter(split, **filters)  # type: ignore[arg-type]
-        with self.session() as session:
-            version_id = self._version_id(session, version)
-            return neighbours(session, f, version_id, image_id, sort, descending)
-
-    def image_filter(
-        self,
-        split: str,
-        label: int | str | None = None,
-        predicted: int | str | None = None,
-        correct: bool | None = None,
-        min_confidence: float | None = None,
-        max_confidence: float | None = None,
-        annotated: bool | None = None,
-        mask_kind: str = "spurious",
-        versus: int | None = None,
-        flip: str = "changed",
-        suspicious: bool | None = None,
-    ) -> ImageFilter:
-        self._split_folder(split)
-        return ImageFilter(
-            split,
-            self.class_index(label),
-            self.class_index(predicted),
-            correct,
-            min_confidence,
-            max_confidence,
-            annotated,
-            check_kind(mask_kind),
-            suspicious,
-            None if versus is None else self.model(versus).id,
-            _check_flip(flip),
+        return self.browser.neighbours(
+            image_id, split, sort=sort, descending=descending, version=version, **filters
         )
+
+    def image_filter(self, split: str, **filters: object) -> ImageFilter:
+        return self.browser.filter(split, **filters)  # type: ignore[arg-type]
 
     def class_index(self, value: int | str | None) -> int | None:
-        """Accept a class index or a class name; a string of digits that names no class is
-        read as an index (what a command line passes)."""
-        if value is None:
-            return None
-        if isinstance(value, str) and value in self.classes:
-            return self.classes.index(value)
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, int) and 0 <= value < len(self.classes):
-            return value
-        raise DataError(
-            f"unknown class {value!r}", f"use a class name ({', '.join(self.classes)}) or index"
-        )
+        """A class index from a class name or index (or a string of digits)."""
+        return self.images_store.class_index(value)
 
     def image(self, image_id: int, version: int | None = None) -> ImageInfo:
         """One image with the (current or given) version's prediction."""
-        with self.session() as session:
-            found = get_image(session, image_id, self._version_id(session, version))
-        if found is None:
-            raise NotFoundError(
-                f"image {image_id} does not exist in this workspace",
-                "list image ids with Workspace.images(split)",
-            )
-        return found
+        return self.browser.image(image_id, version)
 
     def image_path(self, image_id: int) -> Path:
-        found = self.image(image_id)
-        return self._split_folder(found.split) / found.relpath
+        return self.images_store.path(image_id)
 
     def load_image(self, image_id: int) -> PILImage.Image:
         """The image as RGB at its native resolution, upright."""
-        return load_image(self.image_path(image_id), self.config.image.max_pixels)
+        return self.images_store.load(image_id)
 
     def problems(self, split: str | None = None) -> list[tuple[str, str, str]]:
         with self.session() as session:
@@ -326,50 +284,36 @@ class Workspace:
             return [(p.split, p.relpath, p.message) for p in session.scalars(query)]
 
     def class_counts(self, split: str) -> dict[str, int]:
-        self._split_folder(split)
-        with self.session() as session:
-            counts = class_counts(session, split)
-        if split not in LABELLED_SPLITS:
-            return {"(unlabelled)": sum(counts.values())} if counts else {}
-        return {name: counts.get(i, 0) for i, name in enumerate(self.classes)}
+        return self.images_store.class_counts(split)
 
     def dataset(self, split: str) -> ImageDataset:
-        folder = self._split_folder(split)
-        with self.session() as session:
-            rows = session.execute(
-                select(Image.id, Image.relpath, Image.label)
-                .where(Image.split == split)
-                .order_by(Image.id)
-            ).all()
-        items = [IndexedImage(r.id, folder / r.relpath, r.label) for r in rows]
-        return ImageDataset(items, self.transform, self.config.image.max_pixels)
+        return self.images_store.dataset(split)
 
     # ----- models ----------------------------------------------------------------------------
 
     @property
     def device(self) -> torch.device:
         """Where models run: `[runtime] device` (auto: cuda, then mps, then cpu)."""
-        return select_device(self.config.runtime.device)
+        return self.model_store.device
+
+    @property
+    def default_architecture(self) -> str:
+        return self.config.model.architecture
 
     @property
     def models(self) -> list[VersionInfo]:
-        with self.session() as session:
-            return list_versions(session)
+        return self.model_store.versions()
 
     @property
     def current_model(self) -> VersionInfo | None:
-        with self.session() as session:
-            row = current_version(session)
-            return None if row is None else to_info(row)
+        return self.model_store.current()
 
     def model(self, version: int | None = None) -> VersionInfo:
         """A version by id, or the current one; a clear error when there is none."""
-        with self.session() as session:
-            return to_info(self._require_version(session, version))
+        return self.model_store.get(version)
 
     def training_curves(self, version: int) -> list[EpochResult]:
-        with self.session() as session:
-            return epoch_metrics(session, version)
+        return self.model_store.training_curves(version)
 
     def compare(self, before: int | None = None, after: int | None = None) -> Comparison:
         """Version `after` (default: current) against `before` (default: its parent)."""
@@ -379,57 +323,32 @@ class Workspace:
                 f"model version {new.id} has no parent to compare with",
                 "name the version to compare with (before=...)",
             )
-        return compare(self, before if before is not None else new.parent_id, new.id)
+        base = before if before is not None else new.parent_id
+        assert base is not None
+        return self.repair.compare(base, new.id)
 
     def use_model(self, version: int) -> VersionInfo:
-        with self.session() as session:
-            set_current(session, version)
-            return to_info(get_version(session, version))
-
-    def _version_id(self, session: Session, version: int | None) -> int | None:
-        if version is not None:
-            return get_version(session, version).id
-        row = current_version(session)
-        return None if row is None else row.id
-
-    def _require_version(self, session: Session, version: int | None) -> ModelVersion:
-        version_id = self._version_id(session, version)
-        if version_id is None:
-            raise NotFoundError(
-                "this workspace has no model version yet",
-                f"train one with 'robustar train {self.root}' or import a checkpoint with "
-                f"'robustar models import {self.root} PATH'",
-            )
-        return get_version(session, version_id)
+        return self.model_store.use(version)
 
     def load_model(self, version: int | None = None) -> torch.nn.Module:
         """The (current or given) version's network with its weights, on the CPU."""
-        with self.session() as session:
-            row = self._require_version(session, version)
-        model = create_model(row.architecture, row.num_classes)
-        return load_weights(model, self.root / row.checkpoint, row.num_classes)
+        return self.model_store.load(version)
 
     def import_model(
         self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version."""
-        architecture = architecture or self.config.model.architecture
-        path = Path(checkpoint).expanduser()
-        model = load_weights(create_model(architecture, len(self.classes)), path, len(self.classes))
-        with staging_dir(self.root) as staged, self.session() as session:
-            row = add_version(
-                session,
-                self.root,
-                staged,
-                model,
-                name=name,
-                parent_id=None,
-                architecture=architecture,
-                num_classes=len(self.classes),
-                source="imported",
-                config={"checkpoint": str(path)},
-            )
-            return to_info(row)
+        return self.model_store.import_checkpoint(checkpoint, architecture, name)
+
+    def import_weights(
+        self,
+        state: dict[str, torch.Tensor],
+        architecture: str | None = None,
+        name: str | None = None,
+        source: str = UPLOAD,
+    ) -> VersionInfo:
+        """`import_model` for weights already in memory (an upload); `source` names them."""
+        return self.model_store.import_weights(state, architecture, name, source)
 
     # ----- predictions -----------------------------------------------------------------------
 
@@ -437,29 +356,10 @@ class Workspace:
         self, split: str, version: int | None = None, progress: ProgressCallback = None
     ) -> SplitMetrics:
         """Run the model over a split, store the predictions and return the split's metrics."""
-        dataset = self.dataset(split)
-        device = self.device
-        with self.session() as session:
-            row = self._require_version(session, version)
-        model = self.load_model(row.id)
-        loader = make_loader(
-            dataset, self.config.runtime.batch_size, self.config.runtime.workers, device
-        )
-        store_predictions(self.session, row.id, split, model, loader, device, progress)
-        with self.session() as session:
-            result = compute_metrics(session, row.id, split, self.classes)
-            row = get_version(session, row.id)
-            row.metrics = {
-                **row.metrics,
-                split: {"accuracy": result.accuracy, "loss": result.loss, "images": len(dataset)},
-            }
-        return result
+        return self.predictor.run(split, version, progress)
 
     def metrics(self, split: str, version: int | None = None) -> SplitMetrics:
-        self._split_folder(split)
-        with self.session() as session:
-            row = self._require_version(session, version)
-            return compute_metrics(session, row.id, split, self.classes)
+        return self.predictor.metrics(split, version)
 
     # ----- training --------------------------------------------------------------------------
 
@@ -478,7 +378,16 @@ class Workspace:
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
         """
         options = options or parse_options(kwargs)
-        version = train_version(self, options, progress, run_dir, on_epoch)
+        version = train_version(
+            self.images_store,
+            self.model_store,
+            self.config.runtime,
+            self.paths.runs,
+            options,
+            progress,
+            run_dir,
+            on_epoch,
+        )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
                 self.predict(split, version.id, progress)
@@ -488,4 +397,4 @@ class Workspace:
 
     def info(self) -> WorkspaceInfo:
         """Splits with class counts and problems, model versions, the current one."""
-        return summarize(self)
+        return summarize(self.root, self.images_store)

@@ -110,6 +110,13 @@ export const api = {
   workspace: () => request<WorkspaceInfo>("/workspace"),
   models: () => request<ModelVersion[]>("/models"),
   makeCurrent: (id: number) => request<ModelVersion>(`/models/${id}/current`, { method: "POST" }),
+  /** Upload weights (a .safetensors file, or a torch.save state dict) as the new current version. */
+  importModel: (file: Blob, format: "safetensors" | "pt", architecture?: string) =>
+    request<ModelVersion>(withParams("/models/import", { format, architecture }), {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: file,
+    }),
   images: (params: Params) => request<ImagePage>(withParams("/images", params)),
   image: (id: number) => request<ImageDetail>(`/images/${id}`),
   neighbours: (id: number, params: Params) =>

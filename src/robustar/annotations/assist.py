@@ -77,10 +77,26 @@ def grabcut(
     for points, value in ((foreground, cv2.GC_FGD), (background, cv2.GC_BGD)):
         for x, y in points:
             cv2.circle(mask, (s(x), s(y)), radius, int(value), -1)
+    if not np.isin(mask, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
+        raise DataError(
+            "the GrabCut box covers the whole image, so no pixels show what background is",
+            "draw the box inside the image's edges, or mark some background points",
+        )
+    if not np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).any():
+        raise DataError(
+            "the background points cover the whole GrabCut box, so no pixels show the object",
+            "draw a larger box, or mark fewer background points",
+        )
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     cv2.grabCut(
-        bgr, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK
+        bgr,
+        mask,
+        (0, 0, 0, 0),  # the rectangle is unused when starting from a mask
+        background_model,
+        foreground_model,
+        iterations,
+        cv2.GC_INIT_WITH_MASK,
     )
     chosen = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
     return _grown(chosen, image.size).astype(bool)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from robustar.data.imageio import pil_reason
 from robustar.errors import DataError
 
 MAX_MASK_BYTES = 64 * 1024 * 1024
@@ -21,15 +22,33 @@ def encode_mask(mask: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_mask(mask: np.ndarray, path: Path) -> None:
-    """Write then rename, so a crash leaves no half-written mask."""
+def write_mask(mask: np.ndarray, path: Path, durable: bool = False) -> None:
+    """Write then rename, so a crash leaves no half-written mask. `durable`: also flush the
+    file and its folder to disk first, for a file a database row is about to point at."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
     try:
-        tmp.write_bytes(encode_mask(mask))
+        with tmp.open("wb") as handle:
+            handle.write(encode_mask(mask))
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
+        if durable:
+            _sync_folder(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut (POSIX; Windows cannot open folders)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def read_mask(path: Path) -> np.ndarray:
@@ -73,8 +92,15 @@ def decode_mask(data: bytes, width: int, height: int, what: str = "the mask") ->
                 )
             image.load()
             array = np.asarray(image.convert("L") if image.mode in ("P", "1") else image)
+    except Image.DecompressionBombError:
+        raise DataError(
+            f"{what} declares a size far beyond the image's {width}x{height}",
+            "masks are stored at the image's native size; resize the mask to match",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{what} is not a readable PNG: {error}", "send a valid PNG file") from None
+        raise DataError(
+            f"{what} is not a readable PNG: {pil_reason(error)}", "send a valid PNG file"
+        ) from None
     if array.dtype not in (np.uint8, bool):
         raise DataError(f"{what} has {array.dtype} pixels", "send an 8-bit or 1-bit PNG")
     return as_binary(array, what)

@@ -1,52 +1,71 @@
-"""`Workspace.masks`: the annotation face of a workspace (Python API, CLI and server use it)."""
+"""`Workspace.masks`: the annotation stage (Python API, CLI and server use it)."""
 
 from __future__ import annotations
 
 import getpass
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import case, func, select
 
 from robustar.annotations import assist, proposals, store, transfer
 from robustar.annotations.maskfile import as_binary
+from robustar.annotations.proposals import AutoAnnotate, ProposalInfo
 from robustar.annotations.segmenters import Segmenter, load_segmenter
-from robustar.config import LABELLED_SPLITS
+from robustar.config import LABELLED_SPLITS, RuntimeConfig, SegmentationConfig
+from robustar.data.images import ImageStore
 from robustar.db.tables import Image, Mask
-from robustar.errors import DataError
+from robustar.errors import ConflictError, DataError, NotFoundError
+from robustar.predict.browse import Browser
 from robustar.progress import ProgressCallback
 
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
-
 LOCAL_AUTHOR = getpass.getuser() or "local"
+SET_ATTEMPTS = 5  # `set` overwrites: a save lost to a concurrent one is tried again
 
 
 class Masks:
     """Versioned binary masks of kind `spurious` (default) or `object`, at native size."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
+    def __init__(
+        self,
+        images: ImageStore,
+        browser: Browser,
+        root: Path,
+        segmentation: SegmentationConfig | None,
+        runtime: RuntimeConfig,
+    ) -> None:
+        self._images = images
+        self._db = images.db
+        self._browser = browser
+        self._root = root
+        self._segmentation = segmentation
+        self._runtime = runtime
         self._segmenter: Segmenter | None = None
         self._segmenter_lock = threading.Lock()
 
     def get(self, image_id: int, kind: str = "spurious", version: int | None = None) -> np.ndarray:
         """The mask as a boolean array (height, width); NotFoundError when there is none."""
-        with self._ws.session() as session:
-            return store.load_mask(session, self._ws.root, image_id, kind, version)[1]
+        with self._db.session() as session:
+            return store.load_mask(session, self._root, image_id, kind, version)[1]
+
+    def current_pixels(self, image_id: int, kind: str = "spurious") -> np.ndarray | None:
+        """The current mask, or None when the image has none."""
+        try:
+            return self.get(image_id, kind)
+        except NotFoundError:
+            return None
 
     def current(self, image_id: int, kind: str = "spurious") -> store.MaskVersion | None:
-        with self._ws.session() as session:
+        with self._db.session() as session:
             row = store.current_row(session, image_id, store.check_kind(kind))
             return None if row is None else store.to_info(row)
 
     def load(
         self, image_id: int, kind: str = "spurious", version: int | None = None
     ) -> tuple[store.MaskVersion, np.ndarray]:
-        with self._ws.session() as session:
-            return store.load_mask(session, self._ws.root, image_id, kind, version)
+        with self._db.session() as session:
+            return store.load_mask(session, self._root, image_id, kind, version)
 
     def save(
         self,
@@ -58,18 +77,24 @@ class Masks:
     ) -> store.MaskVersion:
         """Save a new version; ConflictError unless `base_version` is the current version."""
         mask = as_binary(np.asarray(mask), "the mask")
-        with self._ws.session() as session:
+        with self._db.session() as session:
             return store.save_mask(
-                session, self._ws.root, image_id, kind, mask, base_version, author or LOCAL_AUTHOR
+                session, self._root, image_id, kind, mask, base_version, author or LOCAL_AUTHOR
             )
 
     def set(self, image_id: int, mask: np.ndarray, kind: str = "spurious") -> store.MaskVersion:
         """Save over whatever is current (scripts; the page uses `save` with its version)."""
+        for _ in range(SET_ATTEMPTS - 1):
+            current = self.current(image_id, kind)
+            try:
+                return self.save(image_id, mask, kind, None if current is None else current.version)
+            except ConflictError:
+                continue  # someone saved in between: overwrite their version instead
         current = self.current(image_id, kind)
         return self.save(image_id, mask, kind, None if current is None else current.version)
 
     def history(self, image_id: int, kind: str = "spurious") -> list[store.MaskVersion]:
-        with self._ws.session() as session:
+        with self._db.session() as session:
             return store.history(session, image_id, kind)
 
     def restore(
@@ -94,20 +119,20 @@ class Masks:
                 func.count(),
                 func.sum(case((Image.id.in_(annotated), 1), else_=0)),
             )
-            .where(Image.split.in_([s for s in LABELLED_SPLITS if s in self._ws.folders]))
+            .where(Image.split.in_([s for s in LABELLED_SPLITS if s in self._images.folders]))
             .group_by(Image.split, Image.label)
         )
         result: dict[str, dict[str, tuple[int, int]]] = {}
-        with self._ws.session() as session:
+        with self._db.session() as session:
             for split, label, total, done in session.execute(query):
-                name = self._ws.classes[label]
+                name = self._images.classes[label]
                 result.setdefault(split, {})[name] = (int(done or 0), int(total))
         return result
 
     # ----- assisted selection ----------------------------------------------------------------
 
     def superpixels(self, image_id: int, segments: int = 200) -> np.ndarray:
-        return assist.superpixels(self._ws.load_image(image_id), segments)
+        return assist.superpixels(self._images.load(image_id), segments)
 
     def grabcut(
         self,
@@ -116,7 +141,7 @@ class Masks:
         foreground: list[tuple[int, int]] = (),  # type: ignore[assignment]
         background: list[tuple[int, int]] = (),  # type: ignore[assignment]
     ) -> np.ndarray:
-        return assist.grabcut(self._ws.load_image(image_id), box, foreground, background)
+        return assist.grabcut(self._images.load(image_id), box, foreground, background)
 
     def segment(
         self, image_id: int, points: list[tuple[int, int]], labels: list[int]
@@ -124,35 +149,62 @@ class Masks:
         """A proposal from the configured segmentation model (loaded once, on first use)."""
         with self._segmenter_lock:
             if self._segmenter is None:
-                config = self._ws.config
                 self._segmenter = load_segmenter(
-                    config.segmentation, self._ws.root, config.runtime.device
+                    self._segmentation, self._root, self._runtime.device
                 )
-            return self._segmenter.propose(self._ws.load_image(image_id), points, labels)
+            return self._segmenter.propose(self._images.load(image_id), points, labels)
 
     # ----- batch proposals and their review -------------------------------------------------
 
     def auto_annotate(self, progress: ProgressCallback = None, **params: object) -> int:
         """Propose masks for a filtered set in this process (a job does the same in the
         worker: `Workspace.jobs.auto_annotate`). Returns the number of proposals."""
-        return proposals.auto_annotate(self._ws, proposals.parse_request(params), progress)
+        return self.propose_all(proposals.parse_request(params), progress)
+
+    def propose_all(
+        self,
+        params: AutoAnnotate,
+        progress: ProgressCallback = None,
+        job_id: int | None = None,
+    ) -> int:
+        """One pending proposal per image the request's filters select."""
+        selected = self._browser.images(
+            params.split, sort="id", limit=params.limit, **params.filters
+        )
+        ids = [image.id for image in selected]
+        return proposals.auto_annotate(
+            self._db, self._root, ids, params, lambda i: self._propose(i, params), progress, job_id
+        )
+
+    def _propose(self, image_id: int, params: AutoAnnotate) -> np.ndarray:
+        if params.method == "colour":
+            if not params.colours:
+                raise DataError("the colour method needs colours", "give colours=[[r, g, b], ...]")
+            return assist.colour_range(
+                self._images.load(image_id), params.colours, params.tolerance
+            )
+        if params.method == "grabcut":
+            image = self._images.load(image_id)
+            dx, dy = round(image.width * params.margin), round(image.height * params.margin)
+            return assist.grabcut(image, (dx, dy, image.width - dx, image.height - dy))
+        return self.segment(image_id, [], [])
 
     def proposals(
         self, status: str = "pending", kind: str | None = None, limit: int = 100, offset: int = 0
-    ) -> tuple[int, list[proposals.ProposalInfo]]:
-        return proposals.list_proposals(self._ws, status, kind, limit, offset)
+    ) -> tuple[int, list[ProposalInfo]]:
+        return proposals.list_proposals(self._db, status, kind, limit, offset)
 
-    def proposal(self, proposal_id: int) -> tuple[proposals.ProposalInfo, np.ndarray]:
-        return proposals.proposal_mask(self._ws, proposal_id)
+    def proposal(self, proposal_id: int) -> tuple[ProposalInfo, np.ndarray]:
+        return proposals.proposal_mask(self._db, self._root, proposal_id)
 
     def accept(
         self, proposal_id: int, edited: np.ndarray | None = None, store: bool = True
-    ) -> proposals.ProposalInfo:
+    ) -> ProposalInfo:
         mask = None if edited is None else as_binary(np.asarray(edited), "the edited mask")
-        return proposals.review(self._ws, proposal_id, True, mask, LOCAL_AUTHOR, store)
+        return proposals.review(self._db, self._root, proposal_id, True, mask, LOCAL_AUTHOR, store)
 
-    def reject(self, proposal_id: int) -> proposals.ProposalInfo:
-        return proposals.review(self._ws, proposal_id, False)
+    def reject(self, proposal_id: int) -> ProposalInfo:
+        return proposals.review(self._db, self._root, proposal_id, False)
 
     # ----- import and export -----------------------------------------------------------------
 
@@ -165,7 +217,7 @@ class Masks:
         )
         if split is not None:
             query = query.where(Image.split == split)
-        with self._ws.session() as session:
+        with self._db.session() as session:
             return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
     def export_to(
@@ -185,7 +237,7 @@ class Masks:
     def import_from(self, source: str | Path, format: str = "png", kind: str = "spurious") -> int:
         """Read every mask first; store them all (one new version each) only if all are valid."""
         store.check_kind(kind)
-        with self._ws.session() as session:
+        with self._db.session() as session:
             images = {
                 transfer.png_name(split, rel): (image_id, width, height)
                 for image_id, split, rel, width, height in session.execute(
@@ -198,12 +250,12 @@ class Masks:
             masks = transfer.read_coco(Path(source), kind, images)
         else:
             raise DataError(f"unknown mask format {format!r}", "use png or coco")
-        with self._ws.session() as session:
+        with self._db.session() as session:
             for image_id, mask in masks.items():
                 row = store.current_row(session, image_id, kind)
                 store.save_mask(
                     session,
-                    self._ws.root,
+                    self._root,
                     image_id,
                     kind,
                     mask,

@@ -3,23 +3,23 @@ until a person accepts, edits or rejects each proposal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from robustar.annotations import assist
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.annotations.store import current_row, save_mask
+from robustar.db.session import Database
 from robustar.db.tables import Proposal, utcnow
 from robustar.errors import DataError, NotFoundError, validation_problems
 from robustar.progress import ProgressCallback, report
-
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
 
 PROPOSALS_DIR = "annotations/proposals"
 
@@ -76,31 +76,21 @@ def _info(row: Proposal) -> ProposalInfo:
     )
 
 
-def _propose(workspace: Workspace, image_id: int, params: AutoAnnotate) -> np.ndarray:
-    if params.method == "colour":
-        if not params.colours:
-            raise DataError("the colour method needs colours", "give colours=[[r, g, b], ...]")
-        return assist.colour_range(workspace.load_image(image_id), params.colours, params.tolerance)
-    if params.method == "grabcut":
-        image = workspace.load_image(image_id)
-        dx, dy = round(image.width * params.margin), round(image.height * params.margin)
-        return assist.grabcut(image, (dx, dy, image.width - dx, image.height - dy))
-    return workspace.masks.segment(image_id, [], [])
-
-
 def auto_annotate(
-    workspace: Workspace,
+    db: Database,
+    root: Path,
+    image_ids: list[int],
     params: AutoAnnotate,
+    propose: Callable[[int], np.ndarray],
     progress: ProgressCallback = None,
     job_id: int | None = None,
 ) -> int:
-    """Make one pending proposal per selected image; return how many were made."""
-    images = workspace.images(params.split, sort="id", limit=params.limit, **params.filters)
-    for done, image in enumerate(images, 1):
-        mask = _propose(workspace, image.id, params)
-        with workspace.session() as session:
+    """Make one pending proposal per image with `propose`; return how many were made."""
+    for done, image_id in enumerate(image_ids, 1):
+        mask = propose(image_id)
+        with db.session() as session:
             row = Proposal(
-                image_id=image.id,
+                image_id=image_id,
                 kind=params.kind,
                 method=params.method,
                 job_id=job_id,
@@ -111,12 +101,12 @@ def auto_annotate(
             session.add(row)
             session.flush()
             row.file = f"{PROPOSALS_DIR}/{row.id}.png"
-            write_mask(mask, workspace.root / row.file)
-        report(progress, "auto-annotate", done, len(images))
-    return len(images)
+            write_mask(mask, root / row.file)
+        report(progress, "auto-annotate", done, len(image_ids))
+    return len(image_ids)
 
 
-def _get(session, proposal_id: int) -> Proposal:  # type: ignore[no-untyped-def]
+def _get(session: Session, proposal_id: int) -> Proposal:
     row = session.get(Proposal, proposal_id)
     if row is None:
         raise NotFoundError(f"proposal {proposal_id} does not exist")
@@ -124,7 +114,7 @@ def _get(session, proposal_id: int) -> Proposal:  # type: ignore[no-untyped-def]
 
 
 def list_proposals(
-    workspace: Workspace,
+    db: Database,
     status: str = "pending",
     kind: str | None = None,
     limit: int = 100,
@@ -133,20 +123,21 @@ def list_proposals(
     query = select(Proposal).where(Proposal.status == status)
     if kind is not None:
         query = query.where(Proposal.kind == kind)
-    with workspace.session() as session:
+    with db.session() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.order_by(Proposal.id).limit(limit).offset(offset))
         return int(total), [_info(r) for r in rows]
 
 
-def proposal_mask(workspace: Workspace, proposal_id: int) -> tuple[ProposalInfo, np.ndarray]:
-    with workspace.session() as session:
+def proposal_mask(db: Database, root: Path, proposal_id: int) -> tuple[ProposalInfo, np.ndarray]:
+    with db.session() as session:
         row = _get(session, proposal_id)
-        return _info(row), read_mask(workspace.root / row.file)
+        return _info(row), read_mask(root / row.file)
 
 
 def review(
-    workspace: Workspace,
+    db: Database,
+    root: Path,
     proposal_id: int,
     accept: bool,
     edited: np.ndarray | None = None,
@@ -155,18 +146,18 @@ def review(
 ) -> ProposalInfo:
     """Accept (as the next mask version, optionally edited) or reject a pending proposal.
     `store=False` only records the decision (the page saved its edited mask itself)."""
-    with workspace.session() as session:
+    with db.session() as session:
         row = _get(session, proposal_id)
         if row.status != "pending":
             raise DataError(
                 f"proposal {proposal_id} was already {row.status}", "review pending proposals"
             )
         if accept and store:
-            mask = edited if edited is not None else read_mask(workspace.root / row.file)
+            mask = edited if edited is not None else read_mask(root / row.file)
             current = current_row(session, row.image_id, row.kind)
             save_mask(
                 session,
-                workspace.root,
+                root,
                 row.image_id,
                 row.kind,
                 mask,

@@ -53,7 +53,8 @@ def read_png_folder(folder: Path, images: dict[str, tuple[int, int, int]]) -> di
 
 def export_coco(out: Path, kind: str, items: Iterable[tuple[int, str, str, np.ndarray]]) -> int:
     """One COCO file: images named `<split>/<relpath>`, one RLE annotation per mask."""
-    images, annotations = [], []
+    images: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
     for image_id, split, relpath, mask in items:
         height, width = mask.shape
         images.append(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from robustar.cli import (  # noqa: F401  (importing registers the commands)
+    db_commands,
     explain_commands,
     job_commands,
     mask_commands,
@@ -23,9 +26,10 @@ def main() -> None:
     try:
         app()
     except RobustarError as error:
-        console.print(f"[red]error[/]: {error.what}", highlight=False, soft_wrap=True)
+        # escaped: messages name config fields as "[data] train", which Rich reads as markup
+        console.print(f"[red]error[/]: {escape(error.what)}", highlight=False, soft_wrap=True)
         if error.fix:
-            console.print(f"  [bold]fix[/]: {error.fix}", highlight=False, soft_wrap=True)
+            console.print(f"  [bold]fix[/]: {escape(error.fix)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")

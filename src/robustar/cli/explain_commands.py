@@ -50,7 +50,7 @@ def explain(
     heat, explained = workspace.explain.saliency(image, method, target)
     if out is not None:
         out.write_bytes(workspace.explain.render(heat))
-    share = workspace.explain.mass_in_mask(image, "spurious", method)
+    share = workspace.explain.mask_share(heat, image, "spurious")
     inside = "" if share is None else f"; {share:.1%} of it inside the spurious mask"
     stdout.print(f"image {image}: {method} for class {workspace.classes[explained]}{inside}")
 

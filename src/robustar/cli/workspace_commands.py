@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
@@ -111,8 +112,8 @@ def info(
 
 def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
     info = workspace.info()
-    stdout.print(f"[bold]workspace[/] {info.root}")
-    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {', '.join(info.classes)}")
+    stdout.print(f"[bold]workspace[/] {escape(str(info.root))}")
+    stdout.print(f"[bold]classes[/] ({len(info.classes)}): {escape(', '.join(info.classes))}")
     table = Table("split", "images", "problems", "per class")
     for s in info.splits:
         counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
@@ -140,7 +141,7 @@ def scan(
             f"-{r.removed} removed), {len(r.problems)} problems, {r.seconds:.1f}s"
         )
         for rel, message in r.problems[:20]:
-            stdout.print(f"  [yellow]problem[/] {rel}: {message}")
+            stdout.print(f"  [yellow]problem[/] {escape(rel)}: {escape(message)}")
 
 
 @app.command()
@@ -238,34 +239,39 @@ def serve(
 
 
 def _serve(workspace, host: str | None, port: int | None, worker: bool = True) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
+    import signal
 
     import uvicorn
 
+    from robustar.jobs.supervisor import WorkerProcess
     from robustar.server.app import create_app
 
     host = host or workspace.config.server.host
     port = port or workspace.config.server.port
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
-    console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
-    process = None
-    if worker:  # a separate process, so training never blocks the server
-        command = [sys.executable, "-m", "robustar.jobs.worker", str(workspace.root)]
-        process = subprocess.Popen(command)
+    # uvicorn shuts down on SIGTERM, then raises it again: exit through `finally`, so the
+    # worker is stopped too, rather than die there and leave it training.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    supervisor = WorkerProcess(workspace.root, workspace.session, console.print)
     try:
+        if worker:  # a separate process, so training never blocks the server
+            supervisor.start()
+        console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
         uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        supervisor.stop()
 
 
 @app.command("worker")
 def run_worker(directory: WorkspaceDir) -> None:
-    """Run queued jobs one at a time (what 'robustar serve' starts beside the server)."""
-    from robustar.jobs.worker import serve_forever
+    """Run queued jobs one at a time (what 'robustar serve' starts beside the server); one
+    worker per workspace. Ctrl+C or SIGTERM stops it after the running job's current step,
+    leaving that job interrupted (resume it later)."""
+    from robustar.jobs.lock import check_free
+    from robustar.jobs.process import serve_forever
 
     root = open_workspace(directory).root
+    check_free(root)
     console.print(f"worker for {root}: waiting for jobs (Ctrl+C stops)")
     serve_forever(root)

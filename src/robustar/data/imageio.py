@@ -28,6 +28,14 @@ def unreadable(image_id: int, error: Exception) -> DataError:
     )
 
 
+def pil_reason(error: Exception) -> str:
+    """Pillow's message without the repr of the in-memory file it was given
+    ("cannot identify image file <_io.BytesIO object at 0x...>")."""
+    if isinstance(error, UnidentifiedImageError):
+        return "the format is not one Pillow recognises"
+    return str(error)
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Grey, 16-bit, float, palette, alpha and CMYK images to 8-bit RGB.
 
@@ -70,7 +78,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
                 "raise [image] max_pixels if the image is genuine"
             ) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-            raise ImageDecodeError(f"not a readable image: {error}") from None
+            raise ImageDecodeError(f"not a readable image: {pil_reason(error)}") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
 

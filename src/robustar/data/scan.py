@@ -49,14 +49,28 @@ class ScanReport:
         return self.added + self.changed + self.unchanged
 
 
-def _walk(root: Path, prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
-    with os.scandir(root) as entries:
+def _walk(
+    folder: Path, split_root: Path, problems: list[tuple[str, str]], prefix: str = ""
+) -> Iterator[tuple[str, os.stat_result]]:
+    """Files under `folder`; a symbolic link is followed only when its target lies inside the
+    split (`split_root`, resolved), otherwise it is a problem, and a link back to a folder
+    above it is not followed again."""
+    with os.scandir(folder) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
             if entry.name.startswith("."):
                 continue
             rel = f"{prefix}{entry.name}"
+            if entry.is_symlink():
+                target = Path(entry.path).resolve()
+                if target != split_root and split_root not in target.parents:
+                    problems.append((rel, f"link to {target}, outside the split folder; skipped"))
+                    continue
+                here = folder.resolve()
+                if entry.is_dir() and (target == here or target in here.parents):
+                    problems.append((rel, "link to a folder above it (a loop); skipped"))
+                    continue
             if entry.is_dir(follow_symlinks=True):
-                yield from _walk(Path(entry.path), rel + "/")
+                yield from _walk(Path(entry.path), split_root, problems, rel + "/")
             elif entry.is_file(follow_symlinks=True):
                 yield rel, entry.stat(follow_symlinks=True)
 
@@ -69,7 +83,7 @@ def find_files(
     problems: list[tuple[str, str]] = []
     index = {name: i for i, name in enumerate(classes or [])}
     seen_classes: dict[str, int] = {}
-    for rel, stat in _walk(root):
+    for rel, stat in _walk(root, root.resolve(), problems):
         suffix = os.path.splitext(rel)[1].lower()
         label = None
         if classes is not None:
@@ -91,7 +105,10 @@ def find_files(
             seen_classes[rel.partition("/")[0]] += 1
         found.append(FoundFile(rel, label, stat.st_size, stat.st_mtime_ns))
     if classes is not None:
+        skipped = {rel for rel, _ in problems}
         for child in sorted(root.iterdir()):
+            if child.name in skipped:  # a link that is reported as a problem
+                continue
             if child.is_dir() and not child.name.startswith(".") and child.name not in index:
                 raise DataError(
                     f"{child}: folder is not one of the classes ({', '.join(classes)})",

@@ -25,23 +25,21 @@ import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from robustar.data.images import ImageStore
 from robustar.errors import DataError, NotFoundError
 from robustar.explain.gradients import LastLayer, PerSample, Projection, parameter_count
 from robustar.explain.hessian import GaussNewtonSolver, check_size
-from robustar.media import CACHE_DIR
 from robustar.models.checkpoint import load_weights
 from robustar.models.registry import create_model
+from robustar.models.store import ModelStore
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback, report
-
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
+from robustar.storage import atomic_path, atomic_write
 
 METHODS = ("influence", "influence-cg", "trak", "tracin", "cosine")
 FORMAT = 2  # the layout of the files on disk
@@ -152,18 +150,25 @@ def _host(t: torch.Tensor) -> torch.Tensor:
 
 def _save_atomically(path: Path, **arrays: object) -> None:
     """A crash leaves the previous file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    tmp.replace(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 class AttributionIndex:
-    def __init__(self, workspace: Workspace, version: int, method: str) -> None:
+    def __init__(
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        cache: Path,
+        workers: int,
+        version: int,
+        method: str,
+    ) -> None:
         if method not in METHODS:
             raise DataError(f"unknown attribution method {method!r}", f"use {', '.join(METHODS)}")
-        self.ws, self.version, self.method = workspace, version, method
-        self.folder = workspace.root / CACHE_DIR / "attribution" / f"v{version}" / method
+        self.images, self.models, self.workers = images, models, workers
+        self.version, self.method = version, method
+        self.folder = cache / "attribution" / f"v{version}" / method
 
     # ----- files ---------------------------------------------------------------------------
 
@@ -192,9 +197,7 @@ class AttributionIndex:
         return self._meta_path().stat().st_mtime_ns
 
     def _write_meta(self, **meta: object) -> None:
-        tmp = self.folder / ".meta.json.tmp"
-        tmp.write_text(json.dumps(meta))
-        tmp.replace(self._meta_path())
+        atomic_write(self._meta_path(), lambda tmp: tmp.write_text(json.dumps(meta)))
 
     def _features(self, mode: str = "r") -> np.memmap:
         info = self.info()
@@ -229,7 +232,7 @@ class AttributionIndex:
             info = None
         if info is not None and info.complete:
             return info  # built (and solved): nothing left to do
-        dataset = self.ws.dataset("train")
+        dataset = self.images.dataset("train")
         featuriser = self._featuriser(dim, asked[2], len(dataset))
         ids = np.asarray(dataset.ids, dtype=np.int64)
         if info is None:
@@ -265,7 +268,7 @@ class AttributionIndex:
             saved = np.load(kernel_path)
             kernel, start = saved["kernel"], int(saved["rows"])
         subset = torch.utils.data.Subset(dataset, range(start, len(ids)))
-        loader = make_loader(subset, batch_size, self.ws.config.runtime.workers, self.ws.device)
+        loader = make_loader(subset, batch_size, self.workers, self.models.device)
         row = start
         for x, y, _ in loader:
             phi, part = featuriser.train(x, y)
@@ -328,7 +331,7 @@ class AttributionIndex:
             checkpoints = self._checkpoints(None, "TracIn sums over")
             models, rates = zip(*checkpoints, strict=True)
             return Featuriser(self.method, dim, list(models), list(rates))
-        model = self.ws.load_model(self.version).to(self.ws.device)
+        model = self.models.load(self.version).to(self.models.device)
         models = [model]
         if self.method == "trak" and ensemble > 1:
             saved = self._checkpoints(ensemble, f"a TRAK ensemble of {ensemble} averages over")
@@ -342,18 +345,18 @@ class AttributionIndex:
 
     def _hessian_sample(self) -> torch.Tensor:
         """A fixed, seeded sample of training images (the same for every query)."""
-        dataset = self.ws.dataset("train")
+        dataset = self.images.dataset("train")
         picks = np.random.default_rng(0).permutation(len(dataset))[:HESSIAN_SAMPLE]
         return torch.stack([dataset[int(i)][0] for i in np.sort(picks)])
 
     def _checkpoints(self, last: int | None, purpose: str) -> list[tuple[torch.nn.Module, float]]:
         """The version's last saved epochs (all with `last` None), each with the learning rate
         it was trained at; `purpose` says in an error what needs them."""
-        version = self.ws.model(self.version)
-        folder = (self.ws.root / version.checkpoint).parent
+        version = self.models.get(self.version)
+        folder = (self.models.root / version.checkpoint).parent
         epochs = [
             (folder / f"epoch-{e.epoch:03d}.safetensors", e.learning_rate)
-            for e in self.ws.training_curves(self.version)
+            for e in self.models.training_curves(self.version)
         ]
         saved = [(path, rate) for path, rate in epochs if path.is_file()]
         if len(saved) < (last or 1):
@@ -369,7 +372,7 @@ class AttributionIndex:
                     create_model(version.architecture, version.num_classes),
                     path,
                     version.num_classes,
-                ).to(self.ws.device),
+                ).to(self.models.device),
                 rate,
             )
             for path, rate in saved[-(last or len(saved)) :]
@@ -385,13 +388,13 @@ class AttributionIndex:
         label)."""
         featuriser = featuriser or self.featuriser()
         if targets is None:
-            targets = [self.ws.image(i).label for i in image_ids]  # type: ignore[misc]
+            targets = [self.images.record(i).label for i in image_ids]  # type: ignore[misc]
             if any(t is None for t in targets):
                 raise DataError(
                     "attribution of an unlabelled image needs the class to explain",
                     "pass a target class (e.g. the predicted one)",
                 )
-        x = torch.stack([self.ws.transform(self.ws.load_image(i)) for i in image_ids])
+        x = torch.stack([self.images.transform(self.images.load(i)) for i in image_ids])
         return featuriser.test(x, torch.tensor(targets))
 
     def scores(self, test: torch.Tensor, chunk: int = 65536) -> np.ndarray:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 import torch
 from sqlalchemy import delete, insert
 
+from robustar.data.images import ImageStore
 from robustar.db.tables import Suspicion
 from robustar.errors import DataError
 from robustar.explain.attribution import (
@@ -21,11 +22,9 @@ from robustar.explain.attribution import (
     IndexInfo,
     Scored,
 )
+from robustar.models.store import ModelStore
+from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
-
-if TYPE_CHECKING:
-    from robustar.gallery import ImageInfo
-    from robustar.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,16 @@ class Suspect:
 
 
 class Attribution:
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
+    def __init__(
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        predictor: Predictor,
+        cache: Path,
+        workers: int,
+    ) -> None:
+        self._images, self._models, self._predictor = images, models, predictor
+        self._cache, self._workers = cache, workers
         # The last index queried, with its featuriser, keyed by the index's description, the
         # time its meta was written (a rebuild, even in the worker process, changes it) and
         # the device the featuriser's models live on.
@@ -57,7 +64,7 @@ class Attribution:
         """Test features, and the index to score them with, both kept between queries:
         building a featuriser draws the projection matrix (`trak`) or measures the curvature
         (`influence-cg`), and the index keeps its inverse kernel in memory."""
-        key = (index.ready(), index.written(), self._ws.device)
+        key = (index.ready(), index.written(), self._models.device)
         with self._lock:
             prepared = self._prepared.get(key)
             if prepared is None:
@@ -66,8 +73,11 @@ class Attribution:
             index, featuriser = prepared
             return index, index.test_features(image_ids, featuriser, targets)
 
-    def _index(self, method: str, version: int | None) -> AttributionIndex:
-        return AttributionIndex(self._ws, self._ws.model(version).id, method)
+    def index(self, method: str = DEFAULT_METHOD, version: int | None = None) -> AttributionIndex:
+        version_id = self._models.get(version).id
+        return AttributionIndex(
+            self._images, self._models, self._cache, self._workers, version_id, method
+        )
 
     def build(
         self,
@@ -83,11 +93,11 @@ class Attribution:
         `ensemble` (trak) averages over that many of the version's last epoch checkpoints."""
         with self._lock:
             self._prepared = {}  # free the memory; a rebuilt index gets a new key anyway
-        index = self._index(method, version)
+        index = self.index(method, version)
         return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
-        found = (self._index(m, version).info() for m in METHODS)
+        found = (self.index(m, version).info() for m in METHODS)
         return [info for info in found if info is not None]
 
     def query(
@@ -100,11 +110,12 @@ class Attribution:
     ) -> Attributions:
         """The k training images that most support and most oppose the image's `target`
         class: by default its label, or for an unlabelled image the predicted class."""
-        index = self._index(method, version)
-        chosen = self._ws.class_index(target)
+        index = self.index(method, version)
+        chosen = self._images.class_index(target)
         if chosen is None:
-            image = self._ws.image(image_id, index.version)
-            chosen = image.label if image.label is not None else self._predicted(image)
+            chosen = self._images.record(image_id).label
+        if chosen is None:
+            chosen = self._predicted(image_id, index.version)
         index, test = self._features(index, [image_id], [chosen])
         scores = index.scores(test)[0]
         ids = index.ids()
@@ -115,14 +126,14 @@ class Attribution:
             [Scored(int(ids[i]), float(scores[i])) for i in order[:k]],
         )
 
-    @staticmethod
-    def _predicted(image: ImageInfo) -> int:
-        if image.prediction is None:
+    def _predicted(self, image_id: int, version: int) -> int:
+        predicted = self._predictor.predicted(image_id, version)
+        if predicted is None:
             raise DataError(
-                f"image {image.id} has neither a label nor a prediction to explain",
+                f"image {image_id} has neither a label nor a prediction to explain",
                 "pass a target class, or run predictions for its split",
             )
-        return image.prediction.predicted
+        return predicted
 
     def suspicious(
         self,
@@ -141,9 +152,9 @@ class Attribution:
                 "misclassified image; influence-cg is meant for single queries",
                 "rank with cosine, tracin, trak or influence",
             )
-        index = self._index(method, version)
+        index = self.index(method, version)
         index.ready()
-        wrong = [i.id for i in self._ws.images(split, correct=False, version=index.version)]
+        wrong = self._predictor.misclassified(split, index.version)
         ids = index.ids()
         size = len(ids)
         total, worst, harms_most = np.zeros(size), np.zeros(size), np.full(size, -1)
@@ -176,7 +187,7 @@ class Attribution:
             }
             for s in suspects
         ]
-        with self._ws.session() as session:
+        with self._images.db.session() as session:
             session.execute(delete(Suspicion).where(Suspicion.version_id == index.version))
             if rows:
                 session.execute(insert(Suspicion), rows)

@@ -4,49 +4,71 @@ activation-maximisation images per class."""
 from __future__ import annotations
 
 import io
-import os
 import threading
-import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
 
-from robustar.annotations.store import current_row
+from robustar.data.images import ImageStore
 from robustar.data.transforms import to_native
 from robustar.errors import DataError
 from robustar.explain.activation import activation_maximisation
 from robustar.explain.saliency import METHODS, mass_in_mask, normalise, saliency
-from robustar.media import CACHE_DIR
+from robustar.models.store import ModelStore
+from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
+from robustar.storage import atomic_bytes
 
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
+# The current mask of (image id, kind), or None: given by a later stage (annotations), so that
+# explanations can measure saliency inside painted pixels without importing that stage.
+MaskLookup = Callable[[int, str], np.ndarray | None]
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def share_inside(heat: np.ndarray, mask: np.ndarray) -> float | None:
+    """Share of a map's mass inside a mask (a signed gradient counts by its largest channel);
+    None when the map is zero everywhere."""
+    return mass_in_mask(np.abs(heat).max(0) if heat.ndim == 3 else heat, mask)
 
 
 class Explain:
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
-        self._models: dict[tuple[int, torch.device], torch.nn.Module] = {}
+    def __init__(
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        predictor: Predictor,
+        cache: Path,
+        mask_of: MaskLookup,
+    ) -> None:
+        self._images = images
+        self._models = models
+        self._predictor = predictor
+        self._cache = cache
+        self._mask_of = mask_of
+        self._loaded: dict[tuple[int, torch.device], torch.nn.Module] = {}
         # Some methods (guided backprop, Grad-CAM) put hooks on the shared model: one at a time.
         self._lock = threading.Lock()
 
     def _model(self, version: int) -> torch.nn.Module:
         """The version's network on the workspace's device (one version kept loaded)."""
-        key = (version, self._ws.device)
-        if key not in self._models:
-            self._models = {key: self._ws.load_model(version).eval().to(key[1])}
-        return self._models[key]
+        key = (version, self._models.device)
+        if key not in self._loaded:
+            self._loaded = {key: self._models.load(version).eval().to(key[1])}
+        return self._loaded[key]
+
+    def _cache_file(self, version: int, image_id: int, method: str, target: int, layer: str | None):
+        name = f"{layer or 'auto'}" if method == "gradcam" else "map"
+        return (
+            self._cache
+            / "saliency"
+            / f"v{version}"
+            / method
+            / str(target)
+            / f"{image_id}-{name}.npy"
+        )
 
     def saliency(
         self,
@@ -57,55 +79,53 @@ class Explain:
         layer: str | None = None,
     ) -> tuple[np.ndarray, int]:
         """The map at the image's native size, and the class it explains (default: the
-        predicted class). Cached per (version, image, method, target)."""
+        predicted class, read from the stored prediction when there is one). Cached per
+        (version, image, method, target, layer); a cached map is read without decoding the
+        image or running the model."""
         if method not in METHODS:
             raise DataError(
                 f"unknown saliency method {method!r}", f"use one of {', '.join(METHODS)}"
             )
-        model_version = self._ws.model(version).id
-        x = self._ws.transform(self._ws.load_image(image_id))[None]
+        version_id = self._models.get(version).id
+        if target is None:
+            target = self._predictor.predicted(image_id, version_id)
+        else:
+            target = self._images.class_index(target)
+        if target is not None:
+            cached = self._cache_file(version_id, image_id, method, target, layer)
+            if cached.is_file():
+                return np.load(cached).astype(np.float32), target
+        x = self._images.transform(self._images.load(image_id))[None]
         with self._lock:
-            return self._saliency(image_id, x, method, target, model_version, layer)
+            return self._compute(image_id, x, method, target, version_id, layer)
 
-    def _saliency(
+    def _compute(
         self,
         image_id: int,
         x: torch.Tensor,
         method: str,
-        target: int | str | None,
-        model_version: int,
+        target: int | None,
+        version: int,
         layer: str | None,
     ) -> tuple[np.ndarray, int]:
-        model = self._model(model_version)
+        model = self._model(version)
         x = x.to(next(model.parameters()).device)
-        if target is None:
+        if target is None:  # never predicted: the model's prediction now
             with torch.no_grad():
                 target = int(model(x).argmax(1))
-        target = self._ws.class_index(target)
-        assert target is not None
-        name = f"{layer or 'auto'}" if method == "gradcam" else "map"
-        path = (
-            self._ws.root
-            / CACHE_DIR
-            / "saliency"
-            / f"v{model_version}"
-            / method
-            / str(target)
-            / f"{image_id}-{name}.npy"
-        )
-        if path.is_file():
-            return np.load(path).astype(np.float32), target
-        baseline = self._ws.transform.normalise_pixels(torch.zeros_like(x))
+        baseline = self._images.transform.normalise_pixels(torch.zeros_like(x))
         heat = saliency(model, x, method, target, baseline=baseline, layer=layer)
-        image = self._ws.image(image_id)
-        size, policy = self._ws.config.image.size, self._ws.config.image.resize
+        record = self._images.record(image_id)
+        size, policy = self._images.config.size, self._images.config.resize
         if heat.ndim == 3:
-            native = np.stack([to_native(c, image.width, image.height, size, policy) for c in heat])
+            native = np.stack(
+                [to_native(c, record.width, record.height, size, policy) for c in heat]
+            )
         else:
-            native = to_native(heat, image.width, image.height, size, policy)
+            native = to_native(heat, record.width, record.height, size, policy)
         buffer = io.BytesIO()
         np.save(buffer, native.astype(np.float16))
-        _atomic_bytes(path, buffer.getvalue())
+        atomic_bytes(self._cache_file(version, image_id, method, target, layer), buffer.getvalue())
         return native.astype(np.float32), target
 
     def render(self, heat: np.ndarray) -> bytes:
@@ -124,20 +144,26 @@ class Explain:
         image.save(buffer, format="PNG")
         return buffer.getvalue()
 
+    def mask_share(self, heat: np.ndarray, image_id: int, kind: str = "spurious") -> float | None:
+        """Share of this map inside the image's current mask; None without a mask."""
+        mask = self._mask_of(image_id, kind)
+        return None if mask is None else share_inside(heat, mask)
+
     def mass_in_mask(
         self,
         image_id: int,
         kind: str = "spurious",
         method: str = "max_gradient",
         version: int | None = None,
+        target: int | str | None = None,
+        layer: str | None = None,
     ) -> float | None:
         """Share of the saliency inside the image's current mask; None without a mask."""
-        with self._ws.session() as session:
-            if current_row(session, image_id, kind) is None:
-                return None
-        heat, _ = self.saliency(image_id, method, None, version)
-        heat = np.abs(heat).max(0) if heat.ndim == 3 else heat
-        return mass_in_mask(heat, self._ws.masks.get(image_id, kind))
+        mask = self._mask_of(image_id, kind)
+        if mask is None:
+            return None
+        heat, _ = self.saliency(image_id, method, target, version, layer)
+        return share_inside(heat, mask)
 
     def precompute(
         self,
@@ -147,25 +173,25 @@ class Explain:
         progress: ProgressCallback = None,
     ) -> int:
         """Fill the cache for a split (the predicted class of each image)."""
-        images = self._ws.images(split, sort="id")
-        for done, image in enumerate(images, 1):
-            self.saliency(image.id, method, None, version)
-            report(progress, f"saliency {split}", done, len(images))
-        return len(images)
+        ids = self._images.dataset(split).ids
+        for done, image_id in enumerate(ids, 1):
+            self.saliency(image_id, method, None, version)
+            report(progress, f"saliency {split}", done, len(ids))
+        return len(ids)
 
     def activation_maximisation(self, target: int | str, version: int | None = None) -> bytes:
         """A PNG at the model's input size that the version scores as `target` (cached)."""
-        index = self._ws.class_index(target)
+        index = self._images.class_index(target)
         assert index is not None
-        model_version = self._ws.model(version).id
-        path = self._ws.root / CACHE_DIR / "activation" / f"v{model_version}" / f"{index}.png"
+        model_version = self._models.get(version).id
+        path = self._cache / "activation" / f"v{model_version}" / f"{index}.png"
         if not path.is_file():
-            config = self._ws.config.image
+            config = self._images.config
             with self._lock:
                 image = activation_maximisation(
                     self._model(model_version), index, config.size, config.mean, config.std
                 )
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")
-            _atomic_bytes(path, buffer.getvalue())
+            atomic_bytes(path, buffer.getvalue())
         return path.read_bytes()

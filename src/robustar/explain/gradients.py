@@ -75,13 +75,15 @@ class PerSample:
         self.params = {k: v.detach() for k, v in model.named_parameters()}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}
 
-        def logits(params, x):  # type: ignore[no-untyped-def]
+        def logits(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
             return functional_call(self.model, (params, self.buffers), (x[None],))[0].float()
 
-        def loss(params, x, y):  # type: ignore[no-untyped-def]
+        def loss(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(logits(params, x)[None], y[None])
 
-        def margin(params, x, y):  # type: ignore[no-untyped-def]
+        def margin(
+            params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             """TRAK's output function log(p / (1 - p)), with p the label's probability."""
             log_p = logits(params, x).log_softmax(0)
             label = torch.arange(len(log_p), device=log_p.device) == y

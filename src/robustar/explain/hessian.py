@@ -52,10 +52,10 @@ class GaussNewtonSolver:
         sample = sample.to(self.device)
         self.max_iterations, self.tolerance = max_iterations, tolerance
 
-        def logits(p):  # type: ignore[no-untyped-def]
+        def logits(p: dict[str, torch.Tensor]) -> torch.Tensor:
             return functional_call(model, (p, buffers), (sample,)).float()
 
-        out, self._vjp = vjp(logits, params)
+        out, self._vjp = vjp(logits, params)[:2]
         self._logits, self._params = logits, params
         self.p = out.softmax(1).detach()
         self.n = len(sample)
@@ -80,7 +80,7 @@ class GaussNewtonSolver:
         return {k: part.reshape(shape) for (k, shape, _), part in pairs}
 
     def _one(self, v: torch.Tensor) -> torch.Tensor:
-        _, jv = jvp(self._logits, (self._params,), (self._unflat(v),))
+        jv = jvp(self._logits, (self._params,), (self._unflat(v),))[1]
         s = self.p * jv - self.p * (self.p * jv).sum(1, keepdim=True)
         (g,) = self._vjp(s / self.n)
         return torch.cat([t.flatten() for t in g.values()])

@@ -1,25 +1,68 @@
-"""What each kind of job does; every handler calls the library with the job's progress."""
+"""What each kind of job does; every handler calls the library with the job's progress.
+
+Handlers see the workspace through `JobHost`, the few things they use, so this module sits
+below `robustar.workspace` (which satisfies it) and above every stage.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
+from robustar.annotations.masks import Masks
+from robustar.annotations.proposals import parse_request
 from robustar.errors import DataError
 from robustar.explain.attribution import DEFAULT_METHOD
+from robustar.explain.attributor import Attribution
+from robustar.explain.explainer import Explain
 from robustar.jobs.context import JobContext
-from robustar.train.options import parse_options
-from robustar.train.plain import EpochResult
+from robustar.models.versions import EpochResult, VersionInfo
+from robustar.paths import Paths
+from robustar.predict.metrics import SplitMetrics
+from robustar.progress import ProgressCallback
+from robustar.train.options import TrainOptions, parse_options
 
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
 
-Handler = Callable[["Workspace", dict[str, Any], JobContext], dict[str, Any]]
+class JobHost(Protocol):
+    """What a job handler needs of a workspace."""
+
+    paths: Paths
+    folders: dict[str, Path]
+    masks: Masks
+    explain: Explain
+    attribution: Attribution
+
+    @property
+    def default_architecture(self) -> str: ...
+
+    def session(self) -> AbstractContextManager[Session]: ...
+
+    def train(
+        self,
+        options: TrainOptions | None = None,
+        progress: ProgressCallback = None,
+        predict: bool = True,
+        run_dir: Path | None = None,
+        on_epoch: Callable[[EpochResult], None] | None = None,
+    ) -> VersionInfo: ...
+
+    def predict(
+        self, split: str, version: int | None = None, progress: ProgressCallback = None
+    ) -> SplitMetrics: ...
+
+
+Handler = Callable[[JobHost, dict[str, Any], JobContext], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register a job kind: the worker runs `function(host, params, job)` for it."""
+
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
         return function
@@ -28,9 +71,9 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 @handler("train")
-def train(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+def train(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
     options = parse_options(params.get("options", {}))
-    architecture = options.architecture or workspace.config.model.architecture
+    architecture = options.architecture or host.default_architecture
     job.log(f"training {architecture}, {options.epochs} epochs, paired={options.paired}")
     curves: list[dict[str, Any]] = []
 
@@ -43,11 +86,11 @@ def train(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict
             f"accuracy {e.train_accuracy:.3f}{accuracy}"
         )
 
-    version = workspace.train(
+    version = host.train(
         options,
         progress=job.progress,
         predict=params.get("predict", True),
-        run_dir=workspace.root / "runs" / f"job-{job.job_id}",
+        run_dir=host.paths.runs / f"job-{job.job_id}",
         on_epoch=epoch_done,
     )
     job.log(f"model version {version.id} is now current")
@@ -55,29 +98,27 @@ def train(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict
 
 
 @handler("predict")
-def predict(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    splits = params.get("splits") or list(workspace.folders)
+def predict(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    splits = params.get("splits") or list(host.folders)
     result = {}
     for split in splits:
-        metrics = workspace.predict(split, params.get("version"), job.progress)
+        metrics = host.predict(split, params.get("version"), job.progress)
         result[split] = {"accuracy": metrics.accuracy, "images": metrics.images}
         job.log(f"{split}: accuracy {metrics.accuracy}")
     return result
 
 
 @handler("auto_annotate")
-def auto_annotate(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    from robustar.annotations.proposals import auto_annotate, parse_request
-
+def auto_annotate(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
     request = parse_request(params)
-    made = auto_annotate(workspace, request, job.progress, job.job_id)
+    made = host.masks.propose_all(request, job.progress, job.job_id)
     job.log(f"{made} {request.kind} proposals by {request.method}, waiting for review")
     return {"proposals": made}
 
 
 @handler("attribution")
-def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    info = workspace.attribution.build(
+def attribution(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    info = host.attribution.build(
         params.get("method", DEFAULT_METHOD),
         dim=params.get("dim", 1024),
         damping=params.get("damping", 1e-3),
@@ -90,8 +131,8 @@ def attribution(workspace: Workspace, params: dict[str, Any], job: JobContext) -
 
 
 @handler("saliency")
-def saliency(workspace: Workspace, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
-    count = workspace.explain.precompute(
+def saliency(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    count = host.explain.precompute(
         params.get("split", "test"), params.get("method", "max_gradient"), None, job.progress
     )
     return {"images": count}

@@ -1,13 +1,20 @@
-"""Job rows: submit, claim, progress, log, finish, cancel, interrupt, resume."""
+"""Job rows: submit, claim, heartbeat, log, finish, cancel, interrupt, resume.
+
+The row is the protocol between whoever queues work and whoever runs it. A worker claims a
+queued row with one conditional UPDATE (so two workers never both get it), writes its
+heartbeat while the job runs, and finishes the row only while it still holds it. A running
+row whose process is gone (same host) or whose heartbeat is stale (any host) is interrupted.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from robustar.db.tables import Job, utcnow
@@ -15,6 +22,22 @@ from robustar.errors import DataError, NotFoundError
 
 ACTIVE = ("queued", "running")
 LOG_LIMIT = 200_000  # characters kept per job; older lines are dropped
+HEARTBEAT_SECONDS = 1.0  # how often a running job's worker writes its heartbeat
+# A running row without a heartbeat for this long is interrupted. Generous against a busy
+# database (SQLite waits up to 10 s for a write lock); a dead local process is seen at once.
+STALE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class WorkerId:
+    """The process that runs a job: the claim, heartbeats and the final write carry it."""
+
+    host: str
+    pid: int
+
+
+def this_worker() -> WorkerId:
+    return WorkerId(socket.gethostname(), os.getpid())
 
 
 @dataclass(frozen=True)
@@ -68,19 +91,75 @@ def submit(session: Session, kind: str, params: dict[str, Any]) -> Job:
     return row
 
 
-def claim_next(session: Session) -> Job | None:
-    """Take the oldest queued job (one device: jobs run in order, one at a time)."""
-    row = session.scalars(
-        select(Job).where(Job.status == "queued").order_by(Job.id).limit(1)
-    ).first()
-    if row is None:
-        return None
-    claimed = session.execute(
-        update(Job)
-        .where(Job.id == row.id, Job.status == "queued")
-        .values(status="running", worker_pid=os.getpid(), started_at=utcnow(), error=None)
+def _changed(session: Session, statement: Update) -> int:
+    """How many rows a conditional UPDATE changed: 1 means this caller won the row."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount
+
+
+def _held_by(worker: WorkerId) -> Any:
+    return (
+        (Job.status == "running")
+        & (Job.worker_host == worker.host)
+        & (Job.worker_pid == worker.pid)
     )
-    return row if claimed.rowcount == 1 else None
+
+
+def claim(session: Session, job_id: int, worker: WorkerId) -> bool:
+    """queued → running for this worker, atomically (SQLite and PostgreSQL): of two workers
+    racing for the row, the UPDATE of exactly one matches."""
+    now = utcnow()
+    claimed = _changed(
+        session,
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(
+            status="running",
+            worker_host=worker.host,
+            worker_pid=worker.pid,
+            started_at=now,
+            heartbeat_at=now,
+            error=None,
+        ),
+    )
+    return claimed == 1
+
+
+def claim_next(session: Session, worker: WorkerId | None = None) -> Job | None:
+    """Take the oldest queued job (one device: jobs run in order, one at a time)."""
+    worker = worker or this_worker()
+    queued = select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(16)
+    for job_id in session.scalars(queued).all():
+        if claim(session, job_id, worker):
+            return get_job(session, job_id)
+    return None
+
+
+def beat(session: Session, job_id: int, worker: WorkerId) -> bool:
+    """Write the heartbeat; False when the row is no longer this worker's (it was
+    interrupted, and maybe resumed and claimed by another): the job must stop."""
+    statement = update(Job).where(Job.id == job_id, _held_by(worker))
+    return _changed(session, statement.values(heartbeat_at=utcnow())) == 1
+
+
+def finish(
+    session: Session,
+    job_id: int,
+    worker: WorkerId,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> bool:
+    """Write the outcome, only while this worker still holds the row; False otherwise.
+    A None result keeps what the job reported so far (e.g. the curves of a stopped run)."""
+    values: dict[str, Any] = {"status": status, "error": error, "finished_at": utcnow()}
+    if result is not None:
+        values["result"] = result
+    if _changed(session, update(Job).where(Job.id == job_id, _held_by(worker)).values(values)) != 1:
+        return False
+    summary = status if error is None else f"{status}: {error.splitlines()[-1]}"
+    append_log(get_job(session, job_id), summary)
+    return True
 
 
 def append_log(row: Job, line: str) -> None:
@@ -126,13 +205,37 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def mark_interrupted(session: Session) -> list[int]:
-    """Running jobs whose worker is gone (a restart, a crash, a kill) become interrupted."""
-    ids = []
-    for row in session.scalars(select(Job).where(Job.status == "running")):
-        if row.worker_pid != os.getpid() and not _alive(row.worker_pid):
-            row.status, row.finished_at = "interrupted", utcnow()
-            append_log(row, "interrupted: the worker stopped; resume to continue")
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _gone(row: Job, me: WorkerId, stale_after: float) -> str | None:
+    """Why a running row's worker is gone, or None while it may be alive."""
+    if row.worker_host in (None, me.host):  # no host: a row from before heartbeats, local
+        if row.worker_pid == me.pid:
+            return None
+        if not _alive(row.worker_pid):
+            return "the worker process stopped"
+    heartbeat = _aware(row.heartbeat_at)
+    if heartbeat is None or heartbeat < utcnow() - timedelta(seconds=stale_after):
+        return f"no heartbeat from the worker for {stale_after:g} s"
+    return None
+
+
+def mark_interrupted(session: Session, stale_after: float = STALE_SECONDS) -> list[int]:
+    """Running jobs whose worker is gone (a restart, a crash, a kill, a lost machine) become
+    interrupted, resumable; returns their ids."""
+    me, ids = this_worker(), []
+    for row in session.scalars(select(Job).where(Job.status == "running")).all():
+        reason = _gone(row, me, stale_after)
+        if reason is None:
+            continue
+        still = (Job.id == row.id) & (Job.status == "running") & (Job.worker_pid == row.worker_pid)
+        interrupt = update(Job).where(still).values(status="interrupted", finished_at=utcnow())
+        if _changed(session, interrupt) == 1:
+            session.refresh(row)
+            append_log(row, f"interrupted: {reason}; resume to continue")
             ids.append(row.id)
     return ids
 

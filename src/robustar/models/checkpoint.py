@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save_file
 from torch import nn
 
 from robustar.errors import CheckpointError
 
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 _SHOWN = 5
+# errors whose message says what is wrong; others (KeyError '101' for a text file) get their type
+_TELLING = (RuntimeError, OSError, ValueError, pickle.UnpicklingError)
+UPLOAD = "(upload)"  # how messages name weights that came as bytes, not as a server file
 
 
-def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+def _unwrap(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
     if isinstance(obj, Mapping):
         for key in _WRAPPER_KEYS:
             inner = obj.get(key)
@@ -46,32 +51,57 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist", "check the path")
     if path.suffix == ".safetensors":
-        try:
-            return load_file(str(path), device="cpu")
-        except (SafetensorError, OSError) as error:
-            raise CheckpointError(
-                f"checkpoint {path} is not a valid safetensors file: {error}",
-                "re-export it with safetensors.torch.save_file",
-            ) from None
+        return _safetensors(lambda: load_file(str(path), device="cpu"), path)
+    return _unwrap(_torch_load(path, path), path)
+
+
+def decode_state_dict(
+    data: bytes, kind: Literal["safetensors", "pt"], source: str | Path = UPLOAD
+) -> dict[str, torch.Tensor]:
+    """Weights sent as bytes (an HTTP upload), refused or accepted exactly like a file."""
+    if kind == "safetensors":
+        return _safetensors(lambda: load(data), source)
+    return _unwrap(_torch_load(io.BytesIO(data), source), source)
+
+
+def _safetensors(
+    read: Callable[[], dict[str, torch.Tensor]], source: str | Path
+) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return read()
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(
+            f"checkpoint {source} is not a valid safetensors file: {error}",
+            "re-export it with safetensors.torch.save_file",
+        ) from None
+
+
+def _torch_load(file: Path | io.BytesIO, source: str | Path) -> object:
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         found = re.search(r"GLOBAL ([\w.]+)", str(error))
         if found is None:
-            raise _unreadable(path, error) from None
+            raise _unreadable(source, error) from None
         raise CheckpointError(
-            f"checkpoint {path} was refused: it contains pickled Python objects or code "
+            f"checkpoint {source} was refused: it contains pickled Python objects or code "
             f"({found.group(1)}; a full model or custom classes), which Robustar never executes",
             "load it once in your own code and save model.state_dict() with torch.save, "
             "or save it with safetensors",
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise _unreadable(path, error) from None
-    return _unwrap(obj, path)
+    except Exception as error:  # torch.load on arbitrary bytes (a text file) raises any kind
+        raise _unreadable(source, error) from None
 
 
-def _unreadable(path: Path, error: Exception) -> CheckpointError:
-    first_line = str(error).partition("\n")[0]
+def _unreadable(path: str | Path, error: Exception) -> CheckpointError:
+    text = str(error)
+    # weights_only refusals put torch's advice (to turn the check off) first and the reason last
+    reason = text.partition("WeightsUnpickler error:")[2].strip() or text
+    first_line = reason.partition("\n")[0].strip()
+    if not first_line or not isinstance(error, _TELLING):
+        first_line = (
+            f"not a file torch.save wrote ({type(error).__name__} {first_line}".strip() + ")"
+        )
     return CheckpointError(
         f"checkpoint {path} is not a readable PyTorch file: {first_line}",
         "give a file written by torch.save(model.state_dict(), path) or a .safetensors file",
@@ -79,7 +109,7 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
 
 
 def _explain_mismatch(
-    model: nn.Module, state: dict[str, torch.Tensor], path: Path, num_classes: int
+    model: nn.Module, state: dict[str, torch.Tensor], path: str | Path, num_classes: int
 ) -> None:
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
@@ -118,7 +148,7 @@ def load_weights(model: nn.Module, path: Path, num_classes: int) -> nn.Module:
 
 
 def apply_state_dict(
-    model: nn.Module, state: dict[str, torch.Tensor], path: Path, num_classes: int
+    model: nn.Module, state: dict[str, torch.Tensor], path: str | Path, num_classes: int
 ) -> nn.Module:
     """Load strictly, after explaining any class-count, shape or key difference."""
     _explain_mismatch(model, state, path, num_classes)

@@ -6,6 +6,9 @@ Names:
 - a timm architecture when timm is installed (`timm/resnet18`);
 - the user's own code, `package.module:callable`, called with `num_classes=`.
 No weights are downloaded: starting weights come from a local checkpoint.
+
+Only the first three are *registered* (`is_registered`): a name from outside the server machine
+(HTTP) must be one of those, since a `module:callable` imports and runs code.
 """
 
 from __future__ import annotations
@@ -99,6 +102,11 @@ def _resolve(name: str) -> ModelFactory:
     return _torchvision(name)
 
 
+def check_name(name: str) -> None:
+    """Raise ConfigError unless `name` resolves to a factory (without building the model)."""
+    _resolve(name)
+
+
 def create_model(name: str, num_classes: int) -> nn.Module:
     factory = _resolve(name)
     accepts = "num_classes" in inspect.signature(factory).parameters
@@ -109,6 +117,30 @@ def create_model(name: str, num_classes: int) -> nn.Module:
             "make the callable return an nn.Module",
         )
     return model
+
+
+def is_registered(name: str) -> bool:
+    """Whether `name` is a built-in, torchvision or (installed) timm architecture: a name that
+    selects code already shipped, never a `module:callable` that would import any module."""
+    if ":" in name:
+        return False
+    try:
+        _resolve(name)
+    except ConfigError:
+        return False
+    return True
+
+
+def check_registered(name: str) -> str:
+    """`name` if `is_registered`, else a ConfigError saying what a remote client may name."""
+    if not is_registered(name):
+        raise ConfigError(
+            f"architecture {name!r} is not registered",
+            f"name a built-in ({', '.join(sorted(_BUILTIN))}), a torchvision architecture such "
+            "as resnet18, or timm/<name>; a package.module:callable is accepted only from the "
+            "CLI or Python on the server machine",
+        )
+    return name
 
 
 def list_models() -> dict[str, list[str]]:

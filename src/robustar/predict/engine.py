@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -43,7 +43,7 @@ def infer(
     device: torch.device,
     progress: ProgressCallback = None,
     stage: str = "predict",
-):  # type: ignore[no-untyped-def]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Yield (logits as float32 on CPU, labels, image ids) per batch."""
     model.eval().to(device)
     total = len(loader)

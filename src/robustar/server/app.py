@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError, validation_problems
+from robustar.server import security
 from robustar.server.routes import explain, images, jobs, masks, meta, metrics, models
 from robustar.server.schemas import ERRORS
 from robustar.workspace import Workspace
@@ -47,10 +48,15 @@ def _http_error(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own errors (405, unknown paths, oversized uploads) as {detail, fix}."""
     assert isinstance(error, StarletteHTTPException)
     body = {"detail": str(error.detail), "fix": None}
-    headers = dict(error.headers or {})
-    if error.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
-    return JSONResponse(body, status_code=error.status_code, headers=headers)
+    headers, status = dict(error.headers or {}), error.status_code
+    if status == 405:
+        allowed = _allowed_methods(request)
+        if not allowed or request.method in allowed.split(", "):
+            # no such API path, or one whose id is no number: nothing here, not a wrong method
+            status, body["detail"] = 404, f"no API route {request.url.path}"
+        else:
+            headers["Allow"] = allowed
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -92,6 +98,7 @@ def api_app() -> FastAPI:
 def create_app(workspace: Workspace) -> FastAPI:
     app = api_app()
     app.state.workspace = workspace
+    security.install(app, workspace.config.server)
 
     if (STATIC_DIR / "index.html").is_file():
         serve_web_app(app)
@@ -110,7 +117,7 @@ def serve_web_app(app: FastAPI) -> None:
     index = STATIC_DIR / "index.html"
 
     @app.get("/{path:path}", include_in_schema=False)
-    def spa(path: str) -> FileResponse:
+    def spa(path: str, request: Request) -> FileResponse:
         if path == "api" or path.startswith("api/"):
-            raise HTTPException(status_code=404, detail=f"no API route /{path}")
+            raise HTTPException(status_code=405 if _allowed_methods(request) else 404)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})

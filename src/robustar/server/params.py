@@ -1,33 +1,51 @@
-"""Query parameters shared by the image routes, validated by FastAPI (bad values are 422)."""
+"""Parameters shared by the routes, validated by FastAPI (bad values are 422): bounded ids and
+the gallery's query."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+# Numbers in request bodies as JSON Schema reads them: 2.0 is the integer 2, true is no number.
+# (Pydantic's default would take true for 1; its strict mode would refuse 2.0.)
+JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
+JsonFloat = Annotated[float, BeforeValidator(_not_a_bool)]
 
 Split = Literal["train", "validation", "test", "pool"]
+# A larger id is a 422, never an overflow (500). Not 2**63 - 1, what a database column holds:
+# JSON numbers past 2**53 are rounded by JavaScript and float-based validators, so a client could
+# not even tell which id it sent.
+MAX_ID = 2**53 - 1
+Id = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_not_a_bool)]
 
 
 class ImageQuery(BaseModel):
     """The gallery's filter and sort, as the web app keeps them in its URL."""
 
     split: Split = Field(description="which split to list")
-    label: int | None = Field(None, ge=0, description="true class index")
-    predicted: int | None = Field(None, ge=0, description="predicted class index")
+    label: int | None = Field(None, ge=0, le=MAX_ID, description="true class index")
+    predicted: int | None = Field(None, ge=0, le=MAX_ID, description="predicted class index")
     correct: bool | None = Field(None, description="only right (true) or wrong (false)")
     min_confidence: float | None = Field(None, ge=0, le=1)
     max_confidence: float | None = Field(None, ge=0, le=1)
     annotated: bool | None = Field(None, description="has a non-empty mask of mask_kind")
     mask_kind: Literal["spurious", "object"] = "spurious"
     suspicious: bool | None = Field(None, description="in the suspicious queue (train)")
-    versus: int | None = Field(None, description="compare with this model version")
+    versus: Id | None = Field(None, description="compare with this model version")
     flip: Literal["changed", "fixed", "broken"] = Field(
         "changed", description="with versus: predicted class changed, or became right / wrong"
     )
     sort: Literal["name", "id", "loss", "confidence", "suspicion"] = "name"
     order: Literal["asc", "desc"] = "asc"
-    version: int | None = Field(None, description="model version; default: the current one")
+    version: Id | None = Field(None, description="model version; default: the current one")
 
     def filters(self) -> dict[str, object]:
         return self.model_dump(
@@ -50,5 +68,5 @@ class ImageQuery(BaseModel):
 
 
 class ImagePageQuery(ImageQuery):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_ID // 500)
     page_size: int = Field(100, ge=1, le=500)

@@ -4,12 +4,13 @@ the OpenAPI declarations shared by many routes (error bodies, binary images)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from robustar.annotations.proposals import ProposalInfo
 from robustar.annotations.store import MaskKind
+from robustar.server.params import JsonInt
 from robustar.server.params import Split as SplitName
 
 
@@ -156,16 +157,6 @@ class AnnotationProgress(Schema):
     splits: dict[str, dict[str, ClassProgress]]
 
 
-def _not_a_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("expected a number, not true or false")
-    return value
-
-
-# Numbers in request bodies as JSON Schema reads them: 2.0 is the integer 2, true is no number.
-# (Pydantic's default would take true for 1; its strict mode would refuse 2.0.)
-JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
-JsonFloat = Annotated[float, BeforeValidator(_not_a_bool)]
 Point = tuple[JsonInt, JsonInt]
 
 
@@ -194,7 +185,10 @@ class ProposalPage(Schema):
 # OpenAPI `responses=` entries, declared once and shared by the routes.
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a request the workspace cannot carry out"},
+    401: {"model": ErrorBody, "description": "a change without the configured Bearer token"},
+    403: {"model": ErrorBody, "description": "a change from another site (see server.security)"},
     404: {"model": ErrorBody, "description": "no such image, version, mask, job or proposal"},
+    413: {"model": ErrorBody, "description": "a body larger than the route accepts"},
     422: {"model": ErrorBody, "description": "malformed parameters or body, field by field"},
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -209,6 +203,11 @@ def image_content(*media_types: str) -> dict[str, Any]:
 
 
 PNG: dict[int | str, dict[str, Any]] = {200: image_content("image/png")}
-PNG_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"image/png": {"schema": BINARY}}}
-}
+
+
+def binary_body(media_type: str) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its raw body itself."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": BINARY}}}}
+
+
+PNG_BODY = binary_body("image/png")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from robustar.errors import ConfigError, validation_problems
+from robustar.models.registry import check_registered
 
 
 class TrainOptions(BaseModel):
     """What a training run does; fields left None take the workspace configuration's value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     init: Literal["scratch", "current", "checkpoint"] = "scratch"
     checkpoint: str | None = Field(default=None, description="local weights for init=checkpoint")
@@ -49,6 +50,33 @@ class TrainOptions(BaseModel):
     pair_weight: Annotated[float, Field(ge=0, le=1000, description="λ")] = 0.2
     worst_of: Annotated[int, Field(ge=2, le=16)] = 4
     evaluate_test: bool = Field(True, description="test accuracy after every epoch")
+
+
+class RemoteTrainOptions(TrainOptions):
+    """The options a client may send over HTTP: no file path and no `module:callable`, since
+    either would make the server read a file or run code that the request names. Weights from
+    elsewhere come in as an upload (POST /models/import) and are trained with init='current'."""
+
+    init: Literal["scratch", "current"] = "scratch"
+    checkpoint: None = Field(
+        default=None,
+        description="not accepted over HTTP: upload the weights with POST /api/v1/models/import",
+    )
+    architecture: str | None = Field(
+        default=None,
+        description="a registered architecture (GET /api/v1/models/architectures); "
+        "default: [model] architecture",
+    )
+
+    @field_validator("architecture")
+    @classmethod
+    def _registered(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        try:
+            return check_registered(name)
+        except ConfigError as error:
+            raise ValueError(f"{error.what}: {error.fix}") from None
 
 
 def parse_options(values: dict) -> TrainOptions:

@@ -7,7 +7,6 @@ on the same folder continues after the last finished epoch.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -21,25 +20,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from robustar.models.checkpoint import save_weights
+from robustar.models.versions import EpochResult
 from robustar.progress import ProgressCallback, report
+from robustar.storage import atomic_write
 from robustar.train.options import TrainOptions
 
 Objective = Callable[
     [nn.Module, torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]
 ]
 STATE_FILE = "state.pt"
-
-
-@dataclass(frozen=True)
-class EpochResult:
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    test_accuracy: float | None
-    learning_rate: float
-    seconds: float
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -86,9 +75,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tupl
 
 
 def _save_state(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 @dataclass

@@ -8,44 +8,37 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from torch.utils.data import Dataset
 
+from robustar.config import RuntimeConfig
+from robustar.data.images import ImageStore
 from robustar.data.masked import MaskedDataset
+from robustar.db.session import Database
 from robustar.db.tables import Mask
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
+from robustar.models.store import ModelStore
+from robustar.models.versions import EpochResult, VersionInfo, add_version, to_info
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback
 from robustar.train.fillers import Pixels
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
-from robustar.train.plain import (
-    STATE_FILE,
-    EpochResult,
-    Loaders,
-    seed_everything,
-    train_epochs,
-)
-from robustar.versions import VersionInfo, add_version, to_info
-
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
-
-RUNS_DIR = "runs"
+from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epochs
 
 
-def spurious_masks(workspace: Workspace) -> dict[int, Path]:
-    """Current, non-empty spurious masks of the train split, by image id."""
-    with workspace.session() as session:
+def spurious_masks(db: Database, root: Path) -> dict[int, Path]:
+    """Current, non-empty spurious mask files, by image id."""
+    with db.session() as session:
         rows = session.execute(
             select(Mask.image_id, Mask.file).where(
                 Mask.is_current, Mask.kind == "spurious", Mask.pixels > 0
             )
         )
-        return {image_id: workspace.root / file for image_id, file in rows}
+        return {image_id: root / file for image_id, file in rows}
 
 
 def _tensorboard(run_dir: Path) -> Callable[[EpochResult], None]:
@@ -64,7 +57,10 @@ def _tensorboard(run_dir: Path) -> Callable[[EpochResult], None]:
 
 
 def train_version(
-    workspace: Workspace,
+    images: ImageStore,
+    models: ModelStore,
+    runtime: RuntimeConfig,
+    runs: Path,
     options: TrainOptions,
     progress: ProgressCallback = None,
     run_dir: Path | None = None,
@@ -75,28 +71,29 @@ def train_version(
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
     """
-    config = workspace.config
-    num_classes = len(workspace.classes)
-    device = select_device(options.device or config.runtime.device)
-    architecture = options.architecture or config.model.architecture
+    image = images.config
+    num_classes = len(images.classes)
+    device = select_device(options.device or runtime.device)
+    architecture = options.architecture or models.architecture
     generator = seed_everything(options.seed)
     parent_id = None
     if options.init == "current":
-        parent = workspace.model()
+        parent = models.get()
         architecture, parent_id = parent.architecture, parent.id
-        model = workspace.load_model(parent.id)
+        model = models.load(parent.id)
     else:
         model = create_model(architecture, num_classes)
         if options.init == "checkpoint":
             load_weights(model, Path(options.checkpoint or "").expanduser(), num_classes)
-    batch_size = options.batch_size or config.runtime.batch_size
-    workers = config.runtime.workers
-    train_set = workspace.dataset("train")
+    batch_size = options.batch_size or runtime.batch_size
+    workers = runtime.workers
+    plain = images.dataset("train")
+    train_set: Dataset = plain
     objective = plain_loss
     if options.paired:
-        masks = spurious_masks(workspace)
-        train_set = MaskedDataset(train_set, masks, config.image.size, config.image.resize)
-        pixels = Pixels(config.image.mean, config.image.std, device)
+        masks = spurious_masks(images.db, models.root)
+        train_set = MaskedDataset(plain, masks, image.size, image.resize)
+        pixels = Pixels(image.mean, image.std, device)
         objective = PairedLoss(
             options.filler,
             options.regularizer,
@@ -106,18 +103,11 @@ def train_version(
             options.worst_of,
         )
     loaders = Loaders(make_loader(train_set, batch_size, workers, device, True, generator))
-    if "validation" in workspace.folders:
-        loaders.validation = make_loader(
-            workspace.dataset("validation"), batch_size, workers, device
-        )
-    if options.evaluate_test and "test" in workspace.folders:
-        loaders.test = make_loader(workspace.dataset("test"), batch_size, workers, device)
-    run_dir = (
-        run_dir
-        or workspace.root
-        / RUNS_DIR
-        / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    )
+    if "validation" in images.folders:
+        loaders.validation = make_loader(images.dataset("validation"), batch_size, workers, device)
+    if options.evaluate_test and "test" in images.folders:
+        loaders.test = make_loader(images.dataset("test"), batch_size, workers, device)
+    run_dir = run_dir or runs / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True, exist_ok=True)
     curves = _tensorboard(run_dir)
 
@@ -135,10 +125,10 @@ def train_version(
     for checkpoint in run_dir.glob("epoch-*.safetensors"):
         checkpoint.rename(staged / checkpoint.name)
     (run_dir / STATE_FILE).unlink(missing_ok=True)  # finished: nothing left to resume
-    with workspace.session() as session:
+    with images.db.session() as session:
         row = add_version(
             session,
-            workspace.root,
+            models.root,
             staged,
             model,
             name=options.name,

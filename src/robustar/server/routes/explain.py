@@ -12,6 +12,7 @@ from robustar.explain.attribution import DEFAULT_METHOD, Scored
 from robustar.explain.attributor import Suspect
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
+from robustar.server.params import MAX_ID, Id, JsonFloat, JsonInt
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
@@ -22,28 +23,29 @@ Method = Literal[
 
 @router.get("/images/{image_id}/saliency", responses=schemas.PNG, response_class=Response)
 def image_saliency(
-    image_id: int,
+    image_id: Id,
     method: Method = "max_gradient",
-    target: int | None = Query(None, ge=0, description="class; default: the predicted one"),
-    version: int | None = Query(None, description="default: the current version"),
+    target: int | None = Query(
+        None, ge=0, le=MAX_ID, description="class; default: the predicted one"
+    ),
+    version: Id | None = Query(None, description="default: the current version"),
     layer: str | None = Query(None, description="Grad-CAM layer; default: the last conv"),
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """At native size: an RGBA heat map whose alpha is the normalised saliency (the signed
     RGB gradient for method=gradient). X-Target names the class; X-Mask-Share is the share of
-    saliency inside the spurious mask when the image has one."""
+    saliency of this same map (method, class, layer) inside the spurious mask when the image has
+    one."""
     heat, explained = workspace.explain.saliency(image_id, method, target, version, layer)
     headers = {"X-Target": str(explained), "Cache-Control": "no-store"}
-    share = workspace.explain.mass_in_mask(image_id, "spurious", method, version)
+    share = workspace.explain.mask_share(heat, image_id, "spurious")
     if share is not None:
         headers["X-Mask-Share"] = f"{share:.4f}"
     return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)
 
 
 @router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
-def activation(
-    version: int, target: int, workspace: Workspace = Depends(get_workspace)
-) -> Response:
+def activation(version: Id, target: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
     return Response(png, media_type="image/png")
@@ -73,13 +75,11 @@ class IndexStatus(BaseModel):
 
 class AttributionRequest(BaseModel):
     method: AttributionMethod = DEFAULT_METHOD
-    dim: schemas.JsonInt = Field(
+    dim: JsonInt = Field(
         1024, ge=8, le=16384, description="projection dimension (trak, influence-cg)"
     )
-    damping: schemas.JsonFloat = Field(
-        1e-3, gt=0, le=10, description="relative to the curvature's scale"
-    )
-    ensemble: schemas.JsonInt = Field(
+    damping: JsonFloat = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
+    ensemble: JsonInt = Field(
         1, ge=1, le=20, description="trak: average over this many last epoch checkpoints"
     )
     fresh: StrictBool = False
@@ -87,11 +87,14 @@ class AttributionRequest(BaseModel):
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
-    image_id: int,
+    image_id: Id,
     method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
     target: int | None = Query(
-        None, ge=0, description="class; default: the label (the prediction when unlabelled)"
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="class; default: the label (the prediction when unlabelled)",
     ),
     workspace: Workspace = Depends(get_workspace),
 ) -> Influence:

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from robustar.gallery import ImageInfo
-from robustar.media import MediaFile
+from robustar.data.media import MediaFile
+from robustar.predict.gallery import ImageInfo
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
-from robustar.server.params import ImagePageQuery, ImageQuery
+from robustar.server.params import Id, ImagePageQuery, ImageQuery
 from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/images", tags=["images"])
@@ -62,8 +62,8 @@ def list_images(
 
 @router.get("/{image_id}", response_model=schemas.ImageDetail)
 def get_image(
-    image_id: int,
-    version: int | None = Query(None),
+    image_id: Id,
+    version: Id | None = Query(None),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.ImageDetail:
     image = workspace.image(image_id, version)
@@ -83,7 +83,7 @@ def get_image(
 
 @router.get("/{image_id}/neighbours", response_model=schemas.Neighbours)
 def get_neighbours(
-    image_id: int,
+    image_id: Id,
     query: Annotated[ImageQuery, Query()],
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.Neighbours:
@@ -117,7 +117,7 @@ def _version_tag(fingerprint: str, v: str | None) -> str | None:
     },
 )
 def get_file(
-    image_id: int,
+    image_id: Id,
     request: Request,
     v: str | None = Query(None, max_length=32, description="fingerprint prefix, for caching"),
     workspace: Workspace = Depends(get_workspace),
@@ -133,7 +133,7 @@ def get_file(
     responses={200: schemas.image_content("image/webp"), 304: NOT_MODIFIED},
 )
 def get_thumbnail(
-    image_id: int,
+    image_id: Id,
     request: Request,
     size: int = Query(128, description="64, 128 or 256"),
     v: str | None = Query(None, max_length=32, description="fingerprint prefix, for caching"),

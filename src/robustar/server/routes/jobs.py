@@ -11,10 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, TypeAdapter
 
 from robustar.jobs.store import JobInfo
-from robustar.server import schemas
 from robustar.server.deps import get_workspace
-from robustar.server.params import Split
-from robustar.train.options import TrainOptions
+from robustar.server.params import Id, Split
+from robustar.train.options import RemoteTrainOptions
 from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -23,13 +22,13 @@ _JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON a
 
 
 class TrainRequest(BaseModel):
-    options: TrainOptions = TrainOptions()
+    options: RemoteTrainOptions = RemoteTrainOptions()
     predict: bool = Field(True, strict=True, description="predict the labelled splits afterwards")
 
 
 class PredictRequest(BaseModel):
     splits: list[Split] = []
-    version: schemas.JsonInt | None = None
+    version: Id | None = None
 
 
 @router.get("", response_model=list[JobInfo])
@@ -38,7 +37,7 @@ def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
 
 
 @router.get("/{job_id:int}", response_model=JobInfo)
-def get_job(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def get_job(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.get(job_id)
 
 
@@ -56,12 +55,12 @@ def queue_prediction(
 
 
 @router.post("/{job_id:int}/cancel", response_model=JobInfo)
-def cancel(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def cancel(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
 @router.post("/{job_id:int}/resume", response_model=JobInfo)
-def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
 
@@ -76,7 +75,7 @@ def resume(job_id: int, workspace: Workspace = Depends(get_workspace)) -> JobInf
     },
 )
 async def events(
-    job_id: int, request: Request, workspace: Workspace = Depends(get_workspace)
+    job_id: Id, request: Request, workspace: Workspace = Depends(get_workspace)
 ) -> StreamingResponse:
     """Server-sent events: the job as JSON whenever it changes, until it has finished."""
     workspace.jobs.get(job_id)

@@ -18,6 +18,7 @@ from robustar.annotations.store import MaskVersion
 from robustar.jobs.store import JobInfo
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
+from robustar.server.params import MAX_ID, Id
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["annotations"])
@@ -36,11 +37,25 @@ def _mask_headers(info: MaskVersion) -> dict[str, str]:
     return {"X-Mask-Version": str(info.version), "Cache-Control": "no-store"}
 
 
+async def _upload(request: Request) -> bytes:
+    """The request body, refused past MAX_MASK_BYTES. Only this read is async: decoding and
+    saving block, so the handler is a plain function that FastAPI runs in its thread pool."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_MASK_BYTES:
+        raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_MASK_BYTES:
+            raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
+    return bytes(body)
+
+
 @router.get("/images/{image_id}/masks/{kind}", responses=schemas.PNG, response_class=Response)
 def get_mask(
-    image_id: int,
+    image_id: Id,
     kind: Kind,
-    version: int | None = Query(None, ge=1, description="default: the current version"),
+    version: int | None = Query(None, ge=1, le=MAX_ID, description="default: the current version"),
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header."""
@@ -51,34 +66,28 @@ def get_mask(
 @router.put(
     "/images/{image_id}/masks/{kind}",
     response_model=schemas.MaskVersion,
-    responses={**schemas.CONFLICT, 413: {"model": schemas.ErrorBody}},
+    responses=schemas.CONFLICT,
     openapi_extra=schemas.PNG_BODY,
 )
-async def put_mask(
-    image_id: int,
+def put_mask(
+    image_id: Id,
     kind: Kind,
-    request: Request,
-    base_version: int | None = Query(None, ge=1, description="version the edit started from"),
+    base_version: int | None = Query(
+        None, ge=1, le=MAX_ID, description="version the edit started from"
+    ),
+    body: bytes = Depends(_upload),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.MaskVersion:
     """Save a binary PNG (0 and 255) of the image's native size as the next version."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > MAX_MASK_BYTES:
-        raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_MASK_BYTES:
-            raise HTTPException(413, f"the upload is larger than {MAX_MASK_BYTES} bytes")
     image = workspace.image(image_id)
-    mask = decode_mask(bytes(body), image.width, image.height)
+    mask = decode_mask(body, image.width, image.height)
     saved = workspace.masks.save(image_id, mask, kind, base_version)
     return schemas.MaskVersion.model_validate(saved)
 
 
 @router.get("/images/{image_id}/masks/{kind}/versions", response_model=list[schemas.MaskVersion])
 def mask_history(
-    image_id: int, kind: Kind, workspace: Workspace = Depends(get_workspace)
+    image_id: Id, kind: Kind, workspace: Workspace = Depends(get_workspace)
 ) -> list[schemas.MaskVersion]:
     workspace.image(image_id)
     return [schemas.MaskVersion.model_validate(v) for v in workspace.masks.history(image_id, kind)]
@@ -90,10 +99,10 @@ def mask_history(
     responses=schemas.CONFLICT,
 )
 def restore_mask(
-    image_id: int,
+    image_id: Id,
     kind: Kind,
-    version: int = Query(..., ge=1, description="the old version to bring back"),
-    base_version: int | None = Query(None, ge=1),
+    version: int = Query(..., ge=1, le=MAX_ID, description="the old version to bring back"),
+    base_version: int | None = Query(None, ge=1, le=MAX_ID),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.MaskVersion:
     restored = workspace.masks.restore(image_id, version, kind, base_version)
@@ -102,7 +111,7 @@ def restore_mask(
 
 @router.get("/images/{image_id}/superpixels", responses=schemas.PNG, response_class=Response)
 def superpixels(
-    image_id: int,
+    image_id: Id,
     segments: int = Query(200, ge=2, le=5000),
     workspace: Workspace = Depends(get_workspace),
 ) -> Response:
@@ -113,7 +122,7 @@ def superpixels(
 
 @router.post("/images/{image_id}/grabcut", responses=schemas.PNG, response_class=Response)
 def grabcut(
-    image_id: int, body: schemas.GrabCutRequest, workspace: Workspace = Depends(get_workspace)
+    image_id: Id, body: schemas.GrabCutRequest, workspace: Workspace = Depends(get_workspace)
 ) -> Response:
     """A foreground proposal from a box and optional sure-foreground/background points."""
     mask = workspace.masks.grabcut(image_id, body.box, body.foreground, body.background)
@@ -125,13 +134,15 @@ def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.Segme
     """Whether a segmentation model is configured, and how to configure one."""
     config = workspace.config.segmentation
     return schemas.SegmentationInfo(
-        configured=config is not None, backend=config and config.backend, how_to=HOW_TO
+        configured=config is not None,
+        backend=None if config is None else config.backend,
+        how_to=HOW_TO,
     )
 
 
 @router.post("/images/{image_id}/segment", responses=schemas.PNG, response_class=Response)
 def segment(
-    image_id: int, body: schemas.SegmentRequest, workspace: Workspace = Depends(get_workspace)
+    image_id: Id, body: schemas.SegmentRequest, workspace: Workspace = Depends(get_workspace)
 ) -> Response:
     """A mask proposal from the configured segmentation model for the clicked points."""
     if len(body.points) != len(body.labels) or any(v not in (0, 1) for v in body.labels):
@@ -166,7 +177,7 @@ def queue_auto_annotation(
 def list_proposals(
     status: Literal["pending", "accepted", "rejected"] = "pending",
     kind: Kind | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_ID // 500),
     page_size: int = Query(100, ge=1, le=500),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.ProposalPage:
@@ -175,7 +186,7 @@ def list_proposals(
 
 
 @router.get("/proposals/{proposal_id}/mask", responses=schemas.PNG, response_class=Response)
-def proposal_mask(proposal_id: int, workspace: Workspace = Depends(get_workspace)) -> Response:
+def proposal_mask(proposal_id: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     return _png(workspace.masks.proposal(proposal_id)[1])
 
 
@@ -183,7 +194,7 @@ def proposal_mask(proposal_id: int, workspace: Workspace = Depends(get_workspace
     "/proposals/{proposal_id}/{decision}", response_model=ProposalInfo, responses=schemas.CONFLICT
 )
 def review_proposal(
-    proposal_id: int,
+    proposal_id: Id,
     decision: Literal["accept", "reject", "edited"],
     workspace: Workspace = Depends(get_workspace),
 ) -> ProposalInfo:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
-from robustar.server.params import Split
+from robustar.server.params import Id, Split
 from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/metrics", tags=["models"])
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/metrics", tags=["models"])
 @router.get("", response_model=schemas.SplitMetrics)
 def get_metrics(
     split: Split = Query(...),
-    version: int | None = Query(None, description="default: the current version"),
+    version: Id | None = Query(None, description="default: the current version"),
     workspace: Workspace = Depends(get_workspace),
 ) -> schemas.SplitMetrics:
     return schemas.SplitMetrics.model_validate(workspace.metrics(split, version))

@@ -1,12 +1,19 @@
-"""Model versions: list, read one, make one current."""
+"""Model versions: list, read one, make one current, import uploaded weights."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Literal
 
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from robustar.models.checkpoint import decode_state_dict
+from robustar.models.registry import check_registered, list_models
 from robustar.repair import Comparison
 from robustar.server import schemas
 from robustar.server.deps import get_workspace
+from robustar.server.params import Id
+from robustar.server.security import allow_body
 from robustar.train.plain import EpochResult
 from robustar.workspace import Workspace
 
@@ -20,23 +27,61 @@ def list_model_versions(
     return [schemas.ModelVersion.model_validate(v) for v in workspace.models]
 
 
-@router.get("/{version_id}", response_model=schemas.ModelVersion)
+@router.get("/architectures")
+def architectures() -> dict[str, list[str]]:
+    """The registered architecture names per source (builtin, torchvision, timm when
+    installed): the only ones a request may name."""
+    return list_models()
+
+
+@router.post(
+    "/import",
+    response_model=schemas.ModelVersion,
+    status_code=201,
+    openapi_extra=schemas.binary_body("application/octet-stream"),
+)
+async def import_weights(
+    request: Request,
+    format: Literal["safetensors", "pt"] = Query(
+        "safetensors", description="the body: a .safetensors file, or torch.save(state_dict)"
+    ),
+    architecture: str | None = Query(
+        None, description="a registered architecture; default: [model] architecture"
+    ),
+    name: str | None = Query(None, max_length=200),
+    workspace: Workspace = Depends(get_workspace),
+) -> schemas.ModelVersion:
+    """Upload weights as the request body (at most [server] max_upload_mb); they are read
+    without running code (safetensors, or torch.load with weights_only), checked against the
+    architecture and the class list, and become the new current version."""
+    if architecture is not None:
+        check_registered(architecture)
+    allow_body(request, workspace.config.server.max_upload_mb << 20)
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+    state = await run_in_threadpool(decode_state_dict, bytes(data), format)
+    version = await run_in_threadpool(workspace.import_weights, state, architecture, name)
+    return schemas.ModelVersion.model_validate(version)
+
+
+@router.get("/{version_id:int}", response_model=schemas.ModelVersion)
 def get_model_version(
-    version_id: int, workspace: Workspace = Depends(get_workspace)
+    version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.model(version_id))
 
 
-@router.post("/{version_id}/current", response_model=schemas.ModelVersion)
+@router.post("/{version_id:int}/current", response_model=schemas.ModelVersion)
 def make_current(
-    version_id: int, workspace: Workspace = Depends(get_workspace)
+    version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
 
 
-@router.get("/{version_id}/epochs", response_model=list[EpochResult])
+@router.get("/{version_id:int}/epochs", response_model=list[EpochResult])
 def training_curves(
-    version_id: int, workspace: Workspace = Depends(get_workspace)
+    version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> list[EpochResult]:
     """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
     return workspace.training_curves(version_id)
@@ -47,8 +92,8 @@ compare_router = APIRouter(tags=["models"])
 
 @compare_router.get("/compare", response_model=Comparison)
 def compare_versions(
-    after: int | None = Query(None, description="default: the current version"),
-    before: int | None = Query(None, description="default: the parent of `after`"),
+    after: Id | None = Query(None, description="default: the current version"),
+    before: Id | None = Query(None, description="default: the parent of `after`"),
     workspace: Workspace = Depends(get_workspace),
 ) -> Comparison:
     """Accuracy per split and class, flipped predictions, and accuracy with the annotated

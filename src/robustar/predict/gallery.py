@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
 from robustar.db.tables import Image, Mask, Prediction, Suspicion
@@ -115,7 +116,7 @@ def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending
     if version_id is None:
         if _has_prediction_filter(f):
             # No model version: nothing has a prediction, so prediction filters match nothing.
-            return select(Image.id).where(False)
+            return select(Image.id).where(false())
         if sort in PREDICTION_SORTS:
             sort = "name"
     driven = version_id is not None and (sort in PREDICTION_SORTS or _has_prediction_filter(f))
@@ -123,6 +124,7 @@ def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending
     query = select(tie)
     if driven and sort == "name":
         query = query.join(Image, Image.id == Prediction.image_id)
+    key: ColumnElement[Any]
     if sort == "suspicion":
         if version_id is None:
             sort = "name"
@@ -134,12 +136,13 @@ def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending
                 0.0,
             )
     if sort != "suspicion":
-        key = {
+        columns: dict[str, Any] = {
             "name": Image.relpath,
             "id": tie,
             "loss": Prediction.loss,
             "confidence": Prediction.confidence,
-        }[sort]
+        }
+        key = columns[sort]
     order = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
     return _where(query, f, version_id, driven).order_by(*dict.fromkeys(order))
 
@@ -220,8 +223,8 @@ def get_image(session: Session, image_id: int, version_id: int | None) -> ImageI
     return None if row is None else _image_info(row)
 
 
-def _image_info(row) -> ImageInfo:  # type: ignore[no-untyped-def]
-    image, prediction = row[0], (row[1] if len(row) > 1 else None)
+def _image_info(row: Row[Any]) -> ImageInfo:
+    image, prediction = row[0], (row[1] if len(row) > 1 else None)  # type: ignore[misc]
     return ImageInfo(
         id=image.id,
         split=image.split,
@@ -243,10 +246,3 @@ def _prediction_info(p: Prediction) -> PredictionInfo:
         correct=p.correct,
         probabilities=np.frombuffer(p.probabilities, dtype=np.float32).tolist(),
     )
-
-
-def class_counts(session: Session, split: str) -> dict[int | None, int]:
-    rows = session.execute(
-        select(Image.label, func.count()).where(Image.split == split).group_by(Image.label)
-    )
-    return {label: int(n) for label, n in rows}

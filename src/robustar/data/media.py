@@ -6,23 +6,18 @@ an unchanged one is never recomputed.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from robustar.data.imageio import ImageDecodeError, load_image, unreadable
+from robustar.data.images import ImageStore
 from robustar.errors import DataError
+from robustar.storage import atomic_path
 
-if TYPE_CHECKING:
-    from robustar.workspace import Workspace
-
-CACHE_DIR = "cache"
 THUMBNAIL_SIZES = (64, 128, 256)
 # Originals in these formats, 8-bit and upright, go to the browser as they are.
 BROWSER_FORMATS = {
@@ -42,13 +37,8 @@ class MediaFile:
 
 
 def _atomic_save(image: Image.Image, path: Path, **options: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    try:
-        image.save(tmp, **options)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        image.save(tmp, **options)  # type: ignore[arg-type]
 
 
 def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels: int) -> MediaFile:
@@ -64,7 +54,8 @@ def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels
         image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
         if max(image.size) < size // 2:  # tiny images: enlarge crisply instead of blurring
             scale = (size // 2) // max(image.size)
-            image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+            enlarged = (image.width * scale, image.height * scale)
+            image = image.resize(enlarged, Image.Resampling.NEAREST)
         _atomic_save(image, path, format="WEBP", quality=85, method=4)
     return MediaFile(path, "image/webp", fingerprint)
 
@@ -82,34 +73,27 @@ def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -
 
 
 class Media:
-    """`Workspace.media`: browser-ready files of indexed images, by id."""
+    """`Workspace.media`: browser-ready files of indexed images, by id, cached in `cache`."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
+    def __init__(self, images: ImageStore, cache: Path) -> None:
+        self._images = images
+        self._cache = cache
 
     def _source(self, image_id: int) -> tuple[Path, str]:
-        info = self._ws.image(image_id)
-        return self._ws.image_path(image_id), info.fingerprint
+        record = self._images.record(image_id)
+        return self._images.folder(record.split) / record.relpath, record.fingerprint
 
     def thumbnail(self, image_id: int, size: int = 128) -> MediaFile:
         """A cached WebP thumbnail of the image (made on first request)."""
         source, fingerprint = self._source(image_id)
         with _readable(image_id):
-            return thumbnail(
-                self._ws.root / CACHE_DIR,
-                source,
-                fingerprint,
-                size,
-                self._ws.config.image.max_pixels,
-            )
+            return thumbnail(self._cache, source, fingerprint, size, self._images.config.max_pixels)
 
     def display_file(self, image_id: int) -> MediaFile:
         """A file a browser shows correctly: the original, or a cached upright PNG copy."""
         source, fingerprint = self._source(image_id)
         with _readable(image_id):
-            return display_file(
-                self._ws.root / CACHE_DIR, source, fingerprint, self._ws.config.image.max_pixels
-            )
+            return display_file(self._cache, source, fingerprint, self._images.config.max_pixels)
 
 
 @contextmanager

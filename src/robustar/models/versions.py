@@ -18,10 +18,23 @@ from torch import nn
 from robustar.db.tables import EpochMetric, ModelVersion
 from robustar.errors import NotFoundError
 from robustar.models.checkpoint import save_weights
-from robustar.train.plain import EpochResult
 
 MODELS_DIR = "models"
 WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """One training epoch's curves, as the training loop reports them and a version keeps."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    test_accuracy: float | None
+    learning_rate: float
+    seconds: float
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""The model versions of a workspace: which is current, their weights, imported checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from sqlalchemy.orm import Session
+
+from robustar.config import RuntimeConfig
+from robustar.db.session import Database
+from robustar.db.tables import ModelVersion
+from robustar.errors import NotFoundError
+from robustar.models.checkpoint import UPLOAD, apply_state_dict, load_weights, read_state_dict
+from robustar.models.device import select_device
+from robustar.models.registry import create_model
+from robustar.models.versions import (
+    EpochResult,
+    VersionInfo,
+    add_version,
+    current_version,
+    epoch_metrics,
+    get_version,
+    list_versions,
+    set_current,
+    staging_dir,
+    to_info,
+)
+
+
+class ModelStore:
+    def __init__(
+        self, db: Database, root: Path, num_classes: int, architecture: str, runtime: RuntimeConfig
+    ) -> None:
+        self.db = db
+        self.root = root
+        self.num_classes = num_classes
+        self.architecture = architecture  # the configured one, for imports that name none
+        self._runtime = runtime
+
+    @property
+    def device(self) -> torch.device:
+        """Where models run: `[runtime] device` (auto: cuda, then mps, then cpu), read at each
+        use so a changed setting applies."""
+        return select_device(self._runtime.device)
+
+    def versions(self) -> list[VersionInfo]:
+        with self.db.session() as session:
+            return list_versions(session)
+
+    def current(self) -> VersionInfo | None:
+        with self.db.session() as session:
+            row = current_version(session)
+            return None if row is None else to_info(row)
+
+    def get(self, version: int | None = None) -> VersionInfo:
+        """A version by id, or the current one; a clear error when there is none."""
+        with self.db.session() as session:
+            return to_info(self.require(session, version))
+
+    def version_id(self, session: Session, version: int | None) -> int | None:
+        """The given version's id (checked), else the current one's, else None."""
+        if version is not None:
+            return get_version(session, version).id
+        row = current_version(session)
+        return None if row is None else row.id
+
+    def require(self, session: Session, version: int | None) -> ModelVersion:
+        version_id = self.version_id(session, version)
+        if version_id is None:
+            raise NotFoundError(
+                "this workspace has no model version yet",
+                f"train one with 'robustar train {self.root}' or import a checkpoint with "
+                f"'robustar models import {self.root} PATH'",
+            )
+        return get_version(session, version_id)
+
+    def load(self, version: int | None = None) -> torch.nn.Module:
+        """The (current or given) version's network with its weights, on the CPU."""
+        info = self.get(version)
+        model = create_model(info.architecture, info.num_classes)
+        return load_weights(model, self.root / info.checkpoint, info.num_classes)
+
+    def use(self, version: int) -> VersionInfo:
+        with self.db.session() as session:
+            set_current(session, version)
+            return to_info(get_version(session, version))
+
+    def training_curves(self, version: int) -> list[EpochResult]:
+        with self.db.session() as session:
+            return epoch_metrics(session, version)
+
+    def import_checkpoint(
+        self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
+    ) -> VersionInfo:
+        """Check that the weights fit, then store them (as safetensors) as the current version."""
+        path = Path(checkpoint).expanduser()
+        return self.import_weights(read_state_dict(path), architecture, name, source=str(path))
+
+    def import_weights(
+        self,
+        state: dict[str, torch.Tensor],
+        architecture: str | None = None,
+        name: str | None = None,
+        source: str = UPLOAD,
+    ) -> VersionInfo:
+        """`import_checkpoint` for weights already in memory (an upload); `source` names them."""
+        architecture = architecture or self.architecture
+        model = create_model(architecture, self.num_classes)
+        apply_state_dict(model, state, source, self.num_classes)
+        with staging_dir(self.root) as staged, self.db.session() as session:
+            row = add_version(
+                session,
+                self.root,
+                staged,
+                model,
+                name=name,
+                parent_id=None,
+                architecture=architecture,
+                num_classes=self.num_classes,
+                source="imported",
+                config={"checkpoint": source},
+            )
+            return to_info(row)

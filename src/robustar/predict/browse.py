@@ -1,0 +1,109 @@
+"""Browsing: a split's images with a version's predictions, filtered and sorted by the
+database; the gallery's and the image page's reads."""
+
+from __future__ import annotations
+
+from robustar.data.images import ImageStore
+from robustar.db.kinds import check_kind
+from robustar.errors import DataError, NotFoundError
+from robustar.models.store import ModelStore
+from robustar.predict.gallery import (
+    ImageFilter,
+    ImageInfo,
+    Neighbours,
+    SortKey,
+    count_images,
+    get_image,
+    list_images,
+    neighbours,
+)
+
+
+def _check_flip(flip: str) -> str:
+    if flip not in ("changed", "fixed", "broken"):
+        raise DataError(f"unknown flip {flip!r}", "use changed, fixed or broken")
+    return flip
+
+
+class Browser:
+    def __init__(self, images: ImageStore, models: ModelStore) -> None:
+        self._images = images
+        self._models = models
+
+    def filter(
+        self,
+        split: str,
+        label: int | str | None = None,
+        predicted: int | str | None = None,
+        correct: bool | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        annotated: bool | None = None,
+        mask_kind: str = "spurious",
+        versus: int | None = None,
+        flip: str = "changed",
+        suspicious: bool | None = None,
+    ) -> ImageFilter:
+        """Checked filters: class names or indexes, a known mask kind and flip, an existing
+        version to compare with."""
+        self._images.folder(split)
+        classes = self._images
+        return ImageFilter(
+            split,
+            classes.class_index(label),
+            classes.class_index(predicted),
+            correct,
+            min_confidence,
+            max_confidence,
+            annotated,
+            check_kind(mask_kind),
+            suspicious,
+            None if versus is None else self._models.get(versus).id,
+            _check_flip(flip),  # type: ignore[arg-type]
+        )
+
+    def images(
+        self,
+        split: str,
+        *,
+        sort: SortKey = "name",
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        version: int | None = None,
+        **filters: object,
+    ) -> list[ImageInfo]:
+        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        with self._images.db.session() as session:
+            version_id = self._models.version_id(session, version)
+            return list_images(session, f, version_id, sort, descending, limit, offset)
+
+    def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
+        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        with self._images.db.session() as session:
+            return count_images(session, f, self._models.version_id(session, version))
+
+    def neighbours(
+        self,
+        image_id: int,
+        split: str,
+        *,
+        sort: SortKey = "name",
+        descending: bool = False,
+        version: int | None = None,
+        **filters: object,
+    ) -> Neighbours:
+        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        with self._images.db.session() as session:
+            version_id = self._models.version_id(session, version)
+            return neighbours(session, f, version_id, image_id, sort, descending)
+
+    def image(self, image_id: int, version: int | None = None) -> ImageInfo:
+        with self._images.db.session() as session:
+            found = get_image(session, image_id, self._models.version_id(session, version))
+        if found is None:
+            raise NotFoundError(
+                f"image {image_id} does not exist in this workspace",
+                "list image ids with Workspace.images(split)",
+            )
+        return found
