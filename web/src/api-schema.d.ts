@@ -4192,13 +4192,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `data:` lines of job JSON, then an `end` event */
+            /** @description an event with the job as JSON per change, then an `end` event */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event?: "end";
+                        data: string;
+                    };
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -19,6 +19,14 @@ from robustar.workspace import Workspace
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
 _JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON as GET
+SSE_EVENT = {  # one server-sent event, as Schemathesis and EventSource read the stream
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 
 class TrainRequest(BaseModel):
@@ -69,8 +77,8 @@ def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "`data:` lines of job JSON, then an `end` event",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            "description": "an event with the job as JSON per change, then an `end` event",
         }
     },
 )
