@@ -9,7 +9,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := src/robustar/server/static/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: install web demo test bench bench-smoke lint format clean
+.PHONY: install web types demo test bench bench-smoke lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ $(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
 	cd web && npm run --silent build
 
 install: $(STAMP)
+
+# The web app's API types, from the server's OpenAPI document (no server or workspace needed);
+# tests/test_web_types.py fails when the committed file is out of date.
+types: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m robustar.server.openapi > web/openapi.json
+	cd web && npx openapi-typescript openapi.json -o src/api-schema.d.ts && rm openapi.json
 
 web: $(WEB_BUILD)
 

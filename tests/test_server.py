@@ -32,7 +32,8 @@ def test_models(client: TestClient, demo: Workspace) -> None:
     assert client.get("/api/v1/models/1").json()["is_current"] is True
     missing = client.get("/api/v1/models/99")
     assert missing.status_code == 404 and "does not exist" in missing.json()["detail"]
-    assert client.get("/api/v1/models/abc").status_code == 422
+    assert client.get("/api/v1/models/abc").status_code == 404  # ids are digits: no such route
+    assert client.get("/api/v1/models/-1").status_code == 404
 
 
 def test_make_current(client: TestClient, demo: Workspace) -> None:

@@ -1,6 +1,7 @@
 """User-facing errors: every expected mistake names the thing and the fix."""
 
-from pydantic import ValidationError
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
 class RobustarError(Exception):
@@ -36,6 +37,12 @@ class ConflictError(RobustarError):
         self.current_version = current_version
 
 
-def validation_problems(error: ValidationError) -> str:
+class Invalid(Protocol):
+    """A pydantic ValidationError or FastAPI's RequestValidationError."""
+
+    def errors(self) -> Sequence[Any]: ...
+
+
+def validation_problems(error: Invalid) -> str:
     """A request's validation errors on one line: 'field: what is wrong; ...'."""
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())

@@ -1,39 +1,29 @@
 // The only way the page talks to the server: typed GET/POST on /api/v1.
 import type {
   AnnotationProgress,
+  Attributions,
   Comparison,
+  ConflictBody,
   EpochCurve,
   Job,
   ImageDetail,
   MaskKind,
   MaskVersion,
   Proposal,
+  ProposalPage,
   ImagePage,
   ModelVersion,
   Neighbours,
+  SegmentationInfo,
   SplitMetrics,
+  Suspect,
   WorkspaceInfo,
 } from "./types";
 import type { Methods } from "./methods";
 
+export type { Scored, Suspect } from "./types";
+
 export const API = "/api/v1";
-
-/** The training images that most support and most oppose the image's `target` class. */
-export interface Attributions {
-  target: number;
-  helpful: Scored[];
-  harmful: Scored[];
-}
-
-/** A training image in the suspicious queue, with the misclassified test image it harms most. */
-export interface Suspect extends Scored {
-  harms_most: number;
-}
-
-export interface Scored {
-  image_id: number;
-  score: number;
-}
 
 export class ApiError extends Error {
   constructor(
@@ -57,18 +47,14 @@ export function withParams(path: string, params: Params = {}): string {
   return text ? `${path}?${text}` : path;
 }
 
-/** Turn any error body (our {detail, fix}, or FastAPI's 422 list) into one readable message. */
+/** Turn an error body (ErrorBody, or ConflictBody for a 409) into an ApiError. */
 export async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
   let fix: string | null = null;
   let currentVersion: number | null = null;
   try {
-    const body = await response.json();
+    const body: Partial<ConflictBody> = await response.json();
     if (typeof body.detail === "string") message = body.detail;
-    else if (Array.isArray(body.detail))
-      message = body.detail
-        .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`)
-        .join("; ");
     fix = typeof body.fix === "string" ? body.fix : null;
     currentVersion = typeof body.current_version === "number" ? body.current_version : null;
   } catch {
@@ -148,7 +134,7 @@ export const api = {
         body: JSON.stringify({ box, foreground, background }),
       })
     ).blob(),
-  segmentation: () => request<{ configured: boolean; backend: string | null; how_to: string }>("/segmentation"),
+  segmentation: () => request<SegmentationInfo>("/segmentation"),
   segment: async (id: number, points: number[][], labels: number[]) =>
     (
       await send(`/images/${id}/segment`, {
@@ -169,7 +155,7 @@ export const api = {
   resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),
   compare: (before: number, after?: number) => request<Comparison>(withParams("/compare", { before, after })),
   proposals: (page: number, pageSize = 48) =>
-    request<{ total: number; items: Proposal[] }>(withParams("/proposals", { page, page_size: pageSize })),
+    request<ProposalPage>(withParams("/proposals", { page, page_size: pageSize })),
   review: (id: number, decision: "accept" | "reject" | "edited") =>
     request<Proposal>(`/proposals/${id}/${decision}`, { method: "POST" }),
   autoAnnotate: (body: Record<string, unknown>) =>

@@ -29,10 +29,13 @@ describe("errors", () => {
     expect(error.fix).toBe("list ids");
   });
 
-  it("reads FastAPI validation errors", async () => {
-    const body = { detail: [{ loc: ["query", "page"], msg: "Input should be greater than or equal to 1" }] };
-    const error = await errorFrom(new Response(JSON.stringify(body), { status: 422 }));
-    expect(error.message).toBe("page: Input should be greater than or equal to 1");
+  it("reads a validation error and the version a conflict found", async () => {
+    const invalid = { detail: "invalid request: query.page: Input should be greater than or equal to 1", fix: "correct those fields" };
+    const error = await errorFrom(new Response(JSON.stringify(invalid), { status: 422 }));
+    expect(error.message).toBe(invalid.detail);
+    expect(error.fix).toBe("correct those fields");
+    const stale = { detail: "mask version 1 is outdated", fix: "reload", current_version: 3 };
+    expect((await errorFrom(new Response(JSON.stringify(stale), { status: 409 }))).currentVersion).toBe(3);
   });
 
   it("keeps the status line for bodies that are not JSON", async () => {

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,13 +27,14 @@ PROPOSALS_DIR = "annotations/proposals"
 class AutoAnnotate(BaseModel):
     """What to propose, and for which images (the gallery's filters)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a number is not a boolean and a boolean is not a number (JSON clients mix them up).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     split: Literal["train", "validation", "test", "pool"] = "train"
     kind: Literal["spurious", "object"] = "spurious"
     method: Literal["colour", "grabcut", "segment"]
-    colours: list[tuple[int, int, int]] = Field(
-        default_factory=list, description="colour method: RGB colours to select"
+    colours: list[tuple[StrictInt, StrictInt, StrictInt]] = Field(
+        default_factory=list, strict=False, description="colour method: RGB colours to select"
     )
     tolerance: int = Field(16, ge=0, le=255, description="colour method: per channel")
     margin: float = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")

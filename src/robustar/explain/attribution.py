@@ -31,7 +31,7 @@ from typing import ClassVar, TypeVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from robustar.data.images import ImageStore
 from robustar.errors import DataError, NotFoundError
@@ -90,6 +90,8 @@ class Attributions:
 
 class IndexOptions(BaseModel):
     """An index's build settings; each method publishes the ones it uses."""
+
+    model_config = ConfigDict(strict=True)  # a boolean is not a number
 
     dim: int = Field(1024, ge=8, le=16384, description="projection dimension")
     damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from robustar import __version__
-from robustar.errors import ConflictError, NotFoundError, RobustarError
-from robustar.server import params, security
+from robustar.errors import ConflictError, NotFoundError, RobustarError, validation_problems
+from robustar.server import security
 from robustar.server.routes import explain, images, jobs, masks, meta, methods, metrics, models
+from robustar.server.schemas import ERRORS
 from robustar.workspace import Workspace
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"  # the built web app (make web)
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 
 
 def _error_response(_request: Request, error: Exception) -> JSONResponse:
@@ -30,7 +34,49 @@ def _error_response(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(workspace: Workspace) -> FastAPI:
+def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """422 in the same {detail, fix} shape as every other error, naming each field."""
+    assert isinstance(error, RequestValidationError)
+    body = {
+        "detail": f"invalid request: {validation_problems(error)}",
+        "fix": "correct those fields; the API documentation is at /api/docs",
+    }
+    return JSONResponse(body, status_code=422)
+
+
+def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own errors (405, unknown paths, oversized uploads) as {detail, fix}."""
+    assert isinstance(error, StarletteHTTPException)
+    body = {"detail": str(error.detail), "fix": None}
+    headers, status = dict(error.headers or {}), error.status_code
+    if status == 405:
+        allowed = _allowed_methods(request)
+        if not allowed or request.method in allowed.split(", "):
+            # no such API path, or one whose id is no number: nothing here, not a wrong method
+            status, body["detail"] = 404, f"no API route {request.url.path}"
+        else:
+            headers["Allow"] = allowed
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the document declares for the request's path. Starlette names only the
+    first route that matched, but GET and PUT of one path are two routes here."""
+    paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
+    templates = [t for t in paths if re.fullmatch(_pattern(t), request.url.path)]
+    if not templates:
+        return ""
+    template = min(templates, key=lambda t: t.count("{"))  # a literal segment wins
+    return ", ".join(m.upper() for m in paths[template] if m in HTTP_METHODS)
+
+
+def _pattern(template: str) -> str:
+    """/images/{image_id}/file → /images/[^/]+/file"""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"{[^/]+}", template))
+
+
+def api_app() -> FastAPI:
+    """The routes, their OpenAPI document and error mapping, before any workspace is attached."""
     app = FastAPI(
         title="Robustar",
         version=__version__,
@@ -38,15 +84,21 @@ def create_app(workspace: Workspace) -> FastAPI:
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
-    app.state.workspace = workspace
-    security.install(app, workspace.config.server)
-    app.add_exception_handler(RequestValidationError, params.validation_error)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     for module in (meta, methods, models, images, metrics, masks, jobs, explain):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)
     app.add_exception_handler(RobustarError, _error_response)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    return app
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    app = api_app()
+    app.state.workspace = workspace
+    security.install(app, workspace.config.server)
 
     if (STATIC_DIR / "index.html").is_file():
         serve_web_app(app)
@@ -65,7 +117,7 @@ def serve_web_app(app: FastAPI) -> None:
     index = STATIC_DIR / "index.html"
 
     @app.get("/{path:path}", include_in_schema=False)
-    def spa(path: str) -> FileResponse:
+    def spa(path: str, request: Request) -> FileResponse:
         if path == "api" or path.startswith("api/"):
-            raise HTTPException(status_code=404, detail=f"no API route /{path}")
+            raise HTTPException(status_code=405 if _allowed_methods(request) else 404)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})

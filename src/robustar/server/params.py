@@ -3,19 +3,28 @@ the gallery's query."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
-from fastapi import Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+# Numbers in request bodies as JSON Schema reads them: 2.0 is the integer 2, true is no number.
+# (Pydantic's default would take true for 1; its strict mode would refuse 2.0.)
+JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
+JsonFloat = Annotated[float, BeforeValidator(_not_a_bool)]
 
 Split = Literal["train", "validation", "test", "pool"]
-# the largest integer a database column holds: a larger id is a 422, never an overflow (500)
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=0, le=MAX_ID)]
+# A larger id is a 422, never an overflow (500). Not 2**63 - 1, what a database column holds:
+# JSON numbers past 2**53 are rounded by JavaScript and float-based validators, so a client could
+# not even tell which id it sent.
+MAX_ID = 2**53 - 1
+Id = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_not_a_bool)]
 
 
 class ImageQuery(BaseModel):
@@ -61,20 +70,3 @@ class ImageQuery(BaseModel):
 class ImagePageQuery(ImageQuery):
     page: int = Field(1, ge=1, le=MAX_ID // 500)
     page_size: int = Field(100, ge=1, le=500)
-
-
-def validation_error(_request: Request, error: Exception) -> JSONResponse:
-    """FastAPI's 422 body, with a NaN or infinite input (JSON bodies may hold them, JSON
-    replies may not) written as text instead of failing with a 500."""
-    assert isinstance(error, RequestValidationError)
-    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
-
-
-def _finite(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value

@@ -1,13 +1,17 @@
-"""Response schemas of the REST API, separate from the library's dataclasses and tables."""
+"""Response schemas of the REST API, separate from the library's dataclasses and tables, and
+the OpenAPI declarations shared by many routes (error bodies, binary images)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from robustar.annotations.proposals import ProposalInfo
+from robustar.annotations.store import MaskKind
+from robustar.server.params import JsonInt
+from robustar.server.params import Split as SplitName
 
 
 class Schema(BaseModel):
@@ -19,16 +23,30 @@ class Health(Schema):
     version: str
 
 
-class Problem(Schema):
+class ErrorBody(Schema):
+    """Every 4xx body: what went wrong and, when there is one, how to fix it."""
+
     detail: str
-    fix: str | None = None
+    fix: str | None
+
+
+class ConflictBody(ErrorBody):
+    """A 409: the save started from an outdated version; this one is current now."""
+
+    current_version: int | None
 
 
 class Split(Schema):
-    name: str
+    name: SplitName
     images: int
     class_counts: dict[str, int]
     problems: int
+
+
+class SplitScore(Schema):
+    accuracy: float | None
+    loss: float | None
+    images: int
 
 
 class ModelVersion(Schema):
@@ -39,7 +57,7 @@ class ModelVersion(Schema):
     num_classes: int
     source: str
     config: dict[str, Any]
-    metrics: dict[str, Any]
+    metrics: dict[str, SplitScore] = Field(description="by split, from its last prediction")
     created_at: datetime
     is_current: bool
 
@@ -110,7 +128,7 @@ class ClassMetrics(Schema):
 
 
 class SplitMetrics(Schema):
-    split: str
+    split: SplitName
     version_id: int
     images: int
     accuracy: float | None
@@ -121,18 +139,12 @@ class SplitMetrics(Schema):
 
 class MaskVersion(Schema):
     image_id: int
-    kind: str
+    kind: MaskKind
     version: int
     author: str
     created_at: datetime
     pixels: int
     is_current: bool
-
-
-class Conflict(Schema):
-    detail: str
-    fix: str | None
-    current_version: int | None
 
 
 class ClassProgress(Schema):
@@ -141,19 +153,22 @@ class ClassProgress(Schema):
 
 
 class AnnotationProgress(Schema):
-    kind: str
+    kind: MaskKind
     splits: dict[str, dict[str, ClassProgress]]
 
 
+Point = tuple[JsonInt, JsonInt]
+
+
 class GrabCutRequest(BaseModel):
-    box: tuple[int, int, int, int]
-    foreground: list[tuple[int, int]] = []
-    background: list[tuple[int, int]] = []
+    box: tuple[JsonInt, JsonInt, JsonInt, JsonInt]
+    foreground: list[Point] = []
+    background: list[Point] = []
 
 
 class SegmentRequest(BaseModel):
-    points: list[tuple[int, int]]
-    labels: list[int]
+    points: list[Point]
+    labels: list[JsonInt]
 
 
 class SegmentationInfo(Schema):
@@ -165,3 +180,34 @@ class SegmentationInfo(Schema):
 class ProposalPage(Schema):
     total: int
     items: list[ProposalInfo]
+
+
+# OpenAPI `responses=` entries, declared once and shared by the routes.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a request the workspace cannot carry out"},
+    401: {"model": ErrorBody, "description": "a change without the configured Bearer token"},
+    403: {"model": ErrorBody, "description": "a change from another site (see server.security)"},
+    404: {"model": ErrorBody, "description": "no such image, version, mask, job or proposal"},
+    413: {"model": ErrorBody, "description": "a body larger than the route accepts"},
+    422: {"model": ErrorBody, "description": "malformed parameters or body, field by field"},
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ConflictBody, "description": "based on an outdated version"}
+}
+BINARY = {"type": "string", "format": "binary"}
+
+
+def image_content(*media_types: str) -> dict[str, Any]:
+    """A binary image response in any of these media types."""
+    return {"content": {t: {"schema": BINARY} for t in media_types}, "description": "an image"}
+
+
+PNG: dict[int | str, dict[str, Any]] = {200: image_content("image/png")}
+
+
+def binary_body(media_type: str) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its raw body itself."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": BINARY}}}}
+
+
+PNG_BODY = binary_body("image/png")

@@ -19,7 +19,8 @@ STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 class TrainOptions(BaseModel):
     """What a training run does; fields left None take the workspace configuration's value."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Strict: a number is not a boolean and a boolean is not a number (JSON clients mix them up).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     init: Literal["scratch", "current", "checkpoint"] = Field(
         "scratch", description="start from random weights, the current version or a checkpoint"

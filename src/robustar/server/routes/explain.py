@@ -6,22 +6,22 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
 from robustar.explain.attributor import Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
+from robustar.server import schemas
 from robustar.server.deps import get_workspace
 from robustar.server.params import MAX_ID, Id
 from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
 Method = Annotated[str, SALIENCY.one_of]  # the registered names (GET /methods)
-PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 
-@router.get("/images/{image_id}/saliency", responses=PNG, response_class=Response)
+@router.get("/images/{image_id}/saliency", responses=schemas.PNG, response_class=Response)
 def image_saliency(
     image_id: Id,
     method: Method = DEFAULT_SALIENCY,
@@ -44,7 +44,7 @@ def image_saliency(
     return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)
 
 
-@router.get("/models/{version}/activation/{target}", responses=PNG, response_class=Response)
+@router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
 def activation(version: Id, target: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
@@ -77,7 +77,7 @@ class AttributionRequest(IndexOptions):
     """The settings a method does not use (GET /methods) are ignored."""
 
     method: AttributionMethod = DEFAULT_METHOD
-    fresh: bool = False
+    fresh: StrictBool = False
 
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)

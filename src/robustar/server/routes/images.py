@@ -17,6 +17,7 @@ from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/images", tags=["images"])
 IMMUTABLE = "private, max-age=31536000, immutable"
+NOT_MODIFIED = {"description": "unchanged since the ETag in If-None-Match"}
 
 
 def _summary(image: ImageInfo) -> schemas.ImageSummary:
@@ -107,7 +108,14 @@ def _version_tag(fingerprint: str, v: str | None) -> str | None:
     return v if v and fingerprint.startswith(v) else None
 
 
-@router.get("/{image_id}/file", response_class=FileResponse)
+@router.get(
+    "/{image_id}/file",
+    response_class=FileResponse,
+    responses={
+        200: schemas.image_content("image/png", "image/jpeg", "image/gif", "image/webp"),
+        304: NOT_MODIFIED,
+    },
+)
 def get_file(
     image_id: Id,
     request: Request,
@@ -119,7 +127,11 @@ def get_file(
     return _send(request, media, f'"{media.fingerprint}"', _version_tag(media.fingerprint, v))
 
 
-@router.get("/{image_id}/thumbnail", response_class=FileResponse)
+@router.get(
+    "/{image_id}/thumbnail",
+    response_class=FileResponse,
+    responses={200: schemas.image_content("image/webp"), 304: NOT_MODIFIED},
+)
 def get_thumbnail(
     image_id: Id,
     request: Request,

@@ -19,11 +19,19 @@ from robustar.workspace import Workspace
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
 _JOB_JSON = TypeAdapter(JobInfo)  # what the event stream sends: the same JSON as GET
+SSE_EVENT = {  # one server-sent event, as Schemathesis and EventSource read the stream
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 
 class TrainRequest(BaseModel):
     options: RemoteTrainOptions = RemoteTrainOptions()
-    predict: bool = Field(True, description="predict the labelled splits afterwards")
+    predict: bool = Field(True, strict=True, description="predict the labelled splits afterwards")
 
 
 class PredictRequest(BaseModel):
@@ -36,7 +44,7 @@ def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
     return workspace.jobs.list()
 
 
-@router.get("/{job_id}", response_model=JobInfo)
+@router.get("/{job_id:int}", response_model=JobInfo)
 def get_job(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.get(job_id)
 
@@ -54,17 +62,26 @@ def queue_prediction(
     return workspace.jobs.submit("predict", body.model_dump())
 
 
-@router.post("/{job_id}/cancel", response_model=JobInfo)
+@router.post("/{job_id:int}/cancel", response_model=JobInfo)
 def cancel(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
-@router.post("/{job_id}/resume", response_model=JobInfo)
+@router.post("/{job_id:int}/resume", response_model=JobInfo)
 def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
 
-@router.get("/{job_id}/events")
+@router.get(
+    "/{job_id:int}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            "description": "an event with the job as JSON per change, then an `end` event",
+        }
+    },
+)
 async def events(
     job_id: Id, request: Request, workspace: Workspace = Depends(get_workspace)
 ) -> StreamingResponse:

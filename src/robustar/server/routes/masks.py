@@ -23,7 +23,6 @@ from robustar.workspace import Workspace
 
 router = APIRouter(tags=["annotations"])
 Kind = Literal["spurious", "object"]
-PNG = {"content": {"image/png": {}}, "description": "a PNG image"}
 
 
 def _png(image: Image.Image | np.ndarray, headers: dict[str, str] | None = None) -> Response:
@@ -52,7 +51,7 @@ async def _upload(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.get("/images/{image_id}/masks/{kind}", responses={200: PNG}, response_class=Response)
+@router.get("/images/{image_id}/masks/{kind}", responses=schemas.PNG, response_class=Response)
 def get_mask(
     image_id: Id,
     kind: Kind,
@@ -67,7 +66,8 @@ def get_mask(
 @router.put(
     "/images/{image_id}/masks/{kind}",
     response_model=schemas.MaskVersion,
-    responses={409: {"model": schemas.Conflict}, 413: {"model": schemas.Problem}},
+    responses=schemas.CONFLICT,
+    openapi_extra=schemas.PNG_BODY,
 )
 def put_mask(
     image_id: Id,
@@ -96,7 +96,7 @@ def mask_history(
 @router.post(
     "/images/{image_id}/masks/{kind}/restore",
     response_model=schemas.MaskVersion,
-    responses={409: {"model": schemas.Conflict}},
+    responses=schemas.CONFLICT,
 )
 def restore_mask(
     image_id: Id,
@@ -109,7 +109,7 @@ def restore_mask(
     return schemas.MaskVersion.model_validate(restored)
 
 
-@router.get("/images/{image_id}/superpixels", responses={200: PNG}, response_class=Response)
+@router.get("/images/{image_id}/superpixels", responses=schemas.PNG, response_class=Response)
 def superpixels(
     image_id: Id,
     segments: int = Query(200, ge=2, le=5000),
@@ -120,7 +120,7 @@ def superpixels(
     return _png(encode_labels(labels), {"X-Segments": str(int(labels.max()) + 1)})
 
 
-@router.post("/images/{image_id}/grabcut", responses={200: PNG}, response_class=Response)
+@router.post("/images/{image_id}/grabcut", responses=schemas.PNG, response_class=Response)
 def grabcut(
     image_id: Id, body: schemas.GrabCutRequest, workspace: Workspace = Depends(get_workspace)
 ) -> Response:
@@ -140,7 +140,7 @@ def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.Segme
     )
 
 
-@router.post("/images/{image_id}/segment", responses={200: PNG}, response_class=Response)
+@router.post("/images/{image_id}/segment", responses=schemas.PNG, response_class=Response)
 def segment(
     image_id: Id, body: schemas.SegmentRequest, workspace: Workspace = Depends(get_workspace)
 ) -> Response:
@@ -185,12 +185,14 @@ def list_proposals(
     return schemas.ProposalPage(total=total, items=items)
 
 
-@router.get("/proposals/{proposal_id}/mask", responses={200: PNG}, response_class=Response)
+@router.get("/proposals/{proposal_id}/mask", responses=schemas.PNG, response_class=Response)
 def proposal_mask(proposal_id: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
     return _png(workspace.masks.proposal(proposal_id)[1])
 
 
-@router.post("/proposals/{proposal_id}/{decision}", response_model=ProposalInfo)
+@router.post(
+    "/proposals/{proposal_id}/{decision}", response_model=ProposalInfo, responses=schemas.CONFLICT
+)
 def review_proposal(
     proposal_id: Id,
     decision: Literal["accept", "reject", "edited"],

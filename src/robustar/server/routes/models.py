@@ -34,7 +34,12 @@ def architectures() -> dict[str, list[str]]:
     return list_models()
 
 
-@router.post("/import", response_model=schemas.ModelVersion, status_code=201)
+@router.post(
+    "/import",
+    response_model=schemas.ModelVersion,
+    status_code=201,
+    openapi_extra=schemas.binary_body("application/octet-stream"),
+)
 async def import_weights(
     request: Request,
     format: Literal["safetensors", "pt"] = Query(
@@ -60,21 +65,21 @@ async def import_weights(
     return schemas.ModelVersion.model_validate(version)
 
 
-@router.get("/{version_id}", response_model=schemas.ModelVersion)
+@router.get("/{version_id:int}", response_model=schemas.ModelVersion)
 def get_model_version(
     version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.model(version_id))
 
 
-@router.post("/{version_id}/current", response_model=schemas.ModelVersion)
+@router.post("/{version_id:int}/current", response_model=schemas.ModelVersion)
 def make_current(
     version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
 
 
-@router.get("/{version_id}/epochs", response_model=list[EpochResult])
+@router.get("/{version_id:int}/epochs", response_model=list[EpochResult])
 def training_curves(
     version_id: Id, workspace: Workspace = Depends(get_workspace)
 ) -> list[EpochResult]:
