@@ -156,7 +156,7 @@ class _OneOf:
 
 def keyword_options(target: Callable[..., Any], title: str) -> type[BaseModel]:
     """A model of the target's keyword-only parameters (a class: of its `__init__`)."""
-    function = target.__init__ if inspect.isclass(target) else target  # type: ignore[misc]
+    function = target.__init__ if inspect.isclass(target) else target
     fields: dict[str, Any] = {
         p.name: (p.annotation, p.default)
         for p in inspect.signature(function, eval_str=True).parameters.values()

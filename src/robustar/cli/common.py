@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
+    from robustar.models.versions import VersionInfo
+    from robustar.workspace import Workspace
 
 app = typer.Typer(
     help="Robustar: find and fix what image models get wrong.",
@@ -34,7 +38,7 @@ WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 
 
-def open_workspace(path: Path):  # type: ignore[no-untyped-def]
+def open_workspace(path: Path) -> Workspace:
     from robustar.workspace import Workspace
 
     return Workspace.open(path)
@@ -44,7 +48,7 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def print_versions(versions, splits: list[str]) -> None:  # type: ignore[no-untyped-def]
+def print_versions(versions: list[VersionInfo], splits: list[str]) -> None:
     table = Table("", "id", "name", "parent", "architecture", "source", *splits)
     for v in versions:
         accuracy = [percent(v.metrics.get(s, {}).get("accuracy")) for s in splits]

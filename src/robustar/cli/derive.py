@@ -67,7 +67,7 @@ def _one_of(parameter: inspect.Parameter, spec: OneOf) -> inspect.Parameter:
     option = typer.Option(help=spec.help)
     return parameter.replace(
         kind=inspect.Parameter.KEYWORD_ONLY,
-        annotation=Annotated[Literal[names], option],  # type: ignore[valid-type]
+        annotation=Annotated[Literal[names], option],
     )
 
 

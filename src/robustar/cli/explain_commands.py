@@ -66,6 +66,7 @@ def activation(
     workspace = open_workspace(directory)
     out.write_bytes(workspace.explain.activation_maximisation(target, version))
     index = workspace.class_index(target)
+    assert index is not None  # a name or an index was given
     stdout.print(f"class {workspace.classes[index]} as the model sees it: {out}")
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -26,6 +26,9 @@ from robustar.cli.derive import Fields, derived
 from robustar.cli.progress import progress_bars
 from robustar.predict.metrics import SplitMetrics
 from robustar.train.options import TrainOptions, parse_options
+
+if TYPE_CHECKING:
+    from robustar.workspace import Workspace
 
 
 def _print_metrics(m: SplitMetrics) -> None:
@@ -61,7 +64,7 @@ def init(
     def absolute(p: Path | None) -> str | None:
         return None if p is None else str(p.expanduser().resolve())
 
-    raw = {
+    raw: dict[str, dict[str, object]] = {
         "data": {
             "train": absolute(train),
             "validation": absolute(validation),
@@ -112,7 +115,7 @@ def info(
         _print_info(workspace)
 
 
-def _print_info(workspace) -> None:  # type: ignore[no-untyped-def]
+def _print_info(workspace: Workspace) -> None:
     info = workspace.info()
     stdout.print(f"[bold]workspace[/] {escape(str(info.root))}")
     stdout.print(f"[bold]classes[/] ({len(info.classes)}): {escape(', '.join(info.classes))}")
@@ -198,7 +201,7 @@ def serve(
     _serve(open_workspace(directory), host, port, worker)
 
 
-def _serve(workspace, host: str | None, port: int | None, worker: bool = True) -> None:  # type: ignore[no-untyped-def]
+def _serve(workspace: Workspace, host: str | None, port: int | None, worker: bool = True) -> None:
     import signal
 
     import uvicorn

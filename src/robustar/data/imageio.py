@@ -51,11 +51,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         array = np.clip(array, 0, scale) * 255 // scale
         return Image.fromarray(array.astype(np.uint8)).convert("RGB")
     if image.mode == "F":
-        array = np.nan_to_num(np.asarray(image, dtype=np.float32))
-        low, high = float(array.min(initial=0.0)), float(array.max(initial=0.0))
+        values = np.nan_to_num(np.asarray(image, dtype=np.float32))
+        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
         if high > 1.0 or low < 0.0:
-            array = (array - low) / max(high - low, 1e-12)
-        return Image.fromarray((np.clip(array, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+            values = (values - low) / max(high - low, 1e-12)
+        return Image.fromarray((np.clip(values, 0, 1) * 255).astype(np.uint8)).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

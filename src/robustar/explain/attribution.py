@@ -26,13 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
+from robustar.data.dataset import ImageDataset
 from robustar.data.images import ImageStore
 from robustar.errors import DataError, NotFoundError
 from robustar.explain.gradients import LastLayer, PerSample, Projection, parameter_count
@@ -342,12 +343,11 @@ class AttributionIndex:
     def _write_meta(self, **meta: object) -> None:
         atomic_write(self._meta_path(), lambda tmp: tmp.write_text(json.dumps(meta)))
 
-    def _features(self, mode: str = "r") -> np.memmap:
+    def _features(self, mode: Literal["r", "r+", "w+"] = "r") -> np.memmap:
         info = self.info()
         assert info is not None
-        return np.memmap(
-            self.folder / "features.f32", np.float32, mode, shape=(info.images, info.width)
-        )
+        path = self.folder / "features.f32"
+        return np.memmap(path, dtype=np.float32, mode=mode, shape=(info.images, info.width))
 
     # ----- building --------------------------------------------------------------------------
 
@@ -433,7 +433,7 @@ class AttributionIndex:
             self._write_meta(**{**meta, "done": len(ids)})
         return self.info()  # type: ignore[return-value]
 
-    def _probe(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[no-untyped-def]
+    def _probe(self, dataset: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:
         x, y, _ = dataset[0]
         return x[None], torch.tensor([y])
 

@@ -3,9 +3,11 @@ the gallery's query."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, BeforeValidator, Field
+
+from robustar.predict.gallery import SortKey
 
 
 def _not_a_bool(value: object) -> object:
@@ -27,6 +29,14 @@ MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_not_a_bool)]
 
 
+class Ordering(TypedDict):
+    """The gallery's order, as `Workspace.images` and `Workspace.neighbours` take it."""
+
+    sort: SortKey
+    descending: bool
+    version: int | None
+
+
 class ImageQuery(BaseModel):
     """The gallery's filter and sort, as the web app keeps them in its URL."""
 
@@ -43,11 +53,11 @@ class ImageQuery(BaseModel):
     flip: Literal["changed", "fixed", "broken"] = Field(
         "changed", description="with versus: predicted class changed, or became right / wrong"
     )
-    sort: Literal["name", "id", "loss", "confidence", "suspicion"] = "name"
+    sort: SortKey = "name"
     order: Literal["asc", "desc"] = "asc"
     version: Id | None = Field(None, description="model version; default: the current one")
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> dict[str, Any]:
         return self.model_dump(
             include={
                 "label",
@@ -63,7 +73,7 @@ class ImageQuery(BaseModel):
             }
         )
 
-    def ordering(self) -> dict[str, object]:
+    def ordering(self) -> Ordering:
         return {"sort": self.sort, "descending": self.order == "desc", "version": self.version}
 
 

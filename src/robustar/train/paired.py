@@ -65,7 +65,9 @@ class PairedLoss:
         self.regularizer = REGULARIZERS[regularizer]
         self.worst_of = worst_of
 
-    def counterpart(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor):  # type: ignore[no-untyped-def]
+    def counterpart(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor
+    ) -> torch.Tensor:
         """x' for the annotated images; a filler that scores candidates gets their loss."""
 
         def loss(candidate: torch.Tensor) -> torch.Tensor:
