@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Methods
+         * @description Read on every request, so a method registered by a plugin is offered at once.
+         */
+        get: operations["methods_api_v1_methods_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models": {
         parameters: {
             query?: never;
@@ -787,17 +807,14 @@ export interface components {
                 };
             };
         };
-        /** AttributionRequest */
+        /**
+         * AttributionRequest
+         * @description The settings a method does not use (GET /methods) are ignored.
+         */
         AttributionRequest: {
             /**
-             * Method
-             * @default cosine
-             * @enum {string}
-             */
-            method: "influence" | "influence-cg" | "trak" | "tracin" | "cosine";
-            /**
              * Dim
-             * @description projection dimension (trak, influence-cg)
+             * @description projection dimension
              * @default 1024
              */
             dim: number;
@@ -809,10 +826,16 @@ export interface components {
             damping: number;
             /**
              * Ensemble
-             * @description trak: average over this many last epoch checkpoints
+             * @description average over this many last epoch checkpoints
              * @default 1
              */
             ensemble: number;
+            /**
+             * Method
+             * @default cosine
+             * @enum {string}
+             */
+            method: "influence" | "cosine" | "tracin" | "trak" | "influence-cg";
             /**
              * Fresh
              * @default false
@@ -952,6 +975,16 @@ export interface components {
             detail: string;
             /** Fix */
             fix: string | null;
+        };
+        /** Family */
+        Family: {
+            /**
+             * Default
+             * @description used when a request names no method
+             */
+            default: string | null;
+            /** Methods */
+            methods: components["schemas"]["MethodInfo"][];
         };
         /**
          * FilledAccuracy
@@ -1161,6 +1194,37 @@ export interface components {
             /** Is Current */
             is_current: boolean;
         };
+        /** MethodInfo */
+        MethodInfo: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Options */
+            options: components["schemas"]["OptionInfo"][];
+            /** Meta */
+            meta: {
+                [key: string]: unknown;
+            };
+        };
+        /** Methods */
+        Methods: {
+            saliency: components["schemas"]["Family"];
+            attribution: components["schemas"]["Family"];
+            filler: components["schemas"]["Family"];
+            regularizer: components["schemas"]["Family"];
+            /** @description [segmentation] backend in robustar.toml */
+            segmenter: components["schemas"]["Family"];
+            /** @description what the worker runs (GET /jobs lists them) */
+            job_kind: components["schemas"]["Family"];
+            /**
+             * Train Options
+             * @description the JSON schema of the training options POST /jobs/train accepts; a property's `when` names the option values under which it applies
+             */
+            train_options: {
+                [key: string]: unknown;
+            };
+        };
         /** ModelVersion */
         ModelVersion: {
             /** Id */
@@ -1204,6 +1268,22 @@ export interface components {
             previous_id: number | null;
             /** Next Id */
             next_id: number | null;
+        };
+        /**
+         * OptionInfo
+         * @description One option as published: its JSON-schema type, default and allowed values.
+         */
+        OptionInfo: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Default */
+            default: unknown;
+            /** Choices */
+            choices: unknown[] | null;
+            /** Description */
+            description: string | null;
         };
         /** PredictRequest */
         PredictRequest: {
@@ -1287,7 +1367,10 @@ export interface components {
              * @default 10
              */
             epochs: number;
-            /** Batch Size */
+            /**
+             * Batch Size
+             * @description default: runtime.batch_size in robustar.toml
+             */
             batch_size?: number | null;
             /**
              * Optimizer
@@ -1302,6 +1385,7 @@ export interface components {
             learning_rate: number;
             /**
              * Momentum
+             * @description sgd's momentum
              * @default 0.9
              */
             momentum: number;
@@ -1318,11 +1402,13 @@ export interface components {
             schedule: "constant" | "cosine" | "step";
             /**
              * Step Size
+             * @description epochs between steps
              * @default 10
              */
             step_size: number;
             /**
              * Gamma
+             * @description factor at each step
              * @default 0.1
              */
             gamma: number;
@@ -1331,15 +1417,22 @@ export interface components {
              * @default 0
              */
             seed: number;
-            /** Device */
+            /**
+             * Device
+             * @description default: runtime.device in robustar.toml
+             */
             device?: ("auto" | "cpu" | "cuda" | "mps") | null;
             /**
              * Augment
+             * @description none or horizontal flips
              * @default none
              * @enum {string}
              */
             augment: "none" | "flip";
-            /** Name */
+            /**
+             * Name
+             * @description the new version's name
+             */
             name?: string | null;
             /**
              * Paired
@@ -1349,24 +1442,27 @@ export interface components {
             paired: boolean;
             /**
              * Filler
+             * @description what fills the spurious pixels of the copy
              * @default mixture
              * @enum {string}
              */
             filler: "uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "worst";
             /**
              * Regularizer
+             * @description compares the logits of image and copy
              * @default l2
              * @enum {string}
              */
             regularizer: "l2" | "l1" | "cosine" | "kl";
             /**
              * Pair Weight
-             * @description λ
+             * @description λ of the regularizer
              * @default 0.2
              */
             pair_weight: number;
             /**
              * Worst Of
+             * @description candidates (filler worst)
              * @default 4
              */
             worst_of: number;
@@ -1623,6 +1719,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WorkspaceInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    methods_api_v1_methods_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Methods"];
                 };
             };
             /** @description a request the workspace cannot carry out */
@@ -2165,7 +2335,7 @@ export interface operations {
                 versus?: number | null;
                 /** @description with versus: predicted class changed, or became right / wrong */
                 flip?: "changed" | "fixed" | "broken";
-                sort?: "name" | "id" | "loss" | "confidence" | "suspicion";
+                sort?: "name" | "loss" | "confidence" | "id" | "suspicion";
                 order?: "asc" | "desc";
                 /** @description model version; default: the current one */
                 version?: number | null;
@@ -2343,7 +2513,7 @@ export interface operations {
                 versus?: number | null;
                 /** @description with versus: predicted class changed, or became right / wrong */
                 flip?: "changed" | "fixed" | "broken";
-                sort?: "name" | "id" | "loss" | "confidence" | "suspicion";
+                sort?: "name" | "loss" | "confidence" | "id" | "suspicion";
                 order?: "asc" | "desc";
                 /** @description model version; default: the current one */
                 version?: number | null;
@@ -4264,7 +4434,7 @@ export interface operations {
     image_saliency_api_v1_images__image_id__saliency_get: {
         parameters: {
             query?: {
-                method?: "gradient" | "max_gradient" | "smoothgrad" | "integrated_gradients" | "guided_backprop" | "gradcam";
+                method?: "max_gradient" | "gradient" | "smoothgrad" | "integrated_gradients" | "guided_backprop" | "gradcam";
                 /** @description class; default: the predicted one */
                 target?: number | null;
                 /** @description default: the current version */
@@ -4425,7 +4595,7 @@ export interface operations {
     image_attribution_api_v1_images__image_id__attribution_get: {
         parameters: {
             query?: {
-                method?: "influence" | "influence-cg" | "trak" | "tracin" | "cosine";
+                method?: "influence" | "cosine" | "tracin" | "trak" | "influence-cg";
                 k?: number;
                 /** @description class; default: the label (the prediction when unlabelled) */
                 target?: number | null;
@@ -4580,7 +4750,7 @@ export interface operations {
     suspicious_api_v1_attribution_suspicious_get: {
         parameters: {
             query?: {
-                method?: "influence" | "influence-cg" | "trak" | "tracin" | "cosine";
+                method?: "influence" | "cosine" | "tracin" | "trak" | "influence-cg";
                 limit?: number;
             };
             header?: never;

@@ -60,6 +60,12 @@ def grabcut(
     """Foreground mask from a box (x0, y0, x1, y1) and optional sure-foreground/background
     points, which mark a small disc each."""
     width, height = image.size
+    for x, y in (*foreground, *background):
+        if not (0 <= x < width and 0 <= y < height):
+            raise DataError(
+                f"the GrabCut point ({x}, {y}) is outside the {width}x{height} image",
+                "mark points on the image",
+            )
     x0, y0, x1, y1 = box
     x0, x1 = sorted((max(0, x0), min(width, x1)))
     y0, y1 = sorted((max(0, y0), min(height, y1)))
@@ -103,7 +109,7 @@ def grabcut(
 
 
 def colour_range(
-    image: Image.Image, colours: Sequence[tuple[int, int, int]], tolerance: int
+    image: Image.Image, colours: Sequence[Sequence[int]], tolerance: int
 ) -> np.ndarray:
     """Pixels within `tolerance` (per channel) of any of `colours`, anywhere in the image:
     the page's global colour range, for batches."""

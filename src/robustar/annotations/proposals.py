@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from robustar.annotations.store import current_row, save_mask
 from robustar.db.session import Database
 from robustar.db.tables import Proposal, utcnow
 from robustar.errors import DataError, NotFoundError, validation_problems
+from robustar.numbers import NOT_BOOL, JsonFloat, JsonInt
 from robustar.progress import ProgressCallback, report
 
 PROPOSALS_DIR = "annotations/proposals"
@@ -27,19 +28,19 @@ PROPOSALS_DIR = "annotations/proposals"
 class AutoAnnotate(BaseModel):
     """What to propose, and for which images (the gallery's filters)."""
 
-    # Strict: a number is not a boolean and a boolean is not a number (JSON clients mix them up).
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     split: Literal["train", "validation", "test", "pool"] = "train"
     kind: Literal["spurious", "object"] = "spurious"
     method: Literal["colour", "grabcut", "segment"]
-    colours: list[tuple[StrictInt, StrictInt, StrictInt]] = Field(
-        default_factory=list, strict=False, description="colour method: RGB colours to select"
+    # Strict numbers: a boolean is not a number (JSON clients mix them up).
+    colours: list[tuple[JsonInt, JsonInt, JsonInt]] = Field(
+        default_factory=list, description="colour method: RGB colours to select"
     )
-    tolerance: int = Field(16, ge=0, le=255, description="colour method: per channel")
-    margin: float = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")
+    tolerance: JsonInt = Field(16, ge=0, le=255, description="colour method: per channel")
+    margin: JsonFloat = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")
     filters: dict[str, Any] = Field(default_factory=dict, description="gallery filters")
-    limit: int | None = Field(None, ge=1)
+    limit: Annotated[int, Field(ge=1), NOT_BOOL] | None = None
 
 
 def parse_request(params: dict[str, Any]) -> AutoAnnotate:

@@ -31,7 +31,7 @@ from typing import ClassVar, Literal, TypeVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from robustar.data.dataset import ImageDataset
 from robustar.data.images import ImageStore
@@ -41,6 +41,7 @@ from robustar.explain.hessian import GaussNewtonSolver, check_size
 from robustar.models.checkpoint import load_weights
 from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
+from robustar.numbers import JsonFloat, JsonInt
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback, report
 from robustar.registry import Registry, pick_options
@@ -92,11 +93,9 @@ class Attributions:
 class IndexOptions(BaseModel):
     """An index's build settings; each method publishes the ones it uses."""
 
-    model_config = ConfigDict(strict=True)  # a boolean is not a number
-
-    dim: int = Field(1024, ge=8, le=16384, description="projection dimension")
-    damping: float = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
-    ensemble: int = Field(
+    dim: JsonInt = Field(1024, ge=8, le=16384, description="projection dimension")
+    damping: JsonFloat = Field(1e-3, gt=0, le=10, description="relative to the curvature's scale")
+    ensemble: JsonInt = Field(
         1, ge=1, le=20, description="average over this many last epoch checkpoints"
     )
 

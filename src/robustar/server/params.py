@@ -5,28 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
+from robustar.numbers import NOT_BOOL, JsonFloat, JsonInt
 from robustar.predict.gallery import SortKey
 
+__all__ = ["MAX_ID", "Id", "JsonFloat", "JsonInt"]
 
-def _not_a_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("expected a number, not true or false")
-    return value
-
-
-# Numbers in request bodies as JSON Schema reads them: 2.0 is the integer 2, true is no number.
-# (Pydantic's default would take true for 1; its strict mode would refuse 2.0.)
-JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
-JsonFloat = Annotated[float, BeforeValidator(_not_a_bool)]
 
 Split = Literal["train", "validation", "test", "pool"]
 # A larger id is a 422, never an overflow (500). Not 2**63 - 1, what a database column holds:
 # JSON numbers past 2**53 are rounded by JavaScript and float-based validators, so a client could
 # not even tell which id it sent.
 MAX_ID = 2**53 - 1
-Id = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_not_a_bool)]
+Id = Annotated[int, Field(ge=0, le=MAX_ID), NOT_BOOL]
 
 
 class Ordering(TypedDict):

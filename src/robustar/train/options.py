@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from robustar.errors import ConfigError, validation_problems
 from robustar.models.registry import check_registered
+from robustar.numbers import NOT_BOOL, JsonInt
 from robustar.train.fillers import FILLERS
 from robustar.train.paired import REGULARIZERS
 
@@ -19,8 +20,7 @@ STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 class TrainOptions(BaseModel):
     """What a training run does; fields left None take the workspace configuration's value."""
 
-    # Strict: a number is not a boolean and a boolean is not a number (JSON clients mix them up).
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     init: Literal["scratch", "current", "checkpoint"] = Field(
         "scratch", description="start from random weights, the current version or a checkpoint"
@@ -35,30 +35,30 @@ class TrainOptions(BaseModel):
         description="model name, see 'robustar models architectures'",
         json_schema_extra={"when": {"init": ["scratch", "checkpoint"]}},
     )
-    epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
-    batch_size: Annotated[int, Field(ge=1, le=65536)] | None = Field(
+    epochs: Annotated[int, Field(ge=1, le=10_000), NOT_BOOL] = 10
+    batch_size: Annotated[int, Field(ge=1, le=65536), NOT_BOOL] | None = Field(
         None, description="default: runtime.batch_size in robustar.toml"
     )
     optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
-    learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
-    momentum: Annotated[float, Field(ge=0, lt=1, description="sgd's momentum")] = Field(
+    learning_rate: Annotated[float, Field(gt=0, le=10), NOT_BOOL] = 1e-3
+    momentum: Annotated[float, Field(ge=0, lt=1, description="sgd's momentum"), NOT_BOOL] = Field(
         0.9, json_schema_extra={"when": {"optimizer": "sgd"}}
     )
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0), NOT_BOOL] = 0.0
     schedule: Literal["constant", "cosine", "step"] = "cosine"
-    step_size: Annotated[int, Field(ge=1, description="epochs between steps")] = Field(
+    step_size: Annotated[int, Field(ge=1, description="epochs between steps"), NOT_BOOL] = Field(
         10, json_schema_extra=STEP
     )
-    gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step")] = Field(
+    gamma: Annotated[float, Field(gt=0, le=1, description="factor at each step"), NOT_BOOL] = Field(
         0.1, json_schema_extra=STEP
     )
-    seed: int = 0
+    seed: JsonInt = 0
     device: Literal["auto", "cpu", "cuda", "mps"] | None = Field(
         None, description="default: runtime.device in robustar.toml"
     )
     augment: Literal["none", "flip"] = Field("none", description="none or horizontal flips")
     name: str | None = Field(None, description="the new version's name")
-    paired: bool = Field(False, description="pair annotated images with filled copies")
+    paired: StrictBool = Field(False, description="pair annotated images with filled copies")
     filler: Annotated[str, FILLERS.one_of] = Field(
         "mixture",
         description="what fills the spurious pixels of the copy",
@@ -68,13 +68,13 @@ class TrainOptions(BaseModel):
         "l2", description="compares the logits of image and copy", json_schema_extra=PAIRED
     )
     # λ; 0.2 with the mixture filler recovered most of the demo's gap (docs/benchmarks.md)
-    pair_weight: Annotated[float, Field(ge=0, le=1000, description="λ of the regularizer")] = Field(
-        0.2, json_schema_extra=PAIRED
-    )
-    worst_of: Annotated[int, Field(ge=2, le=16, description="candidates (filler worst)")] = Field(
-        4, json_schema_extra={"when": {"paired": True, "filler": "worst"}}
-    )
-    evaluate_test: bool = Field(True, description="test accuracy after every epoch")
+    pair_weight: Annotated[
+        float, Field(ge=0, le=1000, description="λ of the regularizer"), NOT_BOOL
+    ] = Field(0.2, json_schema_extra=PAIRED)
+    worst_of: Annotated[
+        int, Field(ge=2, le=16, description="candidates (filler worst)"), NOT_BOOL
+    ] = Field(4, json_schema_extra={"when": {"paired": True, "filler": "worst"}})
+    evaluate_test: StrictBool = Field(True, description="test accuracy after every epoch")
 
 
 class RemoteTrainOptions(TrainOptions):
