@@ -1,11 +1,18 @@
-"""Request dependencies: the workspace the app was created for."""
+"""Request dependencies: the workspace the app was created for, declared once for every route
+(`workspace: WorkspaceDep`)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from robustar.workspace import Workspace
 
 
 def get_workspace(request: Request) -> Workspace:
-    return request.app.state.workspace
+    workspace: Workspace = request.app.state.workspace
+    return workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StrictBool
 
 from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
@@ -13,9 +13,8 @@ from robustar.explain.attributor import Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import MAX_ID, Id
-from robustar.workspace import Workspace
 
 router = APIRouter(tags=["explain"])
 Method = Annotated[str, SALIENCY.one_of]  # the registered names (GET /methods)
@@ -23,6 +22,7 @@ Method = Annotated[str, SALIENCY.one_of]  # the registered names (GET /methods)
 
 @router.get("/images/{image_id}/saliency", responses=schemas.PNG, response_class=Response)
 def image_saliency(
+    workspace: WorkspaceDep,
     image_id: Id,
     method: Method = DEFAULT_SALIENCY,
     target: int | None = Query(
@@ -30,7 +30,6 @@ def image_saliency(
     ),
     version: Id | None = Query(None, description="default: the current version"),
     layer: str | None = Query(None, description="Grad-CAM layer; default: the last conv"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """At native size: an RGBA heat map whose alpha is the normalised saliency (the signed
     RGB gradient for method=gradient). X-Target names the class; X-Mask-Share is the share of
@@ -45,7 +44,7 @@ def image_saliency(
 
 
 @router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
-def activation(version: Id, target: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
+def activation(workspace: WorkspaceDep, version: Id, target: Id) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
     return Response(png, media_type="image/png")
@@ -82,6 +81,7 @@ class AttributionRequest(IndexOptions):
 
 @router.get("/images/{image_id}/attribution", response_model=Influence)
 def image_attribution(
+    workspace: WorkspaceDep,
     image_id: Id,
     method: AttributionMethod = DEFAULT_METHOD,
     k: int = Query(8, ge=1, le=100),
@@ -91,7 +91,6 @@ def image_attribution(
         le=MAX_ID,
         description="class; default: the label (the prediction when unlabelled)",
     ),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Influence:
     """The training images that most support (helpful) and most oppose (harmful) the image's
     `target` class, by the current version's attribution index."""
@@ -105,7 +104,7 @@ def image_attribution(
 
 
 @router.get("/attribution", response_model=list[IndexStatus])
-def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[IndexStatus]:
+def attribution_status(workspace: WorkspaceDep) -> list[IndexStatus]:
     return [
         IndexStatus(**{**asdict(i), "complete": i.complete}) for i in workspace.attribution.status()
     ]
@@ -113,18 +112,16 @@ def attribution_status(workspace: Workspace = Depends(get_workspace)) -> list[In
 
 @router.get("/attribution/suspicious", response_model=list[Suspect])
 def suspicious(
+    workspace: WorkspaceDep,
     method: AttributionMethod = DEFAULT_METHOD,
     limit: int = Query(100, ge=1, le=5000),
-    workspace: Workspace = Depends(get_workspace),
 ) -> list[Suspect]:
     """Training images ranked by harmful influence on the misclassified test images."""
     return workspace.attribution.suspicious(method, limit=limit)
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])
-def queue_attribution(
-    body: AttributionRequest, workspace: Workspace = Depends(get_workspace)
-) -> dict:
+def queue_attribution(workspace: WorkspaceDep, body: AttributionRequest) -> dict:
     """Queue building (or finishing) the attribution index of the current version."""
     job = workspace.jobs.submit("attribution", body.model_dump())
     return {"id": job.id, "status": job.status}

@@ -5,15 +5,14 @@ from __future__ import annotations
 from math import ceil
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from robustar.data.media import MediaFile
 from robustar.predict.gallery import ImageInfo
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, ImagePageQuery, ImageQuery
-from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/images", tags=["images"])
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -38,8 +37,7 @@ def _summary(image: ImageInfo) -> schemas.ImageSummary:
 
 @router.get("", response_model=schemas.ImagePage)
 def list_images(
-    query: Annotated[ImagePageQuery, Query()],
-    workspace: Workspace = Depends(get_workspace),
+    workspace: WorkspaceDep, query: Annotated[ImagePageQuery, Query()]
 ) -> schemas.ImagePage:
     """One page of a split, filtered and sorted by the database."""
     page, page_size = query.page, query.page_size
@@ -62,9 +60,7 @@ def list_images(
 
 @router.get("/{image_id}", response_model=schemas.ImageDetail)
 def get_image(
-    image_id: Id,
-    version: Id | None = Query(None),
-    workspace: Workspace = Depends(get_workspace),
+    workspace: WorkspaceDep, image_id: Id, version: Id | None = Query(None)
 ) -> schemas.ImageDetail:
     image = workspace.image(image_id, version)
     return schemas.ImageDetail(
@@ -83,9 +79,7 @@ def get_image(
 
 @router.get("/{image_id}/neighbours", response_model=schemas.Neighbours)
 def get_neighbours(
-    image_id: Id,
-    query: Annotated[ImageQuery, Query()],
-    workspace: Workspace = Depends(get_workspace),
+    workspace: WorkspaceDep, image_id: Id, query: Annotated[ImageQuery, Query()]
 ) -> schemas.Neighbours:
     """Previous / next image inside the same filtered, sorted list the gallery shows."""
     workspace.image(image_id)
@@ -117,10 +111,10 @@ def _version_tag(fingerprint: str, v: str | None) -> str | None:
     },
 )
 def get_file(
+    workspace: WorkspaceDep,
     image_id: Id,
     request: Request,
     v: str | None = Query(None, max_length=32, description="fingerprint prefix, for caching"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """The image as a browser shows it (the original, or an upright 8-bit PNG copy)."""
     media = workspace.media.display_file(image_id)
@@ -133,11 +127,11 @@ def get_file(
     responses={200: schemas.image_content("image/webp"), 304: NOT_MODIFIED},
 )
 def get_thumbnail(
+    workspace: WorkspaceDep,
     image_id: Id,
     request: Request,
     size: int = Query(128, description="64, 128 or 256"),
     v: str | None = Query(None, max_length=32, description="fingerprint prefix, for caching"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """A WebP thumbnail, generated once and cached on disk."""
     media = workspace.media.thumbnail(image_id, size)

@@ -6,15 +6,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, TypeAdapter
 
 from robustar.jobs.store import JobInfo
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, Split
 from robustar.train.options import RemoteTrainOptions
-from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
@@ -40,35 +39,33 @@ class PredictRequest(BaseModel):
 
 
 @router.get("", response_model=list[JobInfo])
-def list_jobs(workspace: Workspace = Depends(get_workspace)) -> list[JobInfo]:
+def list_jobs(workspace: WorkspaceDep) -> list[JobInfo]:
     return workspace.jobs.list()
 
 
 @router.get("/{job_id:int}", response_model=JobInfo)
-def get_job(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def get_job(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.get(job_id)
 
 
 @router.post("/train", response_model=JobInfo, status_code=202)
-def queue_training(body: TrainRequest, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def queue_training(workspace: WorkspaceDep, body: TrainRequest) -> JobInfo:
     """Queue a training run (plain or paired); the worker runs queued jobs in order."""
     return workspace.jobs.train(body.options, body.predict)
 
 
 @router.post("/predict", response_model=JobInfo, status_code=202)
-def queue_prediction(
-    body: PredictRequest, workspace: Workspace = Depends(get_workspace)
-) -> JobInfo:
+def queue_prediction(workspace: WorkspaceDep, body: PredictRequest) -> JobInfo:
     return workspace.jobs.submit("predict", body.model_dump())
 
 
 @router.post("/{job_id:int}/cancel", response_model=JobInfo)
-def cancel(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def cancel(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
 @router.post("/{job_id:int}/resume", response_model=JobInfo)
-def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo:
+def resume(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
 
@@ -82,9 +79,7 @@ def resume(job_id: Id, workspace: Workspace = Depends(get_workspace)) -> JobInfo
         }
     },
 )
-async def events(
-    job_id: Id, request: Request, workspace: Workspace = Depends(get_workspace)
-) -> StreamingResponse:
+async def events(workspace: WorkspaceDep, job_id: Id, request: Request) -> StreamingResponse:
     """Server-sent events: the job as JSON whenever it changes, until it has finished."""
     await asyncio.to_thread(workspace.jobs.get, job_id)  # 404 before the stream starts
 

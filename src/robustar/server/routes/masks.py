@@ -17,9 +17,8 @@ from robustar.annotations.segmenters import HOW_TO
 from robustar.annotations.store import MaskVersion
 from robustar.jobs.store import JobInfo
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import MAX_ID, Id
-from robustar.workspace import Workspace
 
 router = APIRouter(tags=["annotations"])
 Kind = Literal["spurious", "object"]
@@ -53,10 +52,10 @@ async def _upload(request: Request) -> bytes:
 
 @router.get("/images/{image_id}/masks/{kind}", responses=schemas.PNG, response_class=Response)
 def get_mask(
+    workspace: WorkspaceDep,
     image_id: Id,
     kind: Kind,
     version: int | None = Query(None, ge=1, le=MAX_ID, description="default: the current version"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Response:
     """The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header."""
     info, mask = workspace.masks.load(image_id, kind, version)
@@ -70,13 +69,13 @@ def get_mask(
     openapi_extra=schemas.PNG_BODY,
 )
 def put_mask(
+    workspace: WorkspaceDep,
     image_id: Id,
     kind: Kind,
     base_version: int | None = Query(
         None, ge=1, le=MAX_ID, description="version the edit started from"
     ),
     body: bytes = Depends(_upload),
-    workspace: Workspace = Depends(get_workspace),
 ) -> schemas.MaskVersion:
     """Save a binary PNG (0 and 255) of the image's native size as the next version."""
     image = workspace.image(image_id)
@@ -86,9 +85,7 @@ def put_mask(
 
 
 @router.get("/images/{image_id}/masks/{kind}/versions", response_model=list[schemas.MaskVersion])
-def mask_history(
-    image_id: Id, kind: Kind, workspace: Workspace = Depends(get_workspace)
-) -> list[schemas.MaskVersion]:
+def mask_history(workspace: WorkspaceDep, image_id: Id, kind: Kind) -> list[schemas.MaskVersion]:
     workspace.image(image_id)
     return [schemas.MaskVersion.model_validate(v) for v in workspace.masks.history(image_id, kind)]
 
@@ -99,11 +96,11 @@ def mask_history(
     responses=schemas.CONFLICT,
 )
 def restore_mask(
+    workspace: WorkspaceDep,
     image_id: Id,
     kind: Kind,
     version: int = Query(..., ge=1, le=MAX_ID, description="the old version to bring back"),
     base_version: int | None = Query(None, ge=1, le=MAX_ID),
-    workspace: Workspace = Depends(get_workspace),
 ) -> schemas.MaskVersion:
     restored = workspace.masks.restore(image_id, version, kind, base_version)
     return schemas.MaskVersion.model_validate(restored)
@@ -111,9 +108,7 @@ def restore_mask(
 
 @router.get("/images/{image_id}/superpixels", responses=schemas.PNG, response_class=Response)
 def superpixels(
-    image_id: Id,
-    segments: int = Query(200, ge=2, le=5000),
-    workspace: Workspace = Depends(get_workspace),
+    workspace: WorkspaceDep, image_id: Id, segments: int = Query(200, ge=2, le=5000)
 ) -> Response:
     """SLIC labels at native size, encoded as RGB (label = R + 256 G) so a canvas reads them."""
     labels = workspace.masks.superpixels(image_id, segments)
@@ -121,16 +116,14 @@ def superpixels(
 
 
 @router.post("/images/{image_id}/grabcut", responses=schemas.PNG, response_class=Response)
-def grabcut(
-    image_id: Id, body: schemas.GrabCutRequest, workspace: Workspace = Depends(get_workspace)
-) -> Response:
+def grabcut(workspace: WorkspaceDep, image_id: Id, body: schemas.GrabCutRequest) -> Response:
     """A foreground proposal from a box and optional sure-foreground/background points."""
     mask = workspace.masks.grabcut(image_id, body.box, body.foreground, body.background)
     return _png(mask)
 
 
 @router.get("/segmentation", response_model=schemas.SegmentationInfo)
-def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.SegmentationInfo:
+def segmentation(workspace: WorkspaceDep) -> schemas.SegmentationInfo:
     """Whether a segmentation model is configured, and how to configure one."""
     config = workspace.config.segmentation
     return schemas.SegmentationInfo(
@@ -141,9 +134,7 @@ def segmentation(workspace: Workspace = Depends(get_workspace)) -> schemas.Segme
 
 
 @router.post("/images/{image_id}/segment", responses=schemas.PNG, response_class=Response)
-def segment(
-    image_id: Id, body: schemas.SegmentRequest, workspace: Workspace = Depends(get_workspace)
-) -> Response:
+def segment(workspace: WorkspaceDep, image_id: Id, body: schemas.SegmentRequest) -> Response:
     """A mask proposal from the configured segmentation model for the clicked points."""
     if len(body.points) != len(body.labels) or any(v not in (0, 1) for v in body.labels):
         raise HTTPException(422, "give one label (1 include, 0 exclude) per point")
@@ -151,9 +142,7 @@ def segment(
 
 
 @router.get("/annotations/progress", response_model=schemas.AnnotationProgress)
-def progress(
-    kind: Kind = "spurious", workspace: Workspace = Depends(get_workspace)
-) -> schemas.AnnotationProgress:
+def progress(workspace: WorkspaceDep, kind: Kind = "spurious") -> schemas.AnnotationProgress:
     """Annotated images (non-empty current mask) against all images, per split and class."""
     splits = {
         split: {
@@ -166,27 +155,25 @@ def progress(
 
 
 @router.post("/jobs/auto-annotate", response_model=JobInfo, status_code=202, tags=["jobs"])
-def queue_auto_annotation(
-    body: AutoAnnotate, workspace: Workspace = Depends(get_workspace)
-) -> JobInfo:
+def queue_auto_annotation(workspace: WorkspaceDep, body: AutoAnnotate) -> JobInfo:
     """Queue batch auto-annotation over a filtered set; proposals wait for review."""
     return workspace.jobs.auto_annotate(**body.model_dump())
 
 
 @router.get("/proposals", response_model=schemas.ProposalPage)
 def list_proposals(
+    workspace: WorkspaceDep,
     status: Literal["pending", "accepted", "rejected"] = "pending",
     kind: Kind | None = None,
     page: int = Query(1, ge=1, le=MAX_ID // 500),
     page_size: int = Query(100, ge=1, le=500),
-    workspace: Workspace = Depends(get_workspace),
 ) -> schemas.ProposalPage:
     total, items = workspace.masks.proposals(status, kind, page_size, (page - 1) * page_size)
     return schemas.ProposalPage(total=total, items=items)
 
 
 @router.get("/proposals/{proposal_id}/mask", responses=schemas.PNG, response_class=Response)
-def proposal_mask(proposal_id: Id, workspace: Workspace = Depends(get_workspace)) -> Response:
+def proposal_mask(workspace: WorkspaceDep, proposal_id: Id) -> Response:
     return _png(workspace.masks.proposal(proposal_id)[1])
 
 
@@ -194,9 +181,7 @@ def proposal_mask(proposal_id: Id, workspace: Workspace = Depends(get_workspace)
     "/proposals/{proposal_id}/{decision}", response_model=ProposalInfo, responses=schemas.CONFLICT
 )
 def review_proposal(
-    proposal_id: Id,
-    decision: Literal["accept", "reject", "edited"],
-    workspace: Workspace = Depends(get_workspace),
+    workspace: WorkspaceDep, proposal_id: Id, decision: Literal["accept", "reject", "edited"]
 ) -> ProposalInfo:
     """accept: store it as the next mask version; reject: drop it; edited: the page saved an
     edited version itself, record the proposal as accepted."""

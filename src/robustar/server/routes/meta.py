@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from robustar import __version__
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
-from robustar.workspace import Workspace
+from robustar.server.deps import WorkspaceDep
 
 router = APIRouter(tags=["workspace"])
 
@@ -20,7 +19,7 @@ def health() -> schemas.Health:
 
 
 @router.get("/workspace", response_model=schemas.WorkspaceInfo)
-def workspace_info(workspace: Workspace = Depends(get_workspace)) -> schemas.WorkspaceInfo:
+def workspace_info(workspace: WorkspaceDep) -> schemas.WorkspaceInfo:
     """Splits with class counts, model versions and the current one (no file paths)."""
     info = workspace.info()
     return schemas.WorkspaceInfo(

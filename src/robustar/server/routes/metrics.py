@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, Split
-from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/metrics", tags=["models"])
 
 
 @router.get("", response_model=schemas.SplitMetrics)
 def get_metrics(
+    workspace: WorkspaceDep,
     split: Split = Query(...),
     version: Id | None = Query(None, description="default: the current version"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> schemas.SplitMetrics:
     return schemas.SplitMetrics.model_validate(workspace.metrics(split, version))

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from robustar.models.checkpoint import decode_state_dict
 from robustar.models.registry import check_registered, list_models
 from robustar.repair import Comparison
 from robustar.server import schemas
-from robustar.server.deps import get_workspace
+from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id
 from robustar.server.security import allow_body
 from robustar.train.plain import EpochResult
-from robustar.workspace import Workspace
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
 @router.get("", response_model=list[schemas.ModelVersion])
-def list_model_versions(
-    workspace: Workspace = Depends(get_workspace),
-) -> list[schemas.ModelVersion]:
+def list_model_versions(workspace: WorkspaceDep) -> list[schemas.ModelVersion]:
     return [schemas.ModelVersion.model_validate(v) for v in workspace.models]
 
 
@@ -41,6 +38,7 @@ def architectures() -> dict[str, list[str]]:
     openapi_extra=schemas.binary_body("application/octet-stream"),
 )
 async def import_weights(
+    workspace: WorkspaceDep,
     request: Request,
     format: Literal["safetensors", "pt"] = Query(
         "safetensors", description="the body: a .safetensors file, or torch.save(state_dict)"
@@ -49,7 +47,6 @@ async def import_weights(
         None, description="a registered architecture; default: [model] architecture"
     ),
     name: str | None = Query(None, max_length=200),
-    workspace: Workspace = Depends(get_workspace),
 ) -> schemas.ModelVersion:
     """Upload weights as the request body (at most [server] max_upload_mb); they are read
     without running code (safetensors, or torch.load with weights_only), checked against the
@@ -66,23 +63,17 @@ async def import_weights(
 
 
 @router.get("/{version_id:int}", response_model=schemas.ModelVersion)
-def get_model_version(
-    version_id: Id, workspace: Workspace = Depends(get_workspace)
-) -> schemas.ModelVersion:
+def get_model_version(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.model(version_id))
 
 
 @router.post("/{version_id:int}/current", response_model=schemas.ModelVersion)
-def make_current(
-    version_id: Id, workspace: Workspace = Depends(get_workspace)
-) -> schemas.ModelVersion:
+def make_current(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
 
 
 @router.get("/{version_id:int}/epochs", response_model=list[EpochResult])
-def training_curves(
-    version_id: Id, workspace: Workspace = Depends(get_workspace)
-) -> list[EpochResult]:
+def training_curves(workspace: WorkspaceDep, version_id: Id) -> list[EpochResult]:
     """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
     return workspace.training_curves(version_id)
 
@@ -92,9 +83,9 @@ compare_router = APIRouter(tags=["models"])
 
 @compare_router.get("/compare", response_model=Comparison)
 def compare_versions(
+    workspace: WorkspaceDep,
     after: Id | None = Query(None, description="default: the current version"),
     before: Id | None = Query(None, description="default: the parent of `after`"),
-    workspace: Workspace = Depends(get_workspace),
 ) -> Comparison:
     """Accuracy per split and class, flipped predictions, and accuracy with the annotated
     spurious regions of test images filled: the repair report."""
