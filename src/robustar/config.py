@@ -11,6 +11,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from robustar.errors import ConfigError
+from robustar.storage import atomic_bytes
 
 CONFIG_FILE = "robustar.toml"
 SPLITS = ("train", "validation", "test", "pool")
@@ -192,7 +193,5 @@ def load_config(root: Path) -> WorkspaceConfig:
 
 def write_config(root: Path, config: WorkspaceConfig) -> Path:
     path = root / CONFIG_FILE
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(config.to_toml(), encoding="utf-8")
-    tmp.replace(path)
+    atomic_bytes(path, config.to_toml().encode("utf-8"))
     return path

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from robustar.data.imageio import pil_reason
 from robustar.errors import DataError
+from robustar.storage import atomic_bytes
 
 MAX_MASK_BYTES = 64 * 1024 * 1024
 
@@ -25,30 +24,7 @@ def encode_mask(mask: np.ndarray) -> bytes:
 def write_mask(mask: np.ndarray, path: Path, durable: bool = False) -> None:
     """Write then rename, so a crash leaves no half-written mask. `durable`: also flush the
     file and its folder to disk first, for a file a database row is about to point at."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(encode_mask(mask))
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        if durable:
-            _sync_folder(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename in `folder` survive a power cut (POSIX; Windows cannot open folders)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    atomic_bytes(path, encode_mask(mask), durable)
 
 
 def read_mask(path: Path) -> np.ndarray:

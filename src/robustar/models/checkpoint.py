@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import re
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from safetensors.torch import load, load_file, save_file
 from torch import nn
 
 from robustar.errors import CheckpointError
+from robustar.storage import atomic_write
 
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 _SHOWN = 5
@@ -158,10 +158,5 @@ def apply_state_dict(
 
 def save_weights(model: nn.Module, path: Path) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)), durable=True)
