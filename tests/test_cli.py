@@ -1,5 +1,6 @@
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -273,3 +274,17 @@ def test_a_custom_model_works_in_later_commands_without_pythonpath(
     code, _, err = run(monkeypatch, capsys, "models", "list", ws)  # opening builds my_net:build
     assert code == 0, err
     assert Path(sys.modules["my_net"].__file__).parent == code_dir
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["info", "--help"], ["attribute", "--help"]])
+def test_the_cli_starts_without_torch(args: list[str]) -> None:
+    """`robustar --help` takes a fraction of a second: torch (seconds of imports) loads only
+    when a command that needs it runs or shows its help."""
+    script = (
+        "import sys\nfrom robustar.cli import main\nsys.argv[:] = sys.argv[1:]\n"
+        "try:\n    main()\nfinally:\n    print('torch' in sys.modules, file=sys.stderr)"
+    )
+    command = [sys.executable, "-c", script, "robustar", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert "Usage" in result.stdout + result.stderr, result.stderr
+    assert result.stderr.rstrip().endswith("False"), "importing the CLI imported torch"

@@ -144,8 +144,8 @@ def test_an_unregistered_filler_is_refused_by_the_options() -> None:
 
 def test_every_training_option_has_a_flag_with_its_default() -> None:
     """The flags are derived from TrainOptions' fields, so none can be missing or differ."""
-    command = get_command(app).commands["train"]  # type: ignore[attr-defined]
-    params = {p.name: p for p in command.params}
+    stand_in = get_command(app).commands["train"]  # type: ignore[attr-defined]
+    params = {p.name: p for p in stand_in.build().params}
     for name, field in TrainOptions.model_fields.items():
         assert name in params, f"no flag for {name}"
         assert params[name].default == field.default, name

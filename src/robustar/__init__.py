@@ -3,20 +3,43 @@
 import robustar
 ws = robustar.Workspace.open("my-workspace")
 ws.images("test", correct=False, sort="loss", descending=True, limit=20)
+
+The names below are imported on first use, so that `import robustar.cli` (and so
+`robustar --help`) does not import torch.
 """
 
-from robustar.config import WorkspaceConfig
-from robustar.errors import RobustarError
-from robustar.models.registry import create_model, list_models
-from robustar.train.options import TrainOptions
-from robustar.workspace import Workspace
+from __future__ import annotations
 
-__all__ = [
-    "RobustarError",
-    "TrainOptions",
-    "Workspace",
-    "WorkspaceConfig",
-    "create_model",
-    "list_models",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robustar.config import WorkspaceConfig as WorkspaceConfig
+    from robustar.errors import RobustarError as RobustarError
+    from robustar.models.registry import create_model as create_model
+    from robustar.models.registry import list_models as list_models
+    from robustar.train.options import TrainOptions as TrainOptions
+    from robustar.workspace import Workspace as Workspace
+
+_MODULES = {
+    "RobustarError": "robustar.errors",
+    "TrainOptions": "robustar.train.options",
+    "Workspace": "robustar.workspace",
+    "WorkspaceConfig": "robustar.config",
+    "create_model": "robustar.models.registry",
+    "list_models": "robustar.models.registry",
+}
+__all__ = sorted(_MODULES)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'robustar' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULES[name]), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,21 +16,21 @@ from robustar.cli.common import (
     open_workspace,
     stdout,
 )
-from robustar.cli.derive import OneOf, derived
+from robustar.cli.derive import DEFAULT, Fields, OneOf, command
 from robustar.cli.progress import progress_bars
-from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, INDEX_DEFAULTS
-from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
-from robustar.explain.saliency import SALIENCY
 
-AttributionMethod = Annotated[str, OneOf(ATTRIBUTION, "attribution method")]
+AttributionMethod = Annotated[
+    str, OneOf("robustar.explain.attribution:ATTRIBUTION", "attribution method")
+]
 
 
-@app.command()
-@derived
+@command(app)
 def explain(
     directory: WorkspaceDir,
     image: Annotated[int | None, typer.Argument(help="image id; omit with --split")] = None,
-    method: Annotated[str, OneOf(SALIENCY, "saliency method")] = DEFAULT_SALIENCY,
+    method: Annotated[
+        str, OneOf("robustar.explain.saliency:SALIENCY", "saliency method")
+    ] = DEFAULT,
     target: Annotated[
         str | None, typer.Option(help="class name or index; default predicted")
     ] = None,
@@ -70,38 +70,30 @@ def activation(
     stdout.print(f"class {workspace.classes[index]} as the model sees it: {out}")
 
 
-@attribute_app.command("build")
-@derived
+@command(attribute_app, "build")
 def attribute_build(
     directory: WorkspaceDir,
-    method: AttributionMethod = DEFAULT_METHOD,
-    dim: Annotated[
-        int, typer.Option(help="projection dimension (trak, influence-cg)")
-    ] = INDEX_DEFAULTS.dim,
-    damping: Annotated[float, typer.Option()] = INDEX_DEFAULTS.damping,
-    ensemble: Annotated[
-        int, typer.Option(help="trak: average over this many last epoch checkpoints")
-    ] = 1,
+    options: Annotated[dict[str, Any], Fields("robustar.explain.attribution:IndexOptions")],
+    method: AttributionMethod = DEFAULT,
     fresh: Annotated[bool, typer.Option(help="start over instead of resuming")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Build (or finish) the attribution index of the current model version."""
     workspace = open_workspace(directory)
     with progress_bars(console, not quiet) as progress:
-        info = workspace.attribution.build(method, None, dim, damping, progress, fresh, ensemble)
+        info = workspace.attribution.build(method, None, progress=progress, fresh=fresh, **options)
     members = f", ensemble of {info.ensemble} checkpoints" if info.ensemble > 1 else ""
     stdout.print(
         f"{info.method} index of version {info.version}: {info.images} training images{members}"
     )
 
 
-@attribute_app.command("query")
-@derived
+@command(attribute_app, "query")
 def attribute_query(
     directory: WorkspaceDir,
     image: int,
     k: Annotated[int, typer.Option()] = 8,
-    method: AttributionMethod = DEFAULT_METHOD,
+    method: AttributionMethod = DEFAULT,
     target: Annotated[
         str | None,
         typer.Option(help="class name or index; default the label (unlabelled: the prediction)"),
@@ -117,12 +109,11 @@ def attribute_query(
         )
 
 
-@attribute_app.command("suspicious")
-@derived
+@command(attribute_app, "suspicious")
 def attribute_suspicious(
     directory: WorkspaceDir,
     limit: Annotated[int, typer.Option()] = 20,
-    method: AttributionMethod = DEFAULT_METHOD,
+    method: AttributionMethod = DEFAULT,
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
     ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)

@@ -22,12 +22,11 @@ from robustar.cli.common import (
     print_versions,
     stdout,
 )
-from robustar.cli.derive import Fields, derived
+from robustar.cli.derive import Fields, command
 from robustar.cli.progress import progress_bars
-from robustar.predict.metrics import SplitMetrics
-from robustar.train.options import TrainOptions, parse_options
 
 if TYPE_CHECKING:
+    from robustar.predict.metrics import SplitMetrics
     from robustar.workspace import Workspace
 
 
@@ -164,18 +163,22 @@ def predict(
         _print_metrics(m)
 
 
-@app.command()
-@derived
+@command(app)
 def train(
     directory: WorkspaceDir,
     options: Annotated[
-        dict[str, Any], Fields(TrainOptions, {"learning_rate": ("--lr", "--learning-rate")})
+        dict[str, Any],
+        Fields(
+            "robustar.train.options:TrainOptions", {"learning_rate": ("--lr", "--learning-rate")}
+        ),
     ],
     predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
     queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Train a new model version (plain or paired) and make it current."""
+    from robustar.train.options import parse_options
+
     parsed = parse_options(options)
     workspace = open_workspace(directory)
     if queue:

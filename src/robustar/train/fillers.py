@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torchvision.transforms.v2 import functional as F
 
 from robustar.registry import Registry
 
@@ -95,6 +94,8 @@ def mixture(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) ->
 @FILLERS.register("blur")
 def blur(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
     """A strongly blurred copy of the image itself."""
+    from torchvision.transforms.v2 import functional as F  # 1 s of imports: `train --help`
+
     kernel = max(3, (min(x.shape[-2:]) // 4) | 1)
     return _blend(x, m, F.gaussian_blur(x, [kernel, kernel], [kernel / 3, kernel / 3]))
 

@@ -1,0 +1,5 @@
+"""`python -m robustar.cli`, the same as the `robustar` command."""
+
+from robustar.cli import main
+
+main()
