@@ -36,8 +36,7 @@ def test_compare_counts_flips_like_the_predictions_say(demo: Workspace) -> None:
 def test_filled_test_accuracy_uses_the_annotated_masks(demo: Workspace) -> None:
     import_truth(demo, "test")
     second = demo.train(architecture="tiny_cnn", epochs=1, seed=2, predict=False)
-    demo.predict("test")
-    report = demo.compare(before=1, after=second.id)
+    report = demo.compare(before=1, after=second.id, predict=True)
     assert report.filled is not None and report.filled.images == 80
     test = next(s for s in report.splits if s.split == "test")
     assert report.filled.before_original == pytest.approx(test.before)

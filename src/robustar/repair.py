@@ -19,6 +19,7 @@ from robustar.config import LABELLED_SPLITS, RuntimeConfig
 from robustar.data.images import ImageStore
 from robustar.data.masked import MaskedDataset
 from robustar.db.tables import Image, Prediction
+from robustar.errors import DataError
 from robustar.explain.explainer import Explain
 from robustar.models.store import ModelStore
 from robustar.predict.engine import make_loader
@@ -89,9 +90,38 @@ class Repair:
         self._images, self._models, self._predictor = images, models, predictor
         self._explain, self._runtime = explain, runtime
 
-    def compare(self, before: int, after: int, filled: bool = True) -> Comparison:
-        """`after` against `before` on every labelled split both have predictions for."""
+    def missing_predictions(self, before: int, after: int) -> list[tuple[int, str]]:
+        """(version, split) pairs of the labelled splits with images but no stored predictions
+        of that version (an imported version, or a split added since)."""
         self._models.get(before), self._models.get(after)
+        labelled = (s for s in LABELLED_SPLITS if s in self._images.folders)
+        splits = [s for s in labelled if sum(self._images.class_counts(s).values())]
+        query = (
+            select(Prediction.version_id, Prediction.split)
+            .where(Prediction.version_id.in_([before, after]), Prediction.split.in_(splits))
+            .distinct()
+        )
+        with self._images.db.session() as session:
+            present = {(v, s) for v, s in session.execute(query).all()}
+        return [
+            (version, split)
+            for version in dict.fromkeys((before, after))
+            for split in splits
+            if (version, split) not in present
+        ]
+
+    def compare(self, before: int, after: int, filled: bool = True) -> Comparison:
+        """`after` against `before` on every labelled split; both need its predictions."""
+        missing = self.missing_predictions(before, after)
+        if missing:
+            named = ", ".join(f"version {v} on {s}" for v, s in missing)
+            versions = sorted({v for v, _ in missing})
+            commands = "; ".join(f"robustar predict DIR --version {v}" for v in versions)
+            raise DataError(
+                f"no stored predictions for {named}: comparing needs both versions' predictions",
+                f"run them: {commands} (or robustar compare DIR --predict; Python: "
+                "ws.compare(..., predict=True); the page: queue the missing predictions)",
+            )
         splits = [
             self._split(before, after, split)
             for split in LABELLED_SPLITS

@@ -1,4 +1,5 @@
-"""The workspace at a glance: splits, class counts, problem files, model versions."""
+"""The workspace at a glance: splits, class counts, problem files, model versions, training
+runs stopped before their end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from robustar.data.images import ImageStore
 from robustar.db.tables import ScanProblem
 from robustar.models.versions import VersionInfo, list_versions
+from robustar.train.runs import UnfinishedRun, unfinished_runs
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ class WorkspaceInfo:
     splits: list[SplitInfo]
     versions: list[VersionInfo]
     current_version: int | None
+    unfinished_runs: list[UnfinishedRun]
 
 
-def summarize(root: Path, images: ImageStore) -> WorkspaceInfo:
+def summarize(root: Path, images: ImageStore, runs: Path) -> WorkspaceInfo:
     with images.db.session() as session:
         problems = dict(
             session.execute(
@@ -45,4 +48,6 @@ def summarize(root: Path, images: ImageStore) -> WorkspaceInfo:
             SplitInfo(split, str(folder), sum(counts.values()), counts, problems.get(split, 0))
         )
     current = next((v.id for v in versions if v.is_current), None)
-    return WorkspaceInfo(str(root), images.classes, splits, versions, current)
+    return WorkspaceInfo(
+        str(root), images.classes, splits, versions, current, unfinished_runs(runs)
+    )

@@ -49,6 +49,7 @@ from robustar.repair import Comparison, Repair
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
+from robustar.train.runs import resumable
 
 
 class Workspace:
@@ -315,8 +316,15 @@ class Workspace:
     def training_curves(self, version: int) -> list[EpochResult]:
         return self.model_store.training_curves(version)
 
-    def compare(self, before: int | None = None, after: int | None = None) -> Comparison:
-        """Version `after` (default: current) against `before` (default: its parent)."""
+    def compare(
+        self,
+        before: int | None = None,
+        after: int | None = None,
+        predict: bool = False,
+        progress: ProgressCallback = None,
+    ) -> Comparison:
+        """Version `after` (default: current) against `before` (default: its parent).
+        Both need predictions of the labelled splits; `predict=True` runs the missing ones."""
         new = self.model(after)
         if before is None and new.parent_id is None:
             raise DataError(
@@ -325,6 +333,9 @@ class Workspace:
             )
         base = before if before is not None else new.parent_id
         assert base is not None
+        if predict:
+            for version, split in self.repair.missing_predictions(base, new.id):
+                self.predict(split, version, progress)
         return self.repair.compare(base, new.id)
 
     def use_model(self, version: int) -> VersionInfo:
@@ -370,13 +381,18 @@ class Workspace:
         predict: bool = True,
         run_dir: Path | None = None,
         on_epoch: Callable[[EpochResult], None] | None = None,
+        resume: str | None = None,
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version and make it current (paired training with `paired=True`).
 
         Curves and epoch checkpoints go to `runs/<run>/` (TensorBoard files in its
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
+        `resume` names an unfinished run (`info().unfinished_runs`) to go on with, with its
+        own options.
         """
+        if resume is not None:
+            run_dir, options = resumable(self.paths.runs, resume)
         options = options or parse_options(kwargs)
         version = train_version(
             self.images_store,
@@ -397,4 +413,4 @@ class Workspace:
 
     def info(self) -> WorkspaceInfo:
         """Splits with class counts and problems, model versions, the current one."""
-        return summarize(self.root, self.images_store)
+        return summarize(self.root, self.images_store, self.paths.runs)

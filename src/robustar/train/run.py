@@ -28,6 +28,7 @@ from robustar.train.fillers import Pixels
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
 from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epochs
+from robustar.train.runs import save_options
 
 
 def spurious_masks(db: Database, root: Path) -> dict[int, Path]:
@@ -109,6 +110,7 @@ def train_version(
         loaders.test = make_loader(images.dataset("test"), batch_size, workers, device)
     run_dir = run_dir or runs / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    save_options(run_dir, options)  # so that a run stopped midway can be resumed by name
     curves = _tensorboard(run_dir)
 
     def after_epoch(result: EpochResult) -> None:
