@@ -276,7 +276,9 @@ def test_a_custom_model_works_in_later_commands_without_pythonpath(
     assert Path(sys.modules["my_net"].__file__).parent == code_dir
 
 
-@pytest.mark.parametrize("args", [[], ["--help"], ["info", "--help"], ["attribute", "--help"]])
+@pytest.mark.parametrize(
+    "args", [[], ["--help"], ["info", "--help"], ["attribute", "--help"], ["masks", "--help"]]
+)
 def test_the_cli_starts_without_torch(args: list[str]) -> None:
     """`robustar --help` takes a fraction of a second: torch (seconds of imports) loads only
     when a command that needs it runs or shows its help."""

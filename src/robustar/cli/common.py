@@ -25,9 +25,13 @@ jobs_app = typer.Typer(help="Jobs: list, cancel, resume.", no_args_is_help=True)
 attribute_app = typer.Typer(
     help="Data attribution: build, query, suspicious.", no_args_is_help=True
 )
+proposals_app = typer.Typer(
+    help="Auto-annotation proposals: list, accept, reject.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The workspace database: upgrade.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(masks_app, name="masks")
+app.add_typer(proposals_app, name="proposals")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(db_app, name="db")
@@ -35,6 +39,7 @@ console = Console(stderr=True)
 stdout = Console()
 
 WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
+MaskKind = Annotated[str, typer.Option("--kind", help="spurious or object")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 
 

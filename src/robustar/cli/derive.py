@@ -4,8 +4,9 @@ registry's names (`OneOf`), read when the command runs or shows its help, so a f
 
 `@command(group)` registers such a command: a parameter annotated
 `Annotated[dict, Fields("module:Model")]` becomes one option per field (name, type, default,
-description and choices from the model's JSON schema) and the command receives the values
-given, as a dict; a parameter annotated `Annotated[str, OneOf("module:REGISTRY", help)]`
+description and choices from the model's JSON schema; a required field a required option; a
+list or mapping field an option taking JSON) and the command receives the values given, as a
+dict; a parameter annotated `Annotated[str, OneOf("module:REGISTRY", help)]`
 becomes an option whose choices are the names registered then (default `DEFAULT`: the
 registry's default). Model and registry are named by import path, and the group lists the
 command through a stand-in, so `robustar --help` and the other commands never import them
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args, get_origin
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # pydantic's import is a third of the CLI's start-up
     from robustar.registry import Registry
 
 _TYPES = {"integer": int, "number": float, "boolean": bool, "string": str}
+_JSON = ("array", "object")
 DEFAULT = "<the registry's default>"  # a `OneOf` parameter's default: the registry's own
 
 
@@ -72,22 +75,38 @@ def field_parameters(spec: Fields) -> list[inspect.Parameter]:
 
     parameters = []
     for option in describe_fields(spec.model):
-        default = spec.model.model_fields[option.name].get_default(call_default_factory=True)
-        kind: Any = _TYPES[option.type]
-        if option.choices:
-            kind = Literal[tuple(option.choices)]
-        if default is None:
-            kind = kind | None
+        model_field = spec.model.model_fields[option.name]
         flags = spec.flags.get(option.name, ())
+        default: Any = (
+            inspect.Parameter.empty
+            if model_field.is_required()
+            else model_field.get_default(call_default_factory=True)
+        )
+        if option.type in _JSON:  # a list or mapping: given as JSON, left out when not given
+            help = f"{option.description or option.name} (JSON)"
+            typed = typer.Option(*flags, help=help, parser=_json, metavar="JSON")
+            annotation: Any = Annotated[Any, typed]
+            default = None
+        else:
+            kind: Any = _TYPES[option.type]
+            if option.choices:
+                kind = Literal[tuple(option.choices)]
+            if default is None:
+                kind = kind | None
+            annotation = Annotated[kind, typer.Option(*flags, help=option.description)]
         parameters.append(
             inspect.Parameter(
-                option.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[kind, typer.Option(*flags, help=option.description)],
-                default=default,
+                option.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
             )
         )
     return parameters
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise typer.BadParameter(f"not JSON: {error}") from None
 
 
 def _one_of(parameter: inspect.Parameter, spec: OneOf) -> inspect.Parameter:

@@ -1,24 +1,26 @@
-"""Masks: export, import, progress."""
+"""Masks: export, import, progress, batch auto-annotation."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from robustar.cli.common import (
+    MaskKind,
+    Quiet,
     WorkspaceDir,
+    console,
     masks_app,
     open_workspace,
     stdout,
 )
+from robustar.cli.derive import Fields, command
+from robustar.cli.progress import progress_bars
 
 MaskFormat = Annotated[str, typer.Option("--format", help="png (a folder) or coco (a JSON file)")]
-
-
-MaskKind = Annotated[str, typer.Option("--kind", help="spurious or object")]
 
 
 @masks_app.command("export")
@@ -54,3 +56,25 @@ def masks_progress(directory: WorkspaceDir, kind: MaskKind = "spurious") -> None
         detail = " ".join(f"{name}:{d}/{t}" for name, (d, t) in classes.items())
         table.add_row(split, str(done), str(total), detail)
     stdout.print(table)
+
+
+@command(masks_app, "auto")
+def masks_auto(
+    directory: WorkspaceDir,
+    request: Annotated[
+        dict[str, Any],
+        Fields("robustar.annotations.proposals:AutoAnnotate"),
+    ],
+    queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Propose masks for a split (filtered like the gallery: --filters '{"label": "cat"}');
+    proposals wait for review: 'robustar proposals list|accept|reject'."""
+    workspace = open_workspace(directory)
+    if queue:
+        job = workspace.jobs.auto_annotate(**request)
+        stdout.print(f"queued auto-annotation as job {job.id}; 'robustar worker' runs it")
+        return
+    with progress_bars(console, not quiet) as progress:
+        made = workspace.masks.auto_annotate(progress, **request)
+    stdout.print(f"{made} proposals waiting for review: 'robustar proposals list {directory}'")

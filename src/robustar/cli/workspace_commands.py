@@ -24,8 +24,10 @@ from robustar.cli.common import (
 )
 from robustar.cli.derive import Fields, command
 from robustar.cli.progress import progress_bars
+from robustar.config import LABELLED_SPLITS
 
 if TYPE_CHECKING:
+    from robustar.models.versions import VersionInfo
     from robustar.predict.metrics import SplitMetrics
     from robustar.workspace import Workspace
 
@@ -123,10 +125,42 @@ def _print_info(workspace: Workspace) -> None:
         counts = " ".join(f"{k}:{v}" for k, v in s.class_counts.items())
         table.add_row(s.name, str(s.images), str(s.problems), counts)
     stdout.print(table)
+    for run in info.unfinished_runs:
+        done = f"{run.epochs_done}/{run.epochs or '?'} epochs"
+        stdout.print(
+            f"[yellow]unfinished run[/] {escape(run.name)} ({done}, stopped "
+            f"{run.stopped_at:%Y-%m-%d %H:%M} UTC): resume with 'robustar train DIR --resume "
+            f"{escape(run.name)}', or delete {escape(run.folder)}"
+        )
     if not info.versions:
         stdout.print("no model versions yet: run 'robustar train' or 'robustar models import'")
         return
-    print_versions(info.versions, [s.name for s in info.splits])
+    splits = [s.name for s in info.splits]
+    print_versions(info.versions, splits)
+    _print_against_parent(info.versions, [s for s in LABELLED_SPLITS if s in splits])
+
+
+def _print_against_parent(versions: list[VersionInfo], splits: list[str]) -> None:
+    """The current version's accuracy against its parent's, split by split."""
+    by_id = {v.id: v for v in versions}
+    current = next((v for v in versions if v.is_current), None)
+    if current is None or current.parent_id not in by_id:
+        return
+    parent = by_id[current.parent_id]
+
+    def accuracy(v: VersionInfo, split: str) -> float | None:
+        value = v.metrics.get(split, {}).get("accuracy")
+        return None if value is None else float(value)
+
+    parts = []
+    for split in splits:
+        old, new = accuracy(parent, split), accuracy(current, split)
+        points = "" if old is None or new is None else f" ({100 * (new - old):+.1f} points)"
+        parts.append(f"{split} {percent(old)} → {percent(new)}{points}")
+    stdout.print(
+        f"[bold]v{current.id} against its parent v{parent.id}[/]: {', '.join(parts)}; "
+        f"details: robustar compare DIR"
+    )
 
 
 @app.command()
@@ -174,13 +208,27 @@ def train(
     ],
     predict_after: Annotated[bool, typer.Option("--predict/--no-predict")] = True,
     queue: Annotated[bool, typer.Option(help="queue a job for the worker instead")] = False,
+    resume: Annotated[
+        str | None, typer.Option(help="go on with an unfinished run ('robustar info' lists them)")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train a new model version (plain or paired) and make it current."""
+    from robustar.errors import DataError
     from robustar.train.options import parse_options
 
     parsed = parse_options(options)
+    if resume is not None and (queue or parsed != parse_options({})):
+        raise DataError(
+            "--resume goes on with the run's own options", "give --resume without other options"
+        )
     workspace = open_workspace(directory)
+    if resume is not None:
+        with progress_bars(console, not quiet) as progress:
+            version = workspace.train(progress=progress, predict=predict_after, resume=resume)
+        stdout.print(f"resumed {resume}: model version {version.id} is now current")
+        print_versions([version], list(workspace.folders))
+        return
     if queue:
         job = workspace.jobs.train(parsed, predict_after)
         stdout.print(

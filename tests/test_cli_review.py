@@ -1,0 +1,98 @@
+"""The review loop from the command line: auto-annotate, review proposals, compare, resume."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from robustar import Workspace
+from robustar.data.spurious_digits import PATCH_COLOURS
+from robustar.errors import DataError
+from robustar.server.app import create_app
+from tests.test_cli import run
+
+COLOURS = json.dumps([[int(v) for v in c] for c in PATCH_COLOURS])
+
+
+def test_auto_annotate_then_review_proposals(demo: Workspace, monkeypatch, capsys) -> None:
+    args = ["masks", "auto", demo.root, "--method", "colour", "--colours", COLOURS]
+    code, out, err = run(monkeypatch, capsys, *args, "--filters", '{"label": "3"}', "--limit", "5")
+    assert code == 0, err
+    assert "5 proposals waiting" in out
+    assert {demo.image(p.image_id).label for p in demo.masks.proposals()[1]} == {3}
+    code, _, err = run(monkeypatch, capsys, *args, "--filters", '{"label": "zero"}', "-q")
+    assert code == 2 and "unknown class 'zero'" in err  # filters reach the library's checks
+    code, out, _ = run(monkeypatch, capsys, *args, "--limit", "2", "--queue")
+    assert code == 0 and "queued auto-annotation as job" in out
+    assert demo.jobs.list()[0].kind == "auto_annotate"
+    code, _, err = run(monkeypatch, capsys, *args, "--filters", "[1,")
+    assert code == 2 and "not JSON" in err
+    code, _, err = run(monkeypatch, capsys, "masks", "auto", demo.root)
+    assert code == 2 and "Missing option" in err  # --method
+    code, out, _ = run(monkeypatch, capsys, "proposals", "list", demo.root)
+    assert code == 0 and "5 of 5 pending proposals" in out
+    first = demo.masks.proposals()[1][0].id
+    code, out, _ = run(monkeypatch, capsys, "proposals", "reject", demo.root, first)
+    assert code == 0 and "rejected 1 proposals" in out
+    code, _, err = run(monkeypatch, capsys, "proposals", "accept", demo.root)
+    assert code == 2 and "--all" in err  # neither ids nor --all
+    code, out, _ = run(monkeypatch, capsys, "proposals", "accept", demo.root, "--all")
+    assert code == 0 and "accepted 4 proposals" in out
+    assert demo.masks.proposals()[0] == 0
+    assert demo.masks.proposals("accepted")[0] == 4 == demo.count("train", annotated=True)
+    code, _, err = run(monkeypatch, capsys, "proposals", "accept", demo.root, first)
+    assert code == 2 and "already rejected" in err
+
+
+def test_compare_and_info_show_the_version_against_its_parent(
+    demo: Workspace, monkeypatch, capsys
+) -> None:
+    second = demo.train(architecture="tiny_cnn", epochs=1, seed=9, init="current")
+    report = demo.compare()
+    code, out, _ = run(monkeypatch, capsys, "info", demo.root)
+    test = next(s for s in report.splits if s.split == "test")
+    expected = f"test {100 * test.before:.1f}% → {100 * test.after:.1f}%"
+    assert code == 0 and f"v{second.id} against its parent v1" in out and expected in out
+    code, out, _ = run(monkeypatch, capsys, "compare", demo.root, "--json")
+    assert code == 0 and json.loads(out)["splits"][2]["fixed"] == test.fixed
+    code, out, _ = run(monkeypatch, capsys, "compare", demo.root)
+    assert code == 0 and "fixed" in out and "no annotated test images" in out
+
+
+def test_compare_names_missing_predictions_and_runs_them(demo: Workspace, monkeypatch, capsys):
+    imported = demo.import_weights(demo.load_model().state_dict(), "tiny_cnn")
+    with pytest.raises(DataError, match=f"version {imported.id} on train") as error:
+        demo.compare(before=1)
+    assert f"robustar predict DIR --version {imported.id}" in (error.value.fix or "")
+    response = TestClient(create_app(demo)).get("/api/v1/compare", params={"before": 1})
+    assert response.status_code == 400 and "no stored predictions" in response.json()["detail"]
+    assert "robustar predict" in response.json()["fix"]
+    code, out, _ = run(monkeypatch, capsys, "compare", demo.root, "--before", "1", "--predict")
+    assert code == 0, out
+    report = demo.compare(before=1)  # the same weights: nothing changes
+    assert [s.split for s in report.splits] == ["train", "validation", "test"]
+    assert all(s.changed == 0 and s.before == s.after for s in report.splits)
+
+
+def test_a_stopped_run_is_listed_and_resumed(demo: Workspace, monkeypatch, capsys) -> None:
+    def stop(_epoch: object) -> None:
+        raise KeyboardInterrupt  # as if the process were killed after the first epoch
+
+    with pytest.raises(KeyboardInterrupt):
+        demo.train(architecture="tiny_cnn", epochs=2, seed=1, on_epoch=stop)
+    (run_info,) = demo.info().unfinished_runs
+    assert (run_info.epochs_done, run_info.epochs) == (1, 2)
+    code, out, _ = run(monkeypatch, capsys, "info", demo.root)
+    assert f"--resume {run_info.name}" in out and "1/2 epochs" in out
+    code, _, err = run(monkeypatch, capsys, "train", demo.root, "--resume", "nope")
+    assert code == 2 and run_info.name in err
+    code, _, err = run(monkeypatch, capsys, "train", demo.root, "--resume", "x", "--epochs", "3")
+    assert code == 2 and "without other options" in err
+    args = ["train", demo.root, "--resume", run_info.name, "--no-predict", "-q"]
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert code == 0, err
+    version = demo.current_model
+    assert version is not None and len(demo.training_curves(version.id)) == 2
+    assert demo.info().unfinished_runs == []
+    assert Path(run_info.folder).is_dir()  # its curves stay, like a finished run's
