@@ -15,6 +15,7 @@ import type {
   ModelVersion,
   Neighbours,
   SegmentationInfo,
+  Split,
   SplitMetrics,
   Suspect,
   WorkspaceInfo,
@@ -150,6 +151,13 @@ export const api = {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ options, predict }),
+    }),
+  /** Predict splits with a model version (a `predict` job). */
+  predict: (version: number, splits: Split[]) =>
+    request<Job>("/jobs/predict", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ version, splits }),
     }),
   cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
   resumeJob: (id: number) => request<Job>(`/jobs/${id}/resume`, { method: "POST" }),

@@ -56,4 +56,13 @@ describe("errors", () => {
     );
     await expect(api.images({ split: "test" })).rejects.toMatchObject({ status: 400, message: "nope" });
   });
+
+  it("queues predictions of a version for the splits a comparison needs", async () => {
+    const fetch = vi.fn().mockResolvedValue(new Response(JSON.stringify({ id: 4 }), { status: 202 }));
+    vi.stubGlobal("fetch", fetch);
+    expect((await api.predict(3, ["train", "test"])).id).toBe(4);
+    const [url, init] = fetch.mock.calls[0];
+    expect([String(url), init.method]).toEqual(["/api/v1/jobs/predict", "POST"]);
+    expect(JSON.parse(init.body)).toEqual({ version: 3, splits: ["train", "test"] });
+  });
 });
