@@ -16,7 +16,7 @@ def import_truth(ws: Workspace, split: str) -> None:
 
 def test_compare_counts_flips_like_the_predictions_say(demo: Workspace) -> None:
     first = demo.current_model
-    second = demo.train(architecture="tiny_cnn", epochs=1, seed=9, init="current")
+    second = demo.train(architecture="tiny_cnn", epochs=1, seed=9, init="current", guard=False)
     report = demo.compare()
     assert (report.before, report.after) == (first.id, second.id)
     test = next(s for s in report.splits if s.split == "test")
@@ -52,7 +52,7 @@ def test_compare_errors_and_api(demo: Workspace) -> None:
     with pytest.raises(DataError, match="no parent"):
         demo.compare()
     client = TestClient(create_app(demo))
-    second = demo.train(architecture="tiny_cnn", epochs=1, init="current")
+    second = demo.train(architecture="tiny_cnn", epochs=1, init="current", guard=False)
     body = client.get("/api/v1/compare").json()
     assert body["before"] == 1 and body["after"] == second.id
     assert {s["split"] for s in body["splits"]} == {"train", "validation", "test"}

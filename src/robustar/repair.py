@@ -51,8 +51,9 @@ class SplitComparison:
 
 @dataclass(frozen=True)
 class FilledAccuracy:
-    """Accuracy on annotated test images, as they are and with their masks filled."""
+    """Accuracy on a split's annotated images, as they are and with their masks filled."""
 
+    split: str
     images: int
     filler: str
     before_original: float | None
@@ -60,7 +61,7 @@ class FilledAccuracy:
     before_filled: float | None
     after_filled: float | None
     before_saliency_in_mask: float | None  # mean share of saliency inside the painted pixels
-    after_saliency_in_mask: float | None
+    after_saliency_in_mask: float | None  # (None when not measured)
 
 
 @dataclass(frozen=True)
@@ -162,20 +163,28 @@ class Repair:
         )
 
     def filled_accuracy(
-        self, before: int, after: int, filler: str = "uniform", seed: int = 0
+        self,
+        before: int,
+        after: int,
+        filler: str = "uniform",
+        seed: int = 0,
+        split: str = "test",
+        saliency: bool = True,
     ) -> FilledAccuracy | None:
-        """Both versions on the annotated test images, original and with the masks filled."""
-        if "test" not in self._images.folders:
+        """Both versions on the split's images with spurious masks, original and with the
+        masks filled (the same fill for both); None when the split has no such image.
+        `saliency` also measures the share of saliency inside the masks (slower)."""
+        if split not in self._images.folders:
             return None
         masks = spurious_masks(self._images.db, self._models.root)
         with self._images.db.session() as session:
-            test_ids = session.scalars(
-                select(Image.id).where(Image.split == "test", Image.id.in_(list(masks)))
+            ids = session.scalars(
+                select(Image.id).where(Image.split == split, Image.id.in_(list(masks)))
             ).all()
-        if not test_ids:
+        if not ids:
             return None
         config = self._images.config
-        base = self._images.dataset("test", list(test_ids))
+        base = self._images.dataset(split, list(ids))
         dataset = MaskedDataset(base, masks, config.size, config.resize)
         device = self._models.device
         runtime = self._runtime
@@ -192,13 +201,16 @@ class Repair:
                     for name, model in zip("ba", models, strict=True):
                         correct[name + tag] += int((model(batch).argmax(1) == labels).sum())
         n = len(base)
-        sample = base.ids[:SALIENCY_SAMPLE]
-        masses = [
-            [self._explain.mass_in_mask(i, "spurious", version=v) for i in sample]
-            for v in (before, after)
-        ]
-        means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]
+        means: list[float | None] = [None, None]
+        if saliency:
+            sample = base.ids[:SALIENCY_SAMPLE]
+            masses = [
+                [self._explain.mass_in_mask(i, "spurious", version=v) for i in sample]
+                for v in (before, after)
+            ]
+            means = [float(np.mean([m for m in ms if m is not None])) for ms in masses]
         return FilledAccuracy(
+            split,
             n,
             filler,
             correct["b0"] / n,

@@ -34,11 +34,12 @@ from robustar.db.tables import ScanProblem
 from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
+from robustar.guard import Guard
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
 from robustar.models.checkpoint import UPLOAD
 from robustar.models.store import ModelStore
-from robustar.models.versions import EpochResult, VersionInfo
+from robustar.models.versions import CANDIDATE, EpochResult, VersionInfo
 from robustar.paths import Paths
 from robustar.predict.browse import Browser
 from robustar.predict.gallery import ImageFilter, ImageInfo, Neighbours, SortKey
@@ -127,6 +128,7 @@ class Workspace:
         self.repair = Repair(
             self.images_store, self.model_store, self.predictor, self.explain, config.runtime
         )
+        self.guard = Guard(self.images_store, self.model_store, self.predictor, self.repair)
         self.jobs = Jobs(self)
 
     # ----- lifecycle -------------------------------------------------------------------------
@@ -339,6 +341,7 @@ class Workspace:
         return self.repair.compare(base, new.id)
 
     def use_model(self, version: int) -> VersionInfo:
+        """Make a version current; a candidate the regression guard held back is promoted."""
         return self.model_store.use(version)
 
     def load_model(self, version: int | None = None) -> torch.nn.Module:
@@ -390,6 +393,11 @@ class Workspace:
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
         `resume` names an unfinished run (`info().unfinished_runs`) to go on with, with its
         own options.
+
+        A version trained from a parent (`init="current"`) passes the regression guard
+        first: if it loses validation accuracy beyond `guard_tolerance` points it is returned
+        as a candidate (`status == "candidate"`, the reason in `guard.reason`), not current,
+        until `use_model` promotes it.
         """
         if resume is not None:
             run_dir, options = resumable(self.paths.runs, resume)
@@ -407,6 +415,9 @@ class Workspace:
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
                 self.predict(split, version.id, progress)
+        if version.status == CANDIDATE:
+            report = self.guard.judge(version.id, options.guard_tolerance)
+            return self.model_store.settle(version.id, report)
         return self.model(version.id)
 
     # ----- summary ---------------------------------------------------------------------------

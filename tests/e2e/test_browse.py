@@ -77,13 +77,30 @@ def test_switching_the_current_version(page: Page, demo: Workspace) -> None:
     assert demo.current_model.id == 1
 
 
+def test_a_candidate_shows_the_guards_reason_and_is_promoted(page: Page, demo: Workspace, shoot):
+    # a fine-tune that learns something, then one epoch at lr 10 that the guard holds back
+    good = dict(epochs=10, learning_rate=1e-2, batch_size=32, evaluate_test=False)
+    demo.train(init="current", guard=False, predict=False, **good)  # about 40 % validation
+    bad = demo.train(init="current", epochs=1, optimizer="sgd", learning_rate=10.0, predict=False)
+    assert bad.status == "candidate"
+    page.goto("/models")
+    row = page.locator(f"tr[data-version='{bad.id}']")
+    expect(row.locator(".badge")).to_have_text("candidate")
+    expect(page.locator(f"tr[data-candidate='{bad.id}']")).to_contain_text("fell by more than")
+    shoot(page, "models-candidate")
+    row.locator("button[name=promote]").click()
+    expect(row.locator(".badge")).to_have_text("current")
+    expect(page.locator(f"tr[data-candidate='{bad.id}']")).to_have_count(0)
+    assert demo.current_model.id == bad.id and demo.current_model.status == "ready"
+
+
 def test_unknown_image_shows_an_error(page: Page) -> None:
     page.goto("/gallery/test/images/999999")
     expect(page.get_by_role("alert")).to_contain_text("does not exist")
 
 
 def test_compare_versions_and_open_the_flipped_images(page: Page, demo: Workspace, shoot):
-    second = demo.train(architecture="tiny_cnn", epochs=2, seed=4, init="current")
+    second = demo.train(architecture="tiny_cnn", epochs=2, seed=4, init="current", guard=False)
     report = demo.compare()
     test = next(s for s in report.splits if s.split == "test")
     page.goto("/models")

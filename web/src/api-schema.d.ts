@@ -988,9 +988,11 @@ export interface components {
         };
         /**
          * FilledAccuracy
-         * @description Accuracy on annotated test images, as they are and with their masks filled.
+         * @description Accuracy on a split's annotated images, as they are and with their masks filled.
          */
         FilledAccuracy: {
+            /** Split */
+            split: string;
             /** Images */
             images: number;
             /** Filler */
@@ -1033,6 +1035,38 @@ export interface components {
                 number,
                 number
             ][];
+        };
+        /**
+         * GuardCheck
+         * @description One figure of the regression guard: the parent's and the new version's accuracy.
+         */
+        GuardCheck: {
+            /** Metric */
+            metric: string;
+            /** Images */
+            images: number;
+            /** Parent */
+            parent: number;
+            /** Candidate */
+            candidate: number;
+            /** Passed */
+            passed: boolean;
+        };
+        /**
+         * GuardReport
+         * @description The regression guard's verdict on a version trained from a parent.
+         */
+        GuardReport: {
+            /** Parent Id */
+            parent_id: number;
+            /** Tolerance */
+            tolerance: number;
+            /** Checks */
+            checks: components["schemas"]["GuardCheck"][];
+            /** Passed */
+            passed: boolean;
+            /** Reason */
+            reason: string;
         };
         /** Health */
         Health: {
@@ -1257,6 +1291,14 @@ export interface components {
             created_at: string;
             /** Is Current */
             is_current: boolean;
+            /**
+             * Status
+             * @description candidate: the regression guard held it back; POST /models/{id}/current promotes it
+             * @enum {string}
+             */
+            status: "ready" | "candidate";
+            /** @description the regression guard's figures and verdict against the parent; null when no guard ran (no parent, guard off) */
+            guard: components["schemas"]["GuardReport"] | null;
         };
         /** Neighbours */
         Neighbours: {
@@ -1472,6 +1514,18 @@ export interface components {
              * @default true
              */
             evaluate_test: boolean;
+            /**
+             * Guard
+             * @description regression guard: the new version becomes current only if it keeps its parent's validation accuracy (clean, and with spurious masks filled) within the tolerance; otherwise it waits as a candidate to promote
+             * @default true
+             */
+            guard: boolean;
+            /**
+             * Guard Tolerance
+             * @description accuracy points the guard forgives
+             * @default 1
+             */
+            guard_tolerance: number;
         };
         /** Scored */
         Scored: {
@@ -1596,7 +1650,9 @@ export interface components {
              *       "regularizer": "l2",
              *       "pair_weight": 0.2,
              *       "worst_of": 4,
-             *       "evaluate_test": true
+             *       "evaluate_test": true,
+             *       "guard": true,
+             *       "guard_tolerance": 1
              *     }
              */
             options: components["schemas"]["RemoteTrainOptions"];

@@ -58,7 +58,7 @@ def print_versions(versions: list[VersionInfo], splits: list[str]) -> None:
     for v in versions:
         accuracy = [percent(v.metrics.get(s, {}).get("accuracy")) for s in splits]
         table.add_row(
-            "*" if v.is_current else "",
+            "*" if v.is_current else v.status if v.status == "candidate" else "",
             str(v.id),
             v.name,
             "-" if v.parent_id is None else str(v.parent_id),

@@ -29,16 +29,20 @@ if TYPE_CHECKING:
 
 @models_app.command("list")
 def models_list(directory: WorkspaceDir) -> None:
-    """All model versions with lineage and accuracy; * marks the current one."""
+    """All model versions with lineage and accuracy; * marks the current one, 'candidate'
+    one the regression guard held back."""
     workspace = open_workspace(directory)
     print_versions(workspace.models, list(workspace.folders))
 
 
 @models_app.command("use")
 def models_use(directory: WorkspaceDir, version: int) -> None:
-    """Make a model version current."""
-    chosen = open_workspace(directory).use_model(version)
-    stdout.print(f"model version {chosen.id} ({chosen.name}) is now current")
+    """Make a model version current (this promotes a candidate the guard held back)."""
+    workspace = open_workspace(directory)
+    was = workspace.model(version).status
+    chosen = workspace.use_model(version)
+    promoted = " (promoted from candidate)" if was != chosen.status else ""
+    stdout.print(f"model version {chosen.id} ({chosen.name}) is now current{promoted}")
 
 
 @models_app.command("import")

@@ -213,7 +213,8 @@ def train(
     ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train a new model version (plain or paired) and make it current."""
+    """Train a new model version (plain or paired) and make it current; one trained from
+    the current version stays a candidate if it loses validation accuracy (--guard-tolerance)."""
     from robustar.errors import DataError
     from robustar.train.options import parse_options
 
@@ -237,7 +238,12 @@ def train(
         return
     with progress_bars(console, not quiet) as progress:
         version = workspace.train(parsed, progress, predict=predict_after)
-    stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
+    if version.is_current:
+        stdout.print(f"trained model version {version.id} ({version.name}); it is now current")
+    else:
+        reason = version.guard.reason if version.guard else "the regression guard did not finish"
+        console.print(f"[yellow]warning[/]: {escape(reason)}")
+        stdout.print(f"trained model version {version.id} ({version.name}); it is a candidate")
     print_versions([version], list(workspace.folders))
 
 

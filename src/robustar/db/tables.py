@@ -98,6 +98,9 @@ class ModelVersion(Base):
     checkpoint: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "candidate": held back by the regression guard until promoted; else "ready"
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the guard's figures and reason
 
 
 class EpochMetric(Base):

@@ -85,8 +85,18 @@ def train(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, A
         run_dir=host.paths.runs / f"job-{job.job_id}",
         on_epoch=epoch_done,
     )
-    job.log(f"model version {version.id} is now current")
-    return {"version_id": version.id, "metrics": version.metrics, "epochs": curves}
+    if version.guard is not None:
+        job.log(f"regression guard: {version.guard.reason}")
+    if version.is_current:
+        job.log(f"model version {version.id} is now current")
+    else:
+        job.log(f"warning: model version {version.id} is a candidate, not current")
+    return {
+        "version_id": version.id,
+        "status": version.status,
+        "metrics": version.metrics,
+        "epochs": curves,
+    }
 
 
 @JOB_KINDS.register("predict")

@@ -16,6 +16,7 @@ from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.models.versions import (
     EpochResult,
+    GuardReport,
     VersionInfo,
     add_version,
     current_version,
@@ -23,6 +24,7 @@ from robustar.models.versions import (
     get_version,
     list_versions,
     set_current,
+    settle,
     staging_dir,
     to_info,
 )
@@ -82,9 +84,15 @@ class ModelStore:
         return load_weights(model, self.root / info.checkpoint, info.num_classes)
 
     def use(self, version: int) -> VersionInfo:
+        """Make a version current; a candidate is promoted."""
         with self.db.session() as session:
             set_current(session, version)
             return to_info(get_version(session, version))
+
+    def settle(self, version: int, report: GuardReport) -> VersionInfo:
+        """Record the regression guard's verdict: current if it passed, else a candidate."""
+        with self.db.session() as session:
+            return to_info(settle(session, version, report))
 
     def training_curves(self, version: int) -> list[EpochResult]:
         with self.db.session() as session:

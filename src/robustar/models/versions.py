@@ -21,6 +21,7 @@ from robustar.models.checkpoint import save_weights
 
 MODELS_DIR = "models"
 WEIGHTS_FILE = "model.safetensors"
+READY, CANDIDATE = "ready", "candidate"  # a candidate waits for the user to promote it
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,35 @@ class EpochResult:
 
 
 @dataclass(frozen=True)
+class GuardCheck:
+    """One figure of the regression guard: the parent's and the new version's accuracy."""
+
+    metric: str  # "validation" (clean) or "validation, masks filled"
+    images: int
+    parent: float
+    candidate: float
+    passed: bool  # candidate >= parent - tolerance
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    """The regression guard's verdict on a version trained from a parent."""
+
+    parent_id: int
+    tolerance: float  # accuracy points the version may lose on each check
+    checks: list[GuardCheck]
+    passed: bool
+    reason: str  # the verdict in words, with the fix when it failed
+
+
+def guard_report(data: dict[str, Any] | None) -> GuardReport | None:
+    if data is None:
+        return None
+    checks = [GuardCheck(**c) for c in data["checks"]]
+    return GuardReport(**{**data, "checks": checks})
+
+
+@dataclass(frozen=True)
 class VersionInfo:
     id: int
     name: str
@@ -50,6 +80,8 @@ class VersionInfo:
     checkpoint: str
     created_at: datetime
     is_current: bool
+    status: str  # READY, or CANDIDATE: held back by the regression guard until promoted
+    guard: GuardReport | None  # None: no guard ran (no parent, guard off, or not finished)
 
 
 def to_info(row: ModelVersion) -> VersionInfo:
@@ -65,6 +97,8 @@ def to_info(row: ModelVersion) -> VersionInfo:
         checkpoint=row.checkpoint,
         created_at=row.created_at,
         is_current=row.is_current,
+        status=row.status,
+        guard=guard_report(row.guard),
     )
 
 
@@ -88,8 +122,21 @@ def current_version(session: Session) -> ModelVersion | None:
 
 
 def set_current(session: Session, version_id: int) -> None:
-    get_version(session, version_id)
+    """Make the version current; a candidate is thereby promoted (its guard report stays)."""
+    row = get_version(session, version_id)
     session.execute(update(ModelVersion).values(is_current=ModelVersion.id == version_id))
+    row.status = READY
+
+
+def settle(session: Session, version_id: int, report: GuardReport) -> ModelVersion:
+    """Record the guard's verdict: current when it passed, else a candidate."""
+    row = get_version(session, version_id)
+    row.guard = asdict(report)
+    if report.passed:
+        set_current(session, version_id)
+    else:
+        row.status = CANDIDATE
+    return row
 
 
 @contextmanager
@@ -116,8 +163,10 @@ def add_version(
     source: str,
     config: dict[str, Any],
     epochs: list[EpochResult] = (),  # type: ignore[assignment]
+    current: bool = True,
 ) -> ModelVersion:
-    """Save the model's weights into the staged folder and record it as the new current version.
+    """Save the model's weights into the staged folder and record it as the new current version,
+    or, with `current=False`, as a candidate the regression guard has yet to judge.
 
     The folder is moved to models/v<id>. If the transaction then fails, the row is rolled back
     and the id is free again; a leftover folder of that id is replaced when the id is reused.
@@ -144,7 +193,10 @@ def add_version(
     row.checkpoint = f"{MODELS_DIR}/v{row.id}/{WEIGHTS_FILE}"
     for e in epochs:
         session.add(EpochMetric(version_id=row.id, **asdict(e)))
-    set_current(session, row.id)
+    if current:
+        set_current(session, row.id)
+    else:
+        row.status = CANDIDATE
     return row
 
 

@@ -4,12 +4,13 @@ the OpenAPI declarations shared by many routes (error bodies, binary images)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from robustar.annotations.proposals import ProposalInfo
 from robustar.annotations.store import MaskKind
+from robustar.models.versions import GuardReport
 from robustar.server.params import JsonInt
 from robustar.server.params import Split as SplitName
 
@@ -60,6 +61,14 @@ class ModelVersion(Schema):
     metrics: dict[str, SplitScore] = Field(description="by split, from its last prediction")
     created_at: datetime
     is_current: bool
+    status: Literal["ready", "candidate"] = Field(
+        description="candidate: the regression guard held it back; POST "
+        "/models/{id}/current promotes it"
+    )
+    guard: GuardReport | None = Field(
+        description="the regression guard's figures and verdict against the parent; null when "
+        "no guard ran (no parent, guard off)"
+    )
 
 
 class WorkspaceInfo(Schema):

@@ -15,6 +15,7 @@ from robustar.train.paired import REGULARIZERS
 # `when`: the option values under which a field applies (the web form shows it only then).
 PAIRED: dict[str, Any] = {"when": {"paired": True}}
 STEP: dict[str, Any] = {"when": {"schedule": "step"}}
+FROM_PARENT: dict[str, Any] = {"when": {"init": "current"}}  # a version with a parent
 
 
 class TrainOptions(BaseModel):
@@ -75,6 +76,17 @@ class TrainOptions(BaseModel):
         int, Field(ge=2, le=16, description="candidates (filler worst)"), NOT_BOOL
     ] = Field(4, json_schema_extra={"when": {"paired": True, "filler": "worst"}})
     evaluate_test: StrictBool = Field(True, description="test accuracy after every epoch")
+    guard: StrictBool = Field(
+        True,
+        description="regression guard: the new version becomes current only if it keeps its "
+        "parent's validation accuracy (clean, and with spurious masks filled) within the "
+        "tolerance; otherwise it waits as a candidate to promote",
+        json_schema_extra=FROM_PARENT,
+    )
+    # 1 point: item 4 of issue 11 calls a loss beyond max(1 point, 2 seed deviations) a harm
+    guard_tolerance: Annotated[
+        float, Field(ge=0, le=100, description="accuracy points the guard forgives"), NOT_BOOL
+    ] = Field(1.0, json_schema_extra={"when": {"init": "current", "guard": True}})
 
 
 class RemoteTrainOptions(TrainOptions):

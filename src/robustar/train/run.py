@@ -67,7 +67,8 @@ def train_version(
     run_dir: Path | None = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
 ) -> VersionInfo:
-    """Train on the train split and make the result the current version.
+    """Train on the train split and make the result the current version; a version trained
+    from a parent with the guard on is added as a candidate for the regression guard to judge.
 
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
@@ -140,5 +141,6 @@ def train_version(
             source="trained",
             config={**options.model_dump(), "run": run_dir.name},
             epochs=epochs,
+            current=parent_id is None or not options.guard,
         )
         return to_info(row)

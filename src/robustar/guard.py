@@ -1,0 +1,91 @@
+"""The regression guard: a version trained from a parent becomes current only if it keeps the
+parent's accuracy on the validation split, clean and with its spurious masks filled, within a
+tolerance; otherwise it waits as a candidate until the user promotes it.
+
+Later kinds of repair add their own checks here (region hold-out, edited validation).
+"""
+
+from __future__ import annotations
+
+from robustar.data.images import ImageStore
+from robustar.models.store import ModelStore
+from robustar.models.versions import GuardCheck, GuardReport
+from robustar.predict.predictor import Predictor
+from robustar.repair import Repair
+
+SPLIT = "validation"
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+class Guard:
+    """Judges a new version against its parent and records the verdict."""
+
+    def __init__(
+        self, images: ImageStore, models: ModelStore, predictor: Predictor, repair: Repair
+    ) -> None:
+        self._images, self._models = images, models
+        self._predictor, self._repair = predictor, repair
+
+    def _accuracy(self, version: int) -> tuple[int, float]:
+        """Clean validation accuracy from the stored predictions, predicting once if missing."""
+        metrics = self._predictor.metrics(SPLIT, version)
+        if metrics.accuracy is None:
+            metrics = self._predictor.run(SPLIT, version)
+        return metrics.images, metrics.accuracy or 0.0
+
+    def checks(self, parent: int, version: int, tolerance: float) -> list[GuardCheck]:
+        """Clean validation accuracy, and accuracy with the masks filled when validation images
+        have spurious masks; a check passes when the version loses at most `tolerance` points."""
+        slack = tolerance / 100 + 1e-9  # accuracies are ratios of counts: no rounding noise
+
+        def check(metric: str, images: int, before: float, after: float) -> GuardCheck:
+            return GuardCheck(metric, images, before, after, after >= before - slack)
+
+        (images, before), (_, after) = self._accuracy(parent), self._accuracy(version)
+        found = [check(SPLIT, images, before, after)]
+        filled = self._repair.filled_accuracy(parent, version, split=SPLIT, saliency=False)
+        if filled is not None:
+            assert filled.before_filled is not None and filled.after_filled is not None
+            found.append(
+                check(
+                    f"{SPLIT}, masks filled",
+                    filled.images,
+                    filled.before_filled,
+                    filled.after_filled,
+                )
+            )
+        return found
+
+    def judge(self, version: int, tolerance: float) -> GuardReport:
+        """The verdict on `version` (which has a parent), in figures and in words."""
+        info = self._models.get(version)
+        parent = info.parent_id
+        assert parent is not None
+        if SPLIT not in self._images.folders:
+            reason = (
+                f"no validation split, so nothing to check v{version} against v{parent} on: "
+                "adopted without a check (add [data] validation to robustar.toml to guard)"
+            )
+            return GuardReport(parent, tolerance, [], True, reason)
+        found = self.checks(parent, version, tolerance)
+        figures = "; ".join(
+            f"{c.metric} accuracy {_points(c.parent)} → {_points(c.candidate)}" for c in found
+        )
+        if len(found) == 1:
+            figures += "; masks filled: not checked (no spurious masks on validation images)"
+        failed = [c.metric for c in found if not c.passed]
+        if not failed:
+            reason = (
+                f"{figures}: within {tolerance:g} points of v{parent}, so v{version} is current"
+            )
+            return GuardReport(parent, tolerance, found, True, reason)
+        reason = (
+            f"{' and '.join(failed)} accuracy fell by more than the {tolerance:g}-point "
+            f"tolerance against v{parent} ({figures}): v{version} is kept as a candidate and "
+            f"v{parent} stays current; promote v{version} only if you want it anyway "
+            f"('robustar models use DIR {version}', the Models page, or ws.use_model({version}))"
+        )
+        return GuardReport(parent, tolerance, found, False, reason)
