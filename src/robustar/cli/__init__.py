@@ -16,6 +16,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     job_commands,
     mask_commands,
     model_commands,
+    problem_commands,
     workspace_commands,
 )
 from robustar.cli.common import app, console
