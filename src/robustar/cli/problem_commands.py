@@ -87,7 +87,7 @@ def problems_make(
         if workspace:
             from robustar.workspace import Workspace
 
-            Workspace.create(problem.root, problem.config(), progress).close()
+            Workspace.create(problem.root, problem.config(workspace=problem.root), progress).close()
     splits = " ".join(f"{s}:{n}" for s, n in problem.counts.items())
     stdout.print(
         f"[bold]{kind}[/] problem in {escape(str(problem.root))}: {problem.size} px, "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -85,7 +85,7 @@ class Problem:
     ood: str
     size: int
     classes: list[str]
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int]
 
     def folder(self, split: str) -> Path:
         return self.root / "data" / split
@@ -94,17 +94,28 @@ class Problem:
         """The true mask of an image under `data/`."""
         return self.root / TRUTH_DIR / "masks" / image.relative_to(self.root / "data")
 
+    def clean(self, image: Path) -> Path:
+        """The image under `data/` without its shortcut."""
+        return self.root / TRUTH_DIR / "clean" / image.relative_to(self.root / "data")
+
     def config(
-        self, *, reference: bool = False, test: Literal["ood", "test"] = "ood"
+        self,
+        *,
+        reference: bool = False,
+        test: Literal["ood", "test"] = "ood",
+        workspace: str | Path | None = None,
     ) -> WorkspaceConfig:
         """A workspace over this problem: the shortcut-correlated splits, or the clean
-        reference's (`reference=True`), with the out-of-domain or in-domain test."""
+        reference's (`reference=True`), with the out-of-domain or in-domain test. A workspace
+        in the problem folder itself gets relative folders, so the two move together."""
+        here = workspace is not None and Path(workspace).expanduser().resolve() == self.root
+        base = Path("data") if here else self.root / "data"
         prefix = "reference-" if reference else ""
         return WorkspaceConfig(
             data=DataConfig(
-                train=str(self.folder(f"{prefix}train")),
-                validation=str(self.folder(f"{prefix}validation")),
-                test=str(self.folder(test)),
+                train=str(base / f"{prefix}train"),
+                validation=str(base / f"{prefix}validation"),
+                test=str(base / test),
                 classes=self.classes,
             ),
             image=ImageConfig(size=self.size, resize="stretch", mean=[0.5] * 3, std=[0.25] * 3),
