@@ -62,14 +62,17 @@ def tint(*, size: int = 48, classes: int = 6, strength: float = 0.5) -> Kind:
 
 @PROBLEMS.register("texture")
 def texture(*, size: int = 64, classes: int = 4, period: float = 6.0) -> Kind:
-    """A grey stripe texture behind the digit; its orientation is the class's."""
+    """A grey stripe texture behind the digit; its orientation is the class's.
+
+    Darker than the digit and of low contrast, so the digit stays easy to read (at high
+    contrast the clean reference learnt the digits too slowly for a useful gap)."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
 
     def mark(clean: Array, coverage: Array, shortcut: int, rng: Rng) -> tuple[Array, Array]:
         angle = np.pi * shortcut / classes
         phase = rng.uniform(0, 2 * np.pi)
         wave = np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period + phase)
-        layer = clean * 0.4 + (110 + 70 * wave)[..., None]
+        layer = clean * 0.5 + (50 + 30 * wave)[..., None]
         return _background(coverage), np.clip(layer, 0, 255).astype(np.uint8)
 
     return Kind(size, classes, mark)
