@@ -17,6 +17,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     mask_commands,
     model_commands,
     proposal_commands,
+    problem_commands,
     workspace_commands,
 )
 from robustar.cli.common import app, console

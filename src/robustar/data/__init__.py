@@ -1,1 +1,2 @@
-"""Data: image decoding, split scanning and indexing, torch datasets, demo data."""
+"""Data: image decoding, split scanning and indexing, torch datasets, demo data, the
+problem suite."""

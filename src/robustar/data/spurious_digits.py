@@ -68,11 +68,14 @@ def _source_indices(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def _render(
-    digit: np.ndarray, spec: DemoSpec, rng: np.random.Generator
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """Draw one digit; return the clean image and the patch's top-left corner."""
-    s, d, p = spec.size, spec.digit_size, spec.patch
+def draw_digit(
+    digit: np.ndarray, size: int, digit_size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one 8x8 digit in a random colour near the centre of a noisy dark square.
+
+    Returns the float canvas (size, size, 3) and the digit's coverage (size, size) in [0, 1].
+    """
+    s, d = size, digit_size
     glyph = Image.fromarray((digit * (255 / 16)).astype(np.uint8)).resize(
         (d, d), Image.Resampling.BILINEAR
     )
@@ -83,9 +86,23 @@ def _render(
     top, left = rng.integers((s - d) // 2 - 3, (s - d) // 2 + 4, size=2)
     region = canvas[top : top + d, left : left + d]
     canvas[top : top + d, left : left + d] = region * (1 - alpha) + colour * alpha
-    corner = rng.integers(0, 4)
-    corner_yx = ((0 if corner < 2 else s - p), (0 if corner % 2 == 0 else s - p))
-    return canvas.astype(np.uint8), corner_yx
+    coverage = np.zeros((s, s), dtype=np.float32)
+    coverage[top : top + d, left : left + d] = alpha[..., 0]
+    return canvas, coverage
+
+
+def corner(size: int, patch: int, rng: np.random.Generator) -> tuple[int, int]:
+    """The top-left pixel of a `patch`-sized square in one of the four corners, at random."""
+    c = rng.integers(0, 4)
+    return (0 if c < 2 else size - patch), (0 if c % 2 == 0 else size - patch)
+
+
+def _render(
+    digit: np.ndarray, spec: DemoSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Draw one digit; return the clean image and the patch's top-left corner."""
+    canvas, _ = draw_digit(digit, spec.size, spec.digit_size, rng)
+    return canvas.astype(np.uint8), corner(spec.size, spec.patch, rng)
 
 
 def _save(array: np.ndarray, path: Path) -> None:

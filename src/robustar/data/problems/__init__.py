@@ -1,0 +1,7 @@
+"""A suite of generated spurious-correlation problems, for measuring repairs on more than one
+demo: `generate(kind, out, seed=...)` writes one; `PROBLEMS` lists the kinds."""
+
+from robustar.data.problems import kinds as _kinds  # noqa: F401  (registers the kinds)
+from robustar.data.problems.suite import PROBLEMS, SPLITS, Kind, Problem, generate
+
+__all__ = ["PROBLEMS", "SPLITS", "Kind", "Problem", "generate"]
