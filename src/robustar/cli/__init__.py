@@ -16,8 +16,8 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     job_commands,
     mask_commands,
     model_commands,
-    proposal_commands,
     problem_commands,
+    proposal_commands,
     workspace_commands,
 )
 from robustar.cli.common import app, console
