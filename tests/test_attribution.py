@@ -201,7 +201,7 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     with pytest.raises(DataError, match="single queries"):
         demo.attribution.suspicious("influence-cg")
     demo.attribution.build(dim=64)
-    queue = demo.attribution.suspicious(limit=20)
+    queue = demo.attribution.suspicious(limit=20, ordering="score")
     assert 0 < len(queue) <= 20
     assert [s.score for s in queue] == sorted((s.score for s in queue), reverse=True)
     # Each suspect's score sums its harm over the misclassified test images (each test image's
@@ -219,7 +219,8 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
     image = demo.images("test", limit=1)[0]
     body = client.get(f"/api/v1/images/{image.id}/attribution", params={"k": 3}).json()
     assert len(body["helpful"]) == 3 and len(body["harmful"]) == 3
-    listed = client.get("/api/v1/attribution/suspicious", params={"limit": 5}).json()
+    params = {"limit": 5, "ordering": "score"}
+    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
     assert [s["harms_most"] for s in listed] == [s.harms_most for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
@@ -259,16 +260,69 @@ def test_tracin_sums_learning_rate_weighted_gradient_products(demo: Workspace) -
     assert scores[position] == pytest.approx(expected, rel=1e-3)
 
 
-def test_galleries_filter_and_sort_by_suspicion(demo: Workspace) -> None:
+def test_balanced_queue_takes_the_mistakes_classes_in_turn(demo: Workspace) -> None:
     demo.attribution.build(dim=64)
+    by_score = demo.attribution.suspicious(limit=10_000, ordering="score")
     queue = demo.attribution.suspicious(limit=10_000)
+    assert sorted(s.image_id for s in queue) == sorted(s.image_id for s in by_score)
+    for s in queue:  # each suspect names the true class of the mistake it harms most
+        assert s.mistake_class == demo.image(s.harms_most).label
+    classes = list(dict.fromkeys(s.mistake_class for s in by_score))
+    assert len(classes) > 1, "the demo's mistakes should span several classes"
+    # Round 1 is each class's strongest suspect, classes in the order of those suspects; later
+    # rounds repeat the order, skipping classes that ran out; within a class, by score.
+    assert [s.mistake_class for s in queue[: len(classes)]] == classes
+    assert queue[0] == by_score[0]
+    for c in classes:
+        assert [s for s in queue if s.mistake_class == c] == [
+            s for s in by_score if s.mistake_class == c
+        ]
+    counts = {c: sum(s.mistake_class == c for s in queue) for c in classes}
+    position = 0
+    for round_ in range(max(counts.values())):
+        alive = [c for c in classes if counts[c] > round_]
+        assert [s.mistake_class for s in queue[position : position + len(alive)]] == alive
+        position += len(alive)
+
+
+def test_queue_marks_and_excludes_annotated_images(demo: Workspace) -> None:
+    demo.attribution.build(dim=64)
+    first, second, third = demo.attribution.suspicious(limit=3)
+    assert not any(s.annotated for s in (first, second, third))
+    mask = np.zeros((demo.image(first.image_id).height, demo.image(first.image_id).width), bool)
+    mask[:4, :4] = True
+    demo.masks.save(first.image_id, mask, kind="spurious")
+    empty = np.zeros((demo.image(second.image_id).height, demo.image(second.image_id).width), bool)
+    demo.masks.save(second.image_id, empty, kind="spurious")  # an empty mask annotates nothing
+    marked = demo.attribution.suspicious(limit=3)
+    assert [s.annotated for s in marked] == [True, False, False]
+    left = demo.attribution.suspicious(limit=2, exclude_annotated=True)
+    assert [s.image_id for s in left] == [second.image_id, third.image_id]
+    client = TestClient(create_app(demo))
+    params = {"limit": 2, "exclude_annotated": "true"}
+    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
+    assert [(s["image_id"], s["annotated"]) for s in listed] == [
+        (second.image_id, False),
+        (third.image_id, False),
+    ]
+
+
+def test_galleries_filter_the_queues_top_k_after_a_build(demo: Workspace) -> None:
+    from robustar.explain.attributor import QUEUE_SIZE
+
+    assert demo.count("train", suspicious=True) == 0  # no index, no queue
+    demo.attribution.build(dim=64)  # no call to suspicious(): the build stores the queue
     listed = demo.images("train", suspicious=True, sort="suspicion", descending=True)
-    assert [i.id for i in listed] == [s.image_id for s in queue]
-    assert demo.count("train", suspicious=False) == 200 - len(queue)
+    queue = demo.attribution.suspicious(limit=10_000)
+    assert len(queue) > QUEUE_SIZE, "the demo's queue should be longer than its top K"
+    assert [i.id for i in listed] == [s.image_id for s in queue[:QUEUE_SIZE]]
+    assert demo.count("train", suspicious=False) == 200 - QUEUE_SIZE
+    everything = demo.images("train", sort="suspicion", descending=True)
+    assert [i.id for i in everything[: len(queue)]] == [s.image_id for s in queue]
     label = demo.image(queue[0].image_id).label
     of_class = demo.images("train", suspicious=True, label=label, sort="suspicion", descending=True)
     assert [i.id for i in of_class] == [
-        s.image_id for s in queue if demo.image(s.image_id).label == label
+        s.image_id for s in queue[:QUEUE_SIZE] if demo.image(s.image_id).label == label
     ]
     client = TestClient(create_app(demo))
     page = client.get(
@@ -281,6 +335,7 @@ def test_galleries_filter_and_sort_by_suspicion(demo: Workspace) -> None:
             "page_size": 5,
         },
     ).json()
+    assert page["total"] == QUEUE_SIZE
     assert [i["id"] for i in page["items"]] == [s.image_id for s in queue[:5]]
 
 

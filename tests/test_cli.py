@@ -170,6 +170,12 @@ def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, cap
     assert code == 0 and f"explaining class {demo.classes[7]}" in out
     code, out, _ = run(monkeypatch, capsys, "attribute", "suspicious", demo.root, "--limit", "3")
     assert code == 0 and "1. image" in out and "harms test image" in out
+    by_score = demo.attribution.suspicious(limit=2, ordering="score")
+    ranked = ("attribute", "suspicious", demo.root, "--limit", "2", "--ordering", "score")
+    code, out, _ = run(monkeypatch, capsys, *ranked)
+    assert code == 0 and f"2. image {by_score[1].image_id} " in out
+    code, _, err = run(monkeypatch, capsys, *ranked[:-1], "best")
+    assert code == 2 and "best" in err
     code, _, err = run(
         monkeypatch, capsys, "attribute", "query", demo.root, str(image.id), "--method", "influence"
     )

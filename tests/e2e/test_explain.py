@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from playwright.sync_api import Page, expect
 
 from robustar import Workspace
@@ -80,6 +81,21 @@ def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace, sho
     first.locator("a.harms").click()
     expect(page).to_have_url(re.compile(rf"/gallery/test/images/{ranked[0].harms_most}$"))
     page.go_back()
+    # Annotated suspects are marked, and can be hidden; the plain score order is offered.
+    image = demo.image(ranked[0].image_id)
+    demo.masks.save(image.id, np.ones((image.height, image.width), bool), kind="spurious")
+    page.reload()
+    expect(first).to_have_attribute("data-annotated", "true")
+    expect(first.get_by_text("annotated")).to_be_visible()
+    page.check("input[name=hide-annotated]")
+    expect(page.locator(f"li[data-image-id='{image.id}']")).to_have_count(0)
+    page.uncheck("input[name=hide-annotated]")
+    page.select_option("select[name=ordering]", "score")
+    by_score = demo.attribution.suspicious(limit=100, ordering="score")
+    assert by_score[1] != ranked[1], "the demo's two orders should differ at rank 2"
+    expect(page.locator("li[data-image-id]").nth(1)).to_have_attribute(
+        "data-image-id", str(by_score[1].image_id)
+    )
     # The queue offers every method but the per-query CG solve.
     options = page.locator("select[name=attribution-method] option")
     expect(options).to_have_count(4)

@@ -1619,8 +1619,9 @@ export interface components {
         };
         /**
          * Suspect
-         * @description A training image in the suspicious queue: its summed harm, and the misclassified test
-         *     image it harms most (the mistake to look at next to it).
+         * @description A training image in the suspicious queue: its summed harm, the misclassified test
+         *     image it harms most (the mistake to look at next to it) and that mistake's true class,
+         *     and whether the image already has a current non-empty spurious mask.
          */
         Suspect: {
             /** Image Id */
@@ -1629,6 +1630,10 @@ export interface components {
             score: number;
             /** Harms Most */
             harms_most: number;
+            /** Mistake Class */
+            mistake_class: number;
+            /** Annotated */
+            annotated: boolean;
         };
         /** TrainRequest */
         TrainRequest: {
@@ -4808,6 +4813,10 @@ export interface operations {
             query?: {
                 method?: "influence" | "cosine" | "tracin" | "trak" | "influence-cg";
                 limit?: number;
+                /** @description balanced: the mistakes' classes take turns; score: by score */
+                ordering?: "balanced" | "score";
+                /** @description leave out images with a spurious mask */
+                exclude_annotated?: boolean;
             };
             header?: never;
             path?: never;

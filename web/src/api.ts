@@ -23,6 +23,7 @@ import type {
 import type { Methods } from "./methods";
 
 export type { Scored, Suspect } from "./types";
+export type SuspectOrdering = "balanced" | "score";
 
 export const API = "/api/v1";
 
@@ -175,8 +176,20 @@ export const api = {
   /** `target`: the class to explain; null: the label (the prediction when unlabelled). */
   attribution: (id: number, method: AttributionMethod = "", k = 8, target: number | null = null) =>
     request<Attributions>(withParams(`/images/${id}/attribution`, { method, k, target })),
-  suspicious: (limit = 100, method: AttributionMethod = "") =>
-    request<Suspect[]>(withParams("/attribution/suspicious", { method, limit })),
+  suspicious: (
+    limit = 100,
+    method: AttributionMethod = "",
+    ordering: SuspectOrdering = "balanced",
+    excludeAnnotated = false,
+  ) =>
+    request<Suspect[]>(
+      withParams("/attribution/suspicious", {
+        method,
+        limit,
+        ordering,
+        exclude_annotated: excludeAnnotated || null,
+      }),
+    ),
   buildAttribution: (method: AttributionMethod, options: IndexOptions = {}) =>
     request<{ id: number }>("/jobs/attribution", {
       method: "POST",

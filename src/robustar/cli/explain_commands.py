@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -114,11 +114,25 @@ def attribute_suspicious(
     directory: WorkspaceDir,
     limit: Annotated[int, typer.Option()] = 20,
     method: AttributionMethod = DEFAULT,
+    ordering: Annotated[
+        Literal["balanced", "score"],
+        typer.Option(help="balanced: the mistakes' classes take turns; score: by score alone"),
+    ] = "balanced",
+    exclude_annotated: Annotated[
+        bool, typer.Option(help="leave out images that already have a spurious mask")
+    ] = False,
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
-    ranked = open_workspace(directory).attribution.suspicious(method, limit=limit)
+    workspace = open_workspace(directory)
+    ranked = workspace.attribution.suspicious(
+        method,
+        limit=limit,
+        ordering=ordering,
+        exclude_annotated=exclude_annotated,
+    )
     for rank, s in enumerate(ranked, 1):
         stdout.print(
-            f"{rank:4d}. image {s.image_id}  score {s.score:.4f}  "
-            f"harms test image {s.harms_most} most"
+            f"{rank:4d}. image {s.image_id}  score {s.score:.4f}  harms test image "
+            f"{s.harms_most} ({workspace.classes[s.mistake_class]}) most"
+            + ("  [annotated]" if s.annotated else "")
         )

@@ -236,7 +236,8 @@ class Proposal(Base):
 
 class Suspicion(Base):
     """A training image's harmful influence on the misclassified test images, per version
-    (the suspicious queue, kept so galleries can filter and sort by it)."""
+    (the suspicious queue, stored when an index is built so galleries can filter and sort by
+    it): `rank` in the default (balanced) queue, `queued` for its top K."""
 
     __tablename__ = "suspicion"
 
@@ -248,3 +249,5 @@ class Suspicion(Base):
     )
     method: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[bool] = mapped_column(Boolean)

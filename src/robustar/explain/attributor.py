@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from robustar.data.images import ImageStore
-from robustar.db.tables import Suspicion
+from robustar.db.tables import Mask, Suspicion
 from robustar.errors import DataError
 from robustar.explain.attribution import (
     ATTRIBUTION,
@@ -27,15 +29,37 @@ from robustar.models.store import ModelStore
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
 
+QUEUE_SIZE = 100  # the gallery's `suspicious` filter: the queue's top K (the page's default)
+Ordering = Literal["balanced", "score"]
+
 
 @dataclass(frozen=True)
 class Suspect:
-    """A training image in the suspicious queue: its summed harm, and the misclassified test
-    image it harms most (the mistake to look at next to it)."""
+    """A training image in the suspicious queue: its summed harm, the misclassified test
+    image it harms most (the mistake to look at next to it) and that mistake's true class,
+    and whether the image already has a current non-empty spurious mask."""
 
     image_id: int
     score: float
     harms_most: int
+    mistake_class: int
+    annotated: bool
+
+
+def balanced(suspects: list[Suspect]) -> list[Suspect]:
+    """Round-robin over the classes of the mistakes the suspects harm most, each class's
+    suspects by score; classes take turns in the order of their strongest suspect, so the
+    first suspect is the strongest overall (see decisions.md)."""
+    by_class: dict[int, list[Suspect]] = defaultdict(list)
+    for s in sorted(suspects, key=lambda s: -s.score):
+        by_class[s.mistake_class].append(s)
+    turns = list(by_class.values())
+    return [
+        group[i]
+        for i in range(max(map(len, turns), default=0))
+        for group in turns
+        if i < len(group)
+    ]
 
 
 class Attribution:
@@ -91,11 +115,18 @@ class Attribution:
         ensemble: int = 1,
     ) -> IndexInfo:
         """Featurise the train split for the (current) version; resumes an interrupted build.
-        `ensemble` (trak) averages over that many of the version's last epoch checkpoints."""
+        `ensemble` (trak) averages over that many of the version's last epoch checkpoints.
+        A ranking method then stores the suspicious queue for the galleries (again when the
+        build did work, or when none is stored: an index built before the queue was kept)."""
         with self._lock:
             self._prepared = {}  # free the memory; a rebuilt index gets a new key anyway
         index = self.index(method, version)
-        return index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
+        before = index.info()
+        info = index.build(dim, damping, progress=progress, fresh=fresh, ensemble=ensemble)
+        built = fresh or before is None or not before.complete
+        if ATTRIBUTION.entry(method).meta["ranks"] and (built or not self._stored(info.version)):
+            self.store_queue(method, info.version, progress)
+        return info
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
         found = (self.index(m, version).info() for m in ATTRIBUTION)
@@ -140,13 +171,58 @@ class Attribution:
         self,
         method: str = DEFAULT_METHOD,
         version: int | None = None,
-        limit: int = 100,
+        limit: int = QUEUE_SIZE,
         split: str = "test",
         progress: ProgressCallback = None,
+        ordering: Ordering = "balanced",
+        exclude_annotated: bool = False,
     ) -> list[Suspect]:
         """Training images ranked by their harmful influence summed over the misclassified
         images of `split` (each test image's scores scaled to unit length first, so no single
-        image dominates): the ones to annotate first, each with the mistake it drives most."""
+        image dominates): the ones to annotate first, each with the mistake it drives most.
+        `balanced` takes the mistakes' classes in turn; `score` is the plain ranking."""
+        ranked = self._ranked(self._ranking_index(method, version), split, progress)
+        if ordering == "balanced":
+            ranked = balanced(ranked)
+        if exclude_annotated:
+            ranked = [s for s in ranked if not s.annotated]
+        return ranked[:limit]
+
+    def store_queue(
+        self,
+        method: str = DEFAULT_METHOD,
+        version: int | None = None,
+        progress: ProgressCallback = None,
+    ) -> int:
+        """Rank the queue (balanced) once and keep it, so galleries filter (its top
+        `QUEUE_SIZE`) and sort by it; called when an index is built. Returns the stored count."""
+        index = self._ranking_index(method, version)
+        queue = balanced(self._ranked(index, "test", progress))
+        rows = [
+            {
+                "version_id": index.version,
+                "image_id": s.image_id,
+                "method": index.method,
+                "score": s.score,
+                "rank": rank,
+                "queued": rank < QUEUE_SIZE,
+            }
+            for rank, s in enumerate(queue)
+        ]
+        with self._images.db.session() as session:
+            session.execute(delete(Suspicion).where(Suspicion.version_id == index.version))
+            if rows:
+                session.execute(insert(Suspicion), rows)
+        return len(rows)
+
+    def _stored(self, version: int) -> bool:
+        with self._images.db.session() as session:
+            found = session.scalar(
+                select(Suspicion.image_id).where(Suspicion.version_id == version)
+            )
+            return found is not None
+
+    def _ranking_index(self, method: str, version: int | None) -> AttributionIndex:
         if not ATTRIBUTION.entry(method).meta["ranks"]:
             ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
             raise DataError(
@@ -156,6 +232,12 @@ class Attribution:
             )
         index = self.index(method, version)
         index.ready()
+        return index
+
+    def _ranked(
+        self, index: AttributionIndex, split: str, progress: ProgressCallback
+    ) -> list[Suspect]:
+        """Every training image with positive summed harm, by score."""
         wrong = self._predictor.misclassified(split, index.version)
         ids = index.ids()
         size = len(ids)
@@ -172,24 +254,26 @@ class Attribution:
             worst[better] = strongest[better]
             harms_most[better] = np.asarray(batch)[harm.argmax(0)[better]]
             report(progress, "suspicious training images", start + len(batch), len(wrong))
-        rows = zip(ids, total, harms_most, strict=True)
-        ranked = [Suspect(int(i), float(t), int(h)) for i, t, h in rows]
-        self._store(index, [s for s in ranked if s.score > 0])
-        order = np.argsort(-total)[:limit]
-        return [ranked[i] for i in order if total[i] > 0]
-
-    def _store(self, index: AttributionIndex, suspects: list[Suspect]) -> None:
-        """Keep every positive score, so galleries can filter and sort by suspicion."""
-        rows = [
-            {
-                "version_id": index.version,
-                "image_id": s.image_id,
-                "method": index.method,
-                "score": s.score,
-            }
-            for s in suspects
+        order = [i for i in np.argsort(-total, kind="stable") if total[i] > 0]
+        labels = {m: self._images.record(m).label for m in set(int(harms_most[i]) for i in order)}
+        annotated = self._annotated()
+        return [
+            Suspect(
+                int(ids[i]),
+                float(total[i]),
+                int(harms_most[i]),
+                labels[int(harms_most[i])] or 0,  # a mistake has a label
+                int(ids[i]) in annotated,
+            )
+            for i in order
         ]
+
+    def _annotated(self) -> set[int]:
+        """Images with a current non-empty spurious mask."""
         with self._images.db.session() as session:
-            session.execute(delete(Suspicion).where(Suspicion.version_id == index.version))
-            if rows:
-                session.execute(insert(Suspicion), rows)
+            found = session.scalars(
+                select(Mask.image_id).where(
+                    Mask.is_current, Mask.kind == "spurious", Mask.pixels > 0
+                )
+            )
+            return set(found)

@@ -27,7 +27,7 @@ class ImageFilter:
     max_confidence: float | None = None
     annotated: bool | None = None  # has a non-empty current mask of `mask_kind`
     mask_kind: str = "spurious"
-    suspicious: bool | None = None  # in the version's suspicious queue (train split)
+    suspicious: bool | None = None  # in the top K of the version's suspicious queue (train)
     versus: int | None = None  # compare with this model version's prediction ...
     flip: Literal["changed", "fixed", "broken"] = "changed"  # ... keep images that flipped so
 
@@ -96,7 +96,9 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
         )
     image_id = Prediction.image_id if driven else Image.id
     if f.suspicious is not None:
-        queued = exists().where(Suspicion.image_id == image_id, Suspicion.version_id == version_id)
+        queued = exists().where(
+            Suspicion.image_id == image_id, Suspicion.version_id == version_id, Suspicion.queued
+        )
         query = query.where(queued if f.suspicious else ~queued)
     if f.annotated is not None:
         has_mask = exists().where(
@@ -128,12 +130,12 @@ def _ids_query(f: ImageFilter, version_id: int | None, sort: SortKey, descending
     if sort == "suspicion":
         if version_id is None:
             sort = "name"
-        else:  # images outside the queue count as 0
+        else:  # the queue's order (descending: its first first); images outside it come last
             key = func.coalesce(
-                select(Suspicion.score)
+                -select(Suspicion.rank)
                 .where(Suspicion.image_id == tie, Suspicion.version_id == version_id)
                 .scalar_subquery(),
-                0.0,
+                -(2**31),
             )
     if sort != "suspicion":
         columns: dict[str, Any] = {

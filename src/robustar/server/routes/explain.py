@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StrictBool
 
 from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
-from robustar.explain.attributor import Suspect
+from robustar.explain.attributor import QUEUE_SIZE, Ordering, Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 from robustar.server import schemas
@@ -114,10 +114,16 @@ def attribution_status(workspace: WorkspaceDep) -> list[IndexStatus]:
 def suspicious(
     workspace: WorkspaceDep,
     method: AttributionMethod = DEFAULT_METHOD,
-    limit: int = Query(100, ge=1, le=5000),
+    limit: int = Query(QUEUE_SIZE, ge=1, le=5000),
+    ordering: Ordering = Query(
+        "balanced", description="balanced: the mistakes' classes take turns; score: by score"
+    ),
+    exclude_annotated: bool = Query(False, description="leave out images with a spurious mask"),
 ) -> list[Suspect]:
     """Training images ranked by harmful influence on the misclassified test images."""
-    return workspace.attribution.suspicious(method, limit=limit)
+    return workspace.attribution.suspicious(
+        method, limit=limit, ordering=ordering, exclude_annotated=exclude_annotated
+    )
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])
