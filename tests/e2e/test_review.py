@@ -8,10 +8,12 @@ import numpy as np
 from playwright.sync_api import Page, expect
 
 from robustar import Workspace
+from robustar.data.spurious_digits import PATCH_COLOURS
 
 
 def test_accept_reject_and_edit_proposals(page: Page, demo: Workspace, shoot) -> None:
-    demo.masks.auto_annotate(split="train", method="grabcut", limit=3)
+    colours = [tuple(int(v) for v in c) for c in PATCH_COLOURS]
+    demo.masks.auto_annotate(split="train", method="colour", colours=colours, limit=3)
     _, (first, second, third) = demo.masks.proposals()
     page.goto("/review")
     expect(page.locator("li[data-proposal]")).to_have_count(3)
