@@ -34,7 +34,7 @@ def test_colour_auto_annotation_finds_the_demo_patches(demo: Workspace) -> None:
 
 def test_review_accept_edit_reject(demo: Workspace) -> None:
     demo.masks.auto_annotate(split="train", method="grabcut", limit=6)
-    total, (first, second, third, *rest) = demo.masks.proposals()
+    total, (first, second, third, *_) = demo.masks.proposals()
     accepted = demo.masks.accept(first.id)
     assert accepted.status == "accepted"
     assert np.array_equal(demo.masks.get(first.image_id), demo.masks.proposal(first.id)[1])
