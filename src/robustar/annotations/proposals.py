@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,7 @@ class AutoAnnotate(BaseModel):
     )
     tolerance: JsonInt = Field(16, ge=0, le=255, description="colour method: per channel")
     margin: JsonFloat = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")
-    invert: bool | None = Field(
+    invert: StrictBool | None = Field(
         None,
         description="propose everything but what the method finds; not set: inverted for "
         "grabcut and segment with kind spurious (they find the object), else not",
