@@ -26,6 +26,9 @@ def test_auto_annotate_then_review_proposals(demo: Workspace, monkeypatch, capsy
     code, out, _ = run(monkeypatch, capsys, *args, "--limit", "2", "--queue")
     assert code == 0 and "queued auto-annotation as job" in out
     assert demo.jobs.list()[0].kind == "auto_annotate"
+    grabcut = ["masks", "auto", demo.root, "--method", "grabcut", "--no-invert", "--queue"]
+    code, _, err = run(monkeypatch, capsys, *grabcut)
+    assert code == 0 and demo.jobs.list()[0].params["invert"] is False, err
     code, _, err = run(monkeypatch, capsys, *args, "--filters", "[1,")
     assert code == 2 and "not JSON" in err
     code, _, err = run(monkeypatch, capsys, "masks", "auto", demo.root)

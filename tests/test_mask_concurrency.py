@@ -137,7 +137,9 @@ def test_concurrent_saves_from_processes_and_rest_lose_nothing(workspace: Worksp
     image = workspace.image(image_id)
     shape = (image.height, image.width)
     for _ in range(PROCESSES * PROPOSALS_EACH):  # one pending proposal per run, for the image
-        workspace.masks.auto_annotate(split="train", method="colour", colours=[(0, 0, 0)], limit=1)
+        workspace.masks.auto_annotate(
+            split="train", method="colour", colours=[(0, 0, 0)], tolerance=255, limit=1
+        )
     pending = [p.id for p in workspace.masks.proposals(limit=500)[1] if p.image_id == image_id]
     assert len(pending) == PROCESSES * PROPOSALS_EACH
     context = multiprocessing.get_context("forkserver")

@@ -8,16 +8,19 @@ import numpy as np
 from playwright.sync_api import Page, expect
 
 from robustar import Workspace
+from robustar.data.spurious_digits import PATCH_COLOURS
 
 
 def test_accept_reject_and_edit_proposals(page: Page, demo: Workspace, shoot) -> None:
-    demo.masks.auto_annotate(split="train", method="grabcut", limit=3)
+    colours = [tuple(int(v) for v in c) for c in PATCH_COLOURS]
+    demo.masks.auto_annotate(split="train", method="colour", colours=colours, limit=3)
     _, (first, second, third) = demo.masks.proposals()
     page.goto("/review")
     expect(page.locator("li[data-proposal]")).to_have_count(3)
     shoot(page, "review")
-    page.locator(f"li[data-proposal='{first.id}'] button[name=accept]").click()
+    page.locator(f"li[data-proposal='{first.id}'] button[name=accept]").dblclick()
     expect(page.locator("li[data-proposal]")).to_have_count(2)
+    expect(page.get_by_text("already")).to_have_count(0)  # a second click is no error
     assert demo.masks.current(first.image_id).version == 1
     page.locator(f"li[data-proposal='{second.id}'] button[name=reject]").click()
     expect(page.locator("li[data-proposal]")).to_have_count(1)
@@ -38,12 +41,13 @@ def test_queue_an_auto_annotation_from_the_page(page: Page, demo: Workspace) -> 
     page.goto("/review")
     page.select_option("select[name=label]", "2")
     page.fill("input[name=colours]", "#e6194b #3cb44b #ffe119")
+    page.select_option("select[name=invert]", "false")  # from the request's schema
     page.click("button[name=queue]")
     expect(page.get_by_text("queued as")).to_be_visible()
     job = demo.jobs.list()[0]
     assert job.kind == "auto_annotate" and job.params["filters"] == {"label": 2}
-    assert job.params["colours"][0] == [230, 25, 75]
-    demo.jobs.run_next()
-    page.get_by_text("refresh").click()
+    assert job.params["colours"][0] == [230, 25, 75] and job.params["invert"] is False
+    demo.jobs.run_next()  # the page follows the job and reloads its list when it ends
     expect(page.locator("li[data-proposal]")).to_have_count(demo.count("train", label=2))
+    expect(page.locator("[data-finished]")).to_contain_text("proposals to review")
     assert np.all([p.method == "colour" for p in demo.masks.proposals()[1]])

@@ -886,6 +886,11 @@ export interface components {
              */
             margin: number;
             /**
+             * Invert
+             * @description propose everything but what the method finds; not set: inverted for grabcut and segment with kind spurious (they find the object), else not
+             */
+            invert?: boolean | null;
+            /**
              * Filters
              * @description gallery filters
              */
@@ -1256,6 +1261,13 @@ export interface components {
              * @description the JSON schema of the training options POST /jobs/train accepts; a property's `when` names the option values under which it applies
              */
             train_options: {
+                [key: string]: unknown;
+            };
+            /**
+             * Auto Annotate Options
+             * @description the JSON schema of what POST /jobs/auto-annotate accepts
+             */
+            auto_annotate_options: {
                 [key: string]: unknown;
             };
         };

@@ -50,3 +50,11 @@ export function sentence(text: string): string {
   const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
+
+/** What a finished auto-annotation job made (its `result`), in words. */
+export function proposalsMade(result: Record<string, unknown>): string {
+  const made = Number(result.proposals ?? 0);
+  const empty = Number(result.empty ?? 0);
+  const text = `${made} proposal${made === 1 ? "" : "s"} to review`;
+  return empty ? `${text}; ${empty} image${empty === 1 ? "" : "s"} got no proposal (the method found nothing)` : text;
+}

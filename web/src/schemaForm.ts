@@ -29,6 +29,8 @@ export interface FormField {
   choices: string[];
   /** Empty means "not set": the server's default (for fields that may be null). */
   nullable: boolean;
+  /** A yes / no field; one that may be unset is a select of "true" / "false" and "default". */
+  boolean: boolean;
   integer: boolean;
   min: number | null;
   max: number | null;
@@ -44,10 +46,12 @@ export function formFields(schema: JsonSchema): FormField[] {
   return settable.map(([name, property]) => {
     const variants = property.anyOf ?? [property];
     const shape = variants.find((v) => v.type !== "null") ?? {};
-    const choices = (shape.enum ?? []).map(String);
+    const nullable = variants.some((v) => v.type === "null");
+    const boolean = shape.type === "boolean";
+    const choices = boolean && nullable ? ["true", "false"] : (shape.enum ?? []).map(String);
     const kind = choices.length
       ? "select"
-      : shape.type === "boolean"
+      : boolean
         ? "checkbox"
         : shape.type === "integer" || shape.type === "number"
           ? "number"
@@ -58,7 +62,8 @@ export function formFields(schema: JsonSchema): FormField[] {
       description: property.description ?? "",
       kind,
       choices,
-      nullable: variants.some((v) => v.type === "null"),
+      nullable,
+      boolean,
       integer: shape.type === "integer",
       min: shape.minimum ?? shape.exclusiveMinimum ?? null,
       max: shape.maximum ?? shape.exclusiveMaximum ?? null,
@@ -86,7 +91,7 @@ export function formBody(fields: FormField[], values: FormValues): FormValues {
   for (const field of fields) {
     const value = values[field.name];
     if (!applies(field, values) || value === "" || value === null || value === undefined) continue;
-    body[field.name] = field.kind === "number" ? Number(value) : value;
+    body[field.name] = field.kind === "number" ? Number(value) : field.boolean ? value === true || value === "true" : value;
   }
   return body;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellColour, cellText, className, duration, number, percent, secondsLeft, sentence } from "../src/format";
+import { cellColour, cellText, className, duration, number, percent, proposalsMade, secondsLeft, sentence } from "../src/format";
 
 describe("formatting", () => {
   it("shows missing values as a dash", () => {
@@ -52,5 +52,13 @@ describe("time left", () => {
     expect(duration(42.4)).toBe("42 s");
     expect(duration(125)).toBe("2 min 5 s");
     expect(duration(7260)).toBe("2 h 1 min");
+  });
+});
+
+describe("proposalsMade", () => {
+  it("says how many proposals wait and how many images got none", () => {
+    expect(proposalsMade({ proposals: 3, empty: 0 })).toBe("3 proposals to review");
+    expect(proposalsMade({ proposals: 1, empty: 2 })).toBe("1 proposal to review; 2 images got no proposal (the method found nothing)");
+    expect(proposalsMade({})).toBe("0 proposals to review");
   });
 });

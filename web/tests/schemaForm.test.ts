@@ -13,6 +13,7 @@ const schema: JsonSchema = {
     learning_rate: { type: "number", exclusiveMinimum: 0, default: 0.001, title: "Learning Rate" },
     device: { anyOf: [{ type: "string", enum: ["auto", "cpu"] }, { type: "null" }], default: null },
     paired: { type: "boolean", default: false },
+    invert: { anyOf: [{ type: "boolean" }, { type: "null" }], default: null, description: "not set: by kind" },
     filler: { type: "string", enum: ["uniform", "mixture"], default: "mixture", when: { paired: true } },
   },
 };
@@ -31,6 +32,7 @@ describe("formFields", () => {
       learning_rate: "number",
       device: "select",
       paired: "checkbox",
+      invert: "select",
       filler: "select",
     });
   });
@@ -47,6 +49,15 @@ describe("formFields", () => {
 
 describe("formBody", () => {
   const fields = formFields(schema);
+
+  it("offers a yes / no field that may be unset as true, false or the default, and sends a boolean", () => {
+    const invert = fields.find((f) => f.name === "invert")!;
+    expect(invert).toMatchObject({ choices: ["true", "false"], nullable: true, boolean: true, default: null });
+    const values = initialValues(fields);
+    expect(formBody(fields, values)).not.toHaveProperty("invert");
+    expect(formBody(fields, { ...values, invert: "false" }).invert).toBe(false);
+    expect(formBody(fields, { ...values, invert: "true" }).invert).toBe(true);
+  });
 
   it("sends the fields that apply and are set; unset ones take the server's default", () => {
     const values = initialValues(fields);

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 
 from robustar.annotations import assist, proposals, store, transfer
 from robustar.annotations.maskfile import as_binary
-from robustar.annotations.proposals import AutoAnnotate, ProposalInfo
+from robustar.annotations.proposals import AutoAnnotate, AutoAnnotated, ProposalInfo
 from robustar.annotations.segmenters import Segmenter, load_segmenter
 from robustar.config import LABELLED_SPLITS, RuntimeConfig, SegmentationConfig
 from robustar.data.images import ImageStore
@@ -156,9 +156,10 @@ class Masks:
 
     # ----- batch proposals and their review -------------------------------------------------
 
-    def auto_annotate(self, progress: ProgressCallback = None, **params: object) -> int:
+    def auto_annotate(self, progress: ProgressCallback = None, **params: object) -> AutoAnnotated:
         """Propose masks for a filtered set in this process (a job does the same in the
-        worker: `Workspace.jobs.auto_annotate`). Returns the number of proposals."""
+        worker: `Workspace.jobs.auto_annotate`). Returns the proposals made and the images
+        whose proposal was empty (not kept)."""
         return self.propose_all(proposals.parse_request(params), progress)
 
     def propose_all(
@@ -166,8 +167,9 @@ class Masks:
         params: AutoAnnotate,
         progress: ProgressCallback = None,
         job_id: int | None = None,
-    ) -> int:
-        """One pending proposal per image the request's filters select."""
+    ) -> AutoAnnotated:
+        """One pending proposal per image the request's filters select, but none that is
+        empty (see `AutoAnnotate.invert` for what an object method proposes as spurious)."""
         selected = self._browser.images(
             params.split, sort="id", limit=params.limit, **params.filters
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from robustar.numbers import NOT_BOOL, JsonFloat, JsonInt
 from robustar.progress import ProgressCallback, report
 
 PROPOSALS_DIR = "annotations/proposals"
+OBJECT_METHODS = ("grabcut", "segment")  # they find the object, not what is spurious
 
 
 class AutoAnnotate(BaseModel):
@@ -39,8 +40,20 @@ class AutoAnnotate(BaseModel):
     )
     tolerance: JsonInt = Field(16, ge=0, le=255, description="colour method: per channel")
     margin: JsonFloat = Field(0.1, ge=0, lt=0.5, description="grabcut: box inset per side")
+    invert: StrictBool | None = Field(
+        None,
+        description="propose everything but what the method finds; not set: inverted for "
+        "grabcut and segment with kind spurious (they find the object), else not",
+    )
     filters: dict[str, Any] = Field(default_factory=dict, description="gallery filters")
     limit: Annotated[int, Field(ge=1), NOT_BOOL] | None = None
+
+    @property
+    def inverted(self) -> bool:
+        """Whether proposals are the complement of the method's region."""
+        if self.invert is not None:
+            return self.invert
+        return self.kind == "spurious" and self.method in OBJECT_METHODS
 
 
 def parse_request(params: dict[str, Any]) -> AutoAnnotate:
@@ -51,6 +64,15 @@ def parse_request(params: dict[str, Any]) -> AutoAnnotate:
         raise DataError(
             f"invalid auto-annotation request: {problems}", "fix those fields"
         ) from None
+
+
+@dataclass(frozen=True)
+class AutoAnnotated:
+    """What a batch made: pending proposals, and images whose proposal was empty (not kept:
+    an empty mask is nothing to review)."""
+
+    proposals: int
+    empty: int
 
 
 @dataclass(frozen=True)
@@ -86,26 +108,45 @@ def auto_annotate(
     propose: Callable[[int], np.ndarray],
     progress: ProgressCallback = None,
     job_id: int | None = None,
-) -> int:
-    """Make one pending proposal per image with `propose`; return how many were made."""
+) -> AutoAnnotated:
+    """Make one pending proposal per image with `propose` (inverted when the request says so),
+    skipping empty ones: an inverted region where the method found nothing (the whole image)
+    is empty of information too."""
+    empty = 0
     for done, image_id in enumerate(image_ids, 1):
-        mask = propose(image_id)
-        with db.session() as session:
-            row = Proposal(
-                image_id=image_id,
-                kind=params.kind,
-                method=params.method,
-                job_id=job_id,
-                file="",
-                pixels=int(mask.sum()),
-                status="pending",
-            )
-            session.add(row)
-            session.flush()
-            row.file = f"{PROPOSALS_DIR}/{row.id}.png"
-            write_mask(mask, root / row.file)
+        found = propose(image_id)
+        mask = ~found if params.inverted else found
+        if found.any() and mask.any():  # the method found something, and left something
+            _store(db, root, image_id, mask, params, job_id)
+        else:
+            empty += 1
         report(progress, "auto-annotate", done, len(image_ids))
-    return len(image_ids)
+    return AutoAnnotated(len(image_ids) - empty, empty)
+
+
+def _store(
+    db: Database,
+    root: Path,
+    image_id: int,
+    mask: np.ndarray,
+    params: AutoAnnotate,
+    job_id: int | None,
+) -> None:
+    """One pending proposal: its row, then its file (a failed write rolls the row back)."""
+    with db.session() as session:
+        row = Proposal(
+            image_id=image_id,
+            kind=params.kind,
+            method=params.method,
+            job_id=job_id,
+            file="",
+            pixels=int(mask.sum()),
+            status="pending",
+        )
+        session.add(row)
+        session.flush()
+        row.file = f"{PROPOSALS_DIR}/{row.id}.png"
+        write_mask(mask, root / row.file)
 
 
 def _get(session: Session, proposal_id: int) -> Proposal:
@@ -147,12 +188,17 @@ def review(
     store: bool = True,
 ) -> ProposalInfo:
     """Accept (as the next mask version, optionally edited) or reject a pending proposal.
-    `store=False` only records the decision (the page saved its edited mask itself)."""
+    `store=False` only records the decision (the page saved its edited mask itself). The same
+    decision again is answered with the proposal as it is (a second click, a retried request)."""
+    status = "accepted" if accept else "rejected"
     with db.session() as session:
         row = _get(session, proposal_id)
+        if row.status == status:
+            return _info(row)
         if row.status != "pending":
             raise DataError(
-                f"proposal {proposal_id} was already {row.status}", "review pending proposals"
+                f"proposal {proposal_id} was already {row.status}",
+                "review pending proposals; to change the mask, edit the image's mask",
             )
         if accept and store:
             mask = edited if edited is not None else read_mask(root / row.file)
@@ -166,6 +212,6 @@ def review(
                 None if current is None else current.version,
                 author,
             )
-        row.status = "accepted" if accept else "rejected"
+        row.status = status
         row.reviewed_at = utcnow()
         return _info(row)

@@ -77,4 +77,8 @@ def masks_auto(
         return
     with progress_bars(console, not quiet) as progress:
         made = workspace.masks.auto_annotate(progress, **request)
-    stdout.print(f"{made} proposals waiting for review: 'robustar proposals list {directory}'")
+    stdout.print(
+        f"{made.proposals} proposals waiting for review: 'robustar proposals list {directory}'"
+    )
+    if made.empty:
+        stdout.print(f"{made.empty} images got no proposal (the method found nothing)")

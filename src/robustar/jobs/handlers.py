@@ -116,8 +116,11 @@ def auto_annotate(host: JobHost, params: dict[str, Any], job: JobContext) -> dic
     """Propose masks for a filtered set of images; proposals wait for review."""
     request = parse_request(params)
     made = host.masks.propose_all(request, job.progress, job.job_id)
-    job.log(f"{made} {request.kind} proposals by {request.method}, waiting for review")
-    return {"proposals": made}
+    how = f"{request.method}, inverted" if request.inverted else request.method
+    job.log(f"{made.proposals} {request.kind} proposals by {how}, waiting for review")
+    if made.empty:
+        job.log(f"{made.empty} images got no proposal (the method found nothing)")
+    return {"proposals": made.proposals, "empty": made.empty}
 
 
 @JOB_KINDS.register("attribution")

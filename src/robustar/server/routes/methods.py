@@ -1,5 +1,5 @@
-"""Every registered method, with its description and options, and the training options'
-JSON schema: what the web app's selects and training form are built from."""
+"""Every registered method, with its description and options, and the training and
+auto-annotation options' JSON schemas: what the web app's selects and forms are built from."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from robustar.annotations.proposals import AutoAnnotate
 from robustar.annotations.segmenters import SEGMENTERS
 from robustar.explain.attribution import ATTRIBUTION
 from robustar.explain.saliency import SALIENCY
@@ -36,6 +37,9 @@ class Methods(BaseModel):
         description="the JSON schema of the training options POST /jobs/train accepts; a "
         "property's `when` names the option values under which it applies"
     )
+    auto_annotate_options: dict[str, Any] = Field(
+        description="the JSON schema of what POST /jobs/auto-annotate accepts"
+    )
 
 
 def _family(registry: Registry[Any], default: str | None = None) -> Family:
@@ -54,4 +58,5 @@ def methods() -> Methods:
         segmenter=_family(SEGMENTERS),
         job_kind=_family(JOB_KINDS),
         train_options=RemoteTrainOptions.model_json_schema(),
+        auto_annotate_options=AutoAnnotate.model_json_schema(),
     )
