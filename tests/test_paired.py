@@ -45,6 +45,32 @@ def test_fillers_draw_in_pixel_space() -> None:
     assert torch.unique(colour[0, 0][m[0, 0] == 1]).numel() == 1  # one colour per image
 
 
+def test_borrowed_masks_go_to_images_of_other_classes() -> None:
+    """Masks on class 0 only: each lends its mask to an image of another class, whose copy is
+    filled there too, so filled pixels appear under every label."""
+    x = torch.randn(8, 3, 8, 8)
+    y = torch.tensor([0, 0, 0, 1, 2, 1, 2, 1])
+    m = torch.zeros(8, 1, 8, 8)
+    m[:3, :, :4] = 1
+    pixels = Pixels([0, 0, 0], [1, 1, 1], torch.device("cpu"))
+    loss_fn = PairedLoss("black", "l2", 1.0, pixels, torch.Generator().manual_seed(0), borrow=True)
+    lenders, borrowers = loss_fn.borrowers(y, torch.tensor([0, 1, 2]))
+    assert lenders.tolist() == [0, 1, 2]
+    assert all(int(y[b]) != 0 for b in borrowers)
+    seen: list[torch.Tensor] = []
+    model = nn.Sequential(nn.Flatten(), nn.Linear(192, 3))
+    original = model.forward
+    model.forward = lambda z: seen.append(z) or original(z)  # type: ignore[method-assign]
+    loss_fn(model, x, y, m)
+    copies = seen[1]
+    assert len(copies) == 6  # three annotated images and three borrowers
+    assert bool((copies[3:, :, :4] == 0).all())  # the lent mask, filled black
+    for copy in copies[3:]:  # the rest is an image of another class, untouched
+        assert any(torch.equal(copy[:, 4:], x[j, :, 4:]) for j in range(3, 8))
+    same_class = PairedLoss("black", "l2", 1.0, pixels, torch.Generator(), borrow=True)
+    assert same_class.borrowers(torch.zeros(4, dtype=torch.long), torch.tensor([0]))[0].numel() == 0
+
+
 def test_mixture_choses_per_sample_and_does_not_crash() -> None:
     x = torch.randn(40, 3, 8, 8)
     m = torch.ones(40, 1, 8, 8)

@@ -72,6 +72,12 @@ class TrainOptions(BaseModel):
     pair_weight: Annotated[
         float, Field(ge=0, le=1000, description="λ of the regularizer"), NOT_BOOL
     ] = Field(0.2, json_schema_extra=PAIRED)
+    borrow: StrictBool = Field(
+        True,
+        description="each annotated image also lends its mask to an image of another class, "
+        "so that filled pixels cannot become a shortcut to the annotated classes",
+        json_schema_extra=PAIRED,
+    )
     worst_of: Annotated[
         int, Field(ge=2, le=16, description="candidates (filler worst)"), NOT_BOOL
     ] = Field(4, json_schema_extra={"when": {"paired": True, "filler": "worst"}})

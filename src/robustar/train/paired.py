@@ -2,6 +2,10 @@
 
 x' is x with its spurious mask filled (see fillers.py); R compares the logits of the two
 copies and is averaged per sample, so λ does not scale with the batch size.
+
+With `borrow`, each annotated image also lends its mask to an image of another class in the
+batch, which gets the same two terms. Filled regions then appear under every label, so when
+the masks cover few classes the filler cannot become a new shortcut to those classes.
 """
 
 from __future__ import annotations
@@ -60,10 +64,22 @@ class PairedLoss:
         pixels: Pixels,
         generator: torch.Generator,
         worst_of: int = 4,
+        borrow: bool = False,
     ) -> None:
         self.filler, self.weight, self.pixels, self.generator = filler, weight, pixels, generator
         self.regularizer = REGULARIZERS[regularizer]
-        self.worst_of = worst_of
+        self.worst_of, self.borrow = worst_of, borrow
+
+    def borrowers(
+        self, y: torch.Tensor, lenders: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """For each lender, a random row of the batch with another label: (lenders, borrowers),
+        leaving out lenders whose label every row shares."""
+        other = y[lenders, None] != y[None, :]
+        draw = torch.rand(other.shape, generator=self.generator).to(y.device)
+        choice = (draw * other).argmax(1)
+        kept = other.any(1)
+        return lenders[kept], choice[kept]
 
     def counterpart(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor
@@ -93,7 +109,11 @@ class PairedLoss:
         if not paired.any():
             return loss, logits
         rows = paired.nonzero().squeeze(1)
-        x2 = self.counterpart(model, x[rows], y[rows], m[rows])
+        masks = m[rows]
+        if self.borrow:
+            lenders, borrowers = self.borrowers(y, rows)
+            rows, masks = torch.cat([rows, borrowers]), torch.cat([masks, m[lenders]])
+        x2 = self.counterpart(model, x[rows], y[rows], masks)
         logits2 = model(x2).float()
         loss = loss + F.cross_entropy(logits2, y[rows])
         loss = loss + self.weight * self.regularizer(logits[rows], logits2)

@@ -103,6 +103,7 @@ def train_version(
             pixels,
             generator,
             options.worst_of,
+            options.borrow,
         )
     loaders = Loaders(make_loader(train_set, batch_size, workers, device, True, generator))
     if "validation" in images.folders:
