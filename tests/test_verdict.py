@@ -18,8 +18,10 @@ def split(name: str, before: float | None, after: float | None, fixed=0, broken=
     return SplitComparison(name, 100, before, after, fixed, broken, fixed + broken, per_class)
 
 
-def filled(before_filled: float, after_filled: float, saliency=(0.6, 0.2)) -> FilledAccuracy:
-    return FilledAccuracy("test", 80, "uniform", 0.8, 0.8, before_filled, after_filled, *saliency)
+def filled(before_filled: float, after_filled: float, saliency=(0.6, 0.2), images=80):
+    return FilledAccuracy(
+        "test", images, "uniform", 0.8, 0.8, before_filled, after_filled, *saliency
+    )
 
 
 def comparison(splits, masks: FilledAccuracy | None = None) -> Comparison:
@@ -82,10 +84,22 @@ def test_nothing_beyond_the_tolerance_is_unchanged() -> None:
     same = filled(0.5, 0.505, saliency=(0.4, 0.43))
     verdict = judge(comparison(HELD, same))
     assert verdict.outcome == "unchanged"
-    assert verdict.sentences[0].startswith(
+    assert "within 5 points, no real change" in verdict.sentences[1]
+    many = judge(comparison(HELD, filled(0.5, 0.505, images=1_000_000)))
+    assert many.sentences[0].startswith(
         "Reliance on the painted pixels held (30.0 to 29.5 points, within the 1-point"
     )
-    assert "within 5 points, no real change" in verdict.sentences[1]
+
+
+def test_a_reliance_move_within_the_noise_of_few_images_held() -> None:
+    few = judge(comparison(HELD, filled(0.5, 0.6)))  # 8 of 80 images: 10.1 points of noise
+    assert few.outcome == "unchanged"
+    assert few.sentences[0].startswith(
+        "Reliance on the painted pixels held (30.0 to 20.0 points; within the noise of 80 "
+        "images, 10.1 points)"
+    )
+    many = judge(comparison(HELD, filled(0.5, 0.6, images=8000)))
+    assert many.outcome == "improved" and "fell from 30.0 to 20.0 points" in many.conclusion
 
 
 def test_no_predictions_and_no_masks_is_unmeasured() -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from robustar.errors import ConfigError
 from robustar.models.versions import VersionInfo
-from robustar.verdict import RepairReport, percent, points
+from robustar.verdict import RepairReport, percent, points_word
 
 Format = Literal["html", "markdown"]
 SUFFIXES: dict[str, Format] = {".html": "html", ".htm": "html", ".md": "markdown"}
@@ -150,7 +150,8 @@ def outline(
     verdict = report.verdict
     stamp = (
         f"Made {made:%Y-%m-%d %H:%M} with Robustar. An accuracy held when it moved by at most "
-        f"{points(verdict.tolerance)}, the regression guard's tolerance."
+        f"{points_word(verdict.tolerance)} (the regression guard's tolerance), or by no more "
+        "than its noise where the verdict says so."
     )
     per_class = [
         Section(
