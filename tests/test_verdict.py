@@ -13,9 +13,9 @@ from robustar.report import format_of, render
 from robustar.verdict import judge, with_verdict
 
 
-def split(name: str, before: float | None, after: float | None, fixed=0, broken=0):
+def split(name: str, before: float | None, after: float | None, fixed=0, broken=0, images=100):
     per_class = [ClassDelta("cat", before, after), ClassDelta("dog|2", before, after)]
-    return SplitComparison(name, 100, before, after, fixed, broken, fixed + broken, per_class)
+    return SplitComparison(name, images, before, after, fixed, broken, fixed + broken, per_class)
 
 
 def filled(before_filled: float, after_filled: float, saliency=(0.6, 0.2), images=80):
@@ -100,6 +100,18 @@ def test_a_reliance_move_within_the_noise_of_few_images_held() -> None:
     )
     many = judge(comparison(HELD, filled(0.5, 0.6, images=8000)))
     assert many.outcome == "improved" and "fell from 30.0 to 20.0 points" in many.conclusion
+
+
+def test_a_gain_within_the_noise_of_a_small_split_held_but_a_loss_counts() -> None:
+    small = [split("validation", 0.02, 0.04, images=50), split("test", 0.025, 0.05, images=80)]
+    verdict = judge(comparison(small))
+    assert verdict.outcome == "unchanged" and verdict.conclusion.endswith("clean accuracy held.")
+    assert (
+        "Clean accuracy held on validation (2.0% → 4.0%, +2.0 points, a gain within the noise "
+        "of 50 images) and test (2.5% → 5.0%, +2.5 points, a gain within the noise of 80 images)."
+    ) in verdict.sentences
+    lost = judge(comparison([split("validation", 0.04, 0.02, images=50)]))
+    assert lost.outcome == "regressed"  # as the guard would: 2 points beyond its tolerance
 
 
 def test_no_predictions_and_no_masks_is_unmeasured() -> None:

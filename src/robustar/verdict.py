@@ -126,26 +126,34 @@ def _reliance(filled: FilledAccuracy | None, tolerance: float) -> _Finding:
             f"The share of saliency inside the masks went from {percent(sb)} to "
             f"{percent(sa)}: {looks}."
         )
-    summary = f"reliance on the painted pixels {said}"
+    summary = f"reliance on the painted pixels {said if moved != 'held' else 'held'}"
     return _Finding(sentences, summary, good=moved == "fell", bad=moved == "rose")
 
 
 def _clean(splits: list[SplitComparison], tolerance: float) -> _Finding:
-    by: dict[Change, list[tuple[str, float, float]]] = {"rose": [], "held": [], "fell": []}
+    """Clean accuracy per split. A loss counts as the guard counts it (beyond the tolerance);
+    a gain must also clear the noise of the split's images, so the report never calls a
+    repair an improvement because one or two images of a small split flipped."""
+    by: dict[Change, list[tuple[str, float, float, str]]] = {"rose": [], "held": [], "fell": []}
     unmeasured = []
     for s in splits:
         if s.before is None or s.after is None:
             unmeasured.append(s.split)
-        else:
-            by[change(s.before, s.after, tolerance)].append((s.split, s.before, s.after))
+            continue
+        moved, note = change(s.before, s.after, tolerance), ""
+        noise = noise_points(s.images, s.before, s.after)
+        if moved == "rose" and 100 * (s.after - s.before) <= noise:
+            moved, note = "held", f", a gain within the noise of {s.images} images"
+        by[moved].append((s.split, s.before, s.after, note))
     sentences = []
     for moved, group in by.items():
         figures = [
-            f"{name} ({percent(old)} → {percent(new)}, {100 * (new - old):+.1f} points)"
-            for name, old, new in group
+            f"{name} ({percent(old)} → {percent(new)}, {100 * (new - old):+.1f} points{note})"
+            for name, old, new, note in group
         ]
         bound = {"rose": "", "held": ", within", "fell": ", beyond"}[moved]
-        tail = f"{bound} the {tolerance:g}-point tolerance" if bound else ""
+        tolerated = bound and any(not note for *_, note in group)
+        tail = f"{bound} the {tolerance:g}-point tolerance" if tolerated else ""
         if figures:
             sentences.append(f"Clean accuracy {moved} on {_names(figures)}{tail}.")
     if unmeasured or not splits:
@@ -153,7 +161,7 @@ def _clean(splits: list[SplitComparison], tolerance: float) -> _Finding:
         sentences.append(
             f"Clean accuracy is not compared {which}: no predictions of both versions."
         )
-    judged = {m: [name for name, _, _ in g if name in HELD_OUT] for m, g in by.items()}
+    judged = {m: [name for name, *_ in g if name in HELD_OUT] for m, g in by.items()}
     moves = [m for m, names in judged.items() if names]
     if not moves:
         return _Finding(sentences)

@@ -122,6 +122,10 @@ def test_compare_versions_and_open_the_flipped_images(page: Page, demo: Workspac
     assert html.escape(report.verdict.conclusion, quote=False) in saved
     markdown = page.locator("a[name=report-markdown]")
     expect(markdown).to_have_attribute("href", re.compile(r"format=markdown"))
+    report_page = page.context.new_page()
+    report_page.set_content(saved)  # as a colleague opens it: no server needed
+    shoot(report_page, "compare-report")
+    report_page.close()
     row.get_by_role("link").nth(2).click()  # "changed"
     expect(page).to_have_url(re.compile(r"/gallery/test\?versus=1"))
     expect(page.locator(".cell")).to_have_count(test.changed)
