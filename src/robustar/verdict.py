@@ -33,10 +33,11 @@ SALIENCY_POINTS = 5.0
 
 def noise_points(images: int, *accuracies: float) -> float:
     """One standard error, in points, of a difference between sums of these accuracies on
-    `images` images, as if they were independent. Reliance compares two gaps (four accuracies)
-    on the few annotated images, where one image is often more than the guard's tolerance: a
-    move counts only beyond this too. Measured on the same images, the accuracies correlate,
-    which mostly makes the true error smaller: the bound errs towards "held"."""
+    `images` images, as if they were independent. On a small split (the annotated images, a
+    50-image validation set) one image is more than the guard's tolerance, so a reliance move
+    and a clean-accuracy gain count only beyond this too. Measured on the same images, the
+    accuracies correlate, which mostly makes the true error smaller: the bound errs towards
+    "held"."""
     variance = sum(p * (1 - p) for p in accuracies) / max(images, 1)
     return 100 * math.sqrt(variance)
 
