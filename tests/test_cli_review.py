@@ -61,6 +61,21 @@ def test_compare_and_info_show_the_version_against_its_parent(
     assert code == 0 and json.loads(out)["splits"][2]["fixed"] == test.fixed
     code, out, _ = run(monkeypatch, capsys, "compare", demo.root)
     assert code == 0 and "fixed" in out and "no annotated test images" in out
+    assert out.startswith(report.verdict.conclusion.split(":")[0])  # the verdict comes first
+
+
+def test_compare_writes_the_report_to_share(demo: Workspace, monkeypatch, capsys, tmp_path):
+    demo.train(architecture="tiny_cnn", epochs=1, seed=9, init="current")
+    outcome = demo.compare().verdict.conclusion.split(":")[0]
+    for name, start in (("r.html", "<!DOCTYPE html>"), ("r.md", "# Repair report")):
+        code, out, err = run(monkeypatch, capsys, "compare", demo.root, "--report", tmp_path / name)
+        assert code == 0 and "wrote the report" in err and "fixed" in out
+        text = (tmp_path / name).read_text()
+        assert text.startswith(start) and outcome in text
+    code, _, err = run(monkeypatch, capsys, "compare", demo.root, "--report", tmp_path / "r.pdf")
+    assert code == 2 and "'.pdf'" in err and not (tmp_path / "r.pdf").exists()
+    text = demo.report(path=tmp_path / "python.md")  # the format from the suffix
+    assert text.startswith("# Repair report") and (tmp_path / "python.md").read_text() == text
 
 
 def test_compare_names_missing_predictions_and_runs_them(demo: Workspace, monkeypatch, capsys):

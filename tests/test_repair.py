@@ -1,3 +1,6 @@
+import html
+import re
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -61,3 +64,27 @@ def test_compare_errors_and_api(demo: Workspace) -> None:
         "/api/v1/images", params={"split": "test", "versus": 1, "flip": "broken"}
     ).json()
     assert listed["total"] == next(s for s in body["splits"] if s["split"] == "test")["broken"]
+
+
+def test_the_report_downloads_as_a_self_contained_file_with_the_verdict(demo: Workspace) -> None:
+    second = demo.train(architecture="tiny_cnn", epochs=1, seed=3, init="current")
+    assert second.guard is not None  # the verdict tells the guard's judgement
+    client = TestClient(create_app(demo))
+    body = client.get("/api/v1/compare").json()
+    verdict = body["verdict"]
+    assert verdict["outcome"] in {"improved", "mixed", "regressed", "unchanged"}
+    assert verdict["conclusion"] == demo.compare().verdict.conclusion
+    assert any("regression guard" in s for s in verdict["sentences"])
+    page = client.get("/api/v1/compare/report", params={"before": 1, "format": "html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-disposition"] == (
+        f'attachment; filename="robustar-report-v1-v{second.id}.html"'
+    )
+    assert html.escape(verdict["conclusion"], quote=False) in page.text
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page.text, re.I)
+    assert not re.search(r"<(script|link|img|iframe)\b|@import|url\(", page.text, re.I)
+    assert "<style>" in page.text and f"Options v{second.id} was made with" in page.text
+    markdown = client.get("/api/v1/compare/report", params={"format": "markdown"})
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert markdown.text.startswith(f"# Repair report: v{second.id}")
+    assert client.get("/api/v1/compare/report", params={"format": "pdf"}).status_code == 422

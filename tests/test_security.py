@@ -245,6 +245,7 @@ def test_uploads_are_bounded(workspace: Workspace) -> None:
         "/api/v1/jobs/9223372036854775808",
         "/api/v1/images?split=train&version=99999999999999999999",
         "/api/v1/compare?after=99999999999999999999",
+        "/api/v1/compare/report?before=99999999999999999999",
     ],
 )
 def test_huge_ids_are_4xx(client: TestClient, url: str) -> None:

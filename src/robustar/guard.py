@@ -12,12 +12,9 @@ from robustar.models.store import ModelStore
 from robustar.models.versions import GuardCheck, GuardReport
 from robustar.predict.predictor import Predictor
 from robustar.repair import Repair
+from robustar.verdict import percent
 
 SPLIT = "validation"
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:.1f}%"
 
 
 class Guard:
@@ -72,7 +69,7 @@ class Guard:
             return GuardReport(parent, tolerance, [], True, reason)
         found = self.checks(parent, version, tolerance)
         figures = "; ".join(
-            f"{c.metric} accuracy {_points(c.parent)} → {_points(c.candidate)}" for c in found
+            f"{c.metric} accuracy {percent(c.parent)} → {percent(c.candidate)}" for c in found
         )
         if len(found) == 1:
             figures += "; masks filled: not checked (no spurious masks on validation images)"

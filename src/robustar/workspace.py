@@ -46,11 +46,13 @@ from robustar.predict.gallery import ImageFilter, ImageInfo, Neighbours, SortKey
 from robustar.predict.metrics import SplitMetrics
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback
-from robustar.repair import Comparison, Repair
+from robustar.repair import Repair
+from robustar.report import Format, format_of, render
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
 from robustar.train.runs import resumable
+from robustar.verdict import RepairReport, with_verdict
 
 
 class Workspace:
@@ -324,9 +326,10 @@ class Workspace:
         after: int | None = None,
         predict: bool = False,
         progress: ProgressCallback = None,
-    ) -> Comparison:
-        """Version `after` (default: current) against `before` (default: its parent).
-        Both need predictions of the labelled splits; `predict=True` runs the missing ones."""
+    ) -> RepairReport:
+        """Version `after` (default: current) against `before` (default: its parent), with the
+        verdict in words (`.verdict`). Both need predictions of the labelled splits;
+        `predict=True` runs the missing ones."""
         new = self.model(after)
         if before is None and new.parent_id is None:
             raise DataError(
@@ -338,7 +341,29 @@ class Workspace:
         if predict:
             for version, split in self.repair.missing_predictions(base, new.id):
                 self.predict(split, version, progress)
-        return self.repair.compare(base, new.id)
+        return with_verdict(self.repair.compare(base, new.id), new.guard)
+
+    def report(
+        self,
+        before: int | None = None,
+        after: int | None = None,
+        format: Format | None = None,
+        path: str | Path | None = None,
+        predict: bool = False,
+    ) -> str:
+        """The repair report to share (`compare` with its verdict, the versions and the new
+        one's training options) as a self-contained HTML page or as Markdown; also written to
+        `path` when given. The format defaults to the path's suffix (.html, .md), else HTML."""
+        chosen = format or (format_of(str(path)) if path is not None else "html")
+        text = self.render_report(self.compare(before, after, predict), chosen)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def render_report(self, report: RepairReport, format: Format) -> str:
+        """`report` (from `compare`) as the file `report()` writes."""
+        old, new = self.model(report.before), self.model(report.after)
+        return render(report, old, new, format)
 
     def use_model(self, version: int) -> VersionInfo:
         """Make a version current; a candidate the regression guard held back is promoted."""

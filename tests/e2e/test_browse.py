@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from robustar import Workspace
+from tests.test_repair import import_truth
 
 
 def test_home_shows_splits_and_the_current_model(page: Page, demo: Workspace, shoot) -> None:
@@ -100,13 +103,29 @@ def test_unknown_image_shows_an_error(page: Page) -> None:
 
 
 def test_compare_versions_and_open_the_flipped_images(page: Page, demo: Workspace, shoot):
+    import_truth(demo, "test")  # so the verdict speaks of reliance on the painted pixels
     second = demo.train(architecture="tiny_cnn", epochs=2, seed=4, init="current", guard=False)
     report = demo.compare()
     test = next(s for s in report.splits if s.split == "test")
     page.goto("/models")
+    verdict = page.locator("[data-verdict]")
+    expect(verdict.locator(".conclusion")).to_have_text(report.verdict.conclusion)
+    expect(verdict.locator("li")).to_have_count(len(report.verdict.sentences))
+    expect(verdict).to_contain_text("Reliance on the painted pixels")
     row = page.locator(".compare tr[data-split='test']")
     expect(row).to_contain_text(f"{100 * test.after:.1f}%")
     shoot(page, "compare")
+    with page.expect_download() as download:
+        page.locator("a[name=report-html]").click()
+    assert download.value.suggested_filename == f"robustar-report-v1-v{second.id}.html"
+    saved = Path(download.value.path()).read_text()
+    assert html.escape(report.verdict.conclusion, quote=False) in saved
+    markdown = page.locator("a[name=report-markdown]")
+    expect(markdown).to_have_attribute("href", re.compile(r"format=markdown"))
+    report_page = page.context.new_page()
+    report_page.set_content(saved)  # as a colleague opens it: no server needed
+    shoot(report_page, "compare-report")
+    report_page.close()
     row.get_by_role("link").nth(2).click()  # "changed"
     expect(page).to_have_url(re.compile(r"/gallery/test\?versus=1"))
     expect(page.locator(".cell")).to_have_count(test.changed)

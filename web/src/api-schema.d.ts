@@ -777,10 +777,31 @@ export interface paths {
         };
         /**
          * Compare Versions
-         * @description Accuracy per split and class, flipped predictions, and accuracy with the annotated
-         *     spurious regions of test images filled: the repair report.
+         * @description The repair report: the verdict in words, accuracy per split and class, flipped
+         *     predictions, and accuracy with the annotated spurious regions of test images filled.
          */
         get: operations["compare_versions_api_v1_compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compare/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Report
+         * @description The repair report as a file to download and share: a self-contained HTML page (inline
+         *     CSS, nothing loaded from elsewhere) or Markdown, the verdict at the top.
+         */
+        get: operations["download_report_api_v1_compare_report_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -926,16 +947,6 @@ export interface components {
             annotated: number;
             /** Images */
             images: number;
-        };
-        /** Comparison */
-        Comparison: {
-            /** Before */
-            before: number;
-            /** After */
-            after: number;
-            /** Splits */
-            splits: components["schemas"]["SplitComparison"][];
-            filled: components["schemas"]["FilledAccuracy"] | null;
         };
         /**
          * ConflictBody
@@ -1539,6 +1550,20 @@ export interface components {
              */
             guard_tolerance: number;
         };
+        /**
+         * RepairReport
+         * @description A comparison with its verdict in words.
+         */
+        RepairReport: {
+            /** Before */
+            before: number;
+            /** After */
+            after: number;
+            /** Splits */
+            splits: components["schemas"]["SplitComparison"][];
+            filled: components["schemas"]["FilledAccuracy"] | null;
+            verdict: components["schemas"]["Verdict"];
+        };
         /** Scored */
         Scored: {
             /** Image Id */
@@ -1679,6 +1704,20 @@ export interface components {
              * @default true
              */
             predict: boolean;
+        };
+        /** Verdict */
+        Verdict: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "improved" | "mixed" | "regressed" | "unchanged" | "unmeasured";
+            /** Conclusion */
+            conclusion: string;
+            /** Sentences */
+            sentences: string[];
+            /** Tolerance */
+            tolerance: number;
         };
         /** WorkspaceInfo */
         WorkspaceInfo: {
@@ -5001,7 +5040,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comparison"];
+                    "application/json": components["schemas"]["RepairReport"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_report_api_v1_compare_report_get: {
+        parameters: {
+            query?: {
+                /** @description default: the current version */
+                after?: number | null;
+                /** @description default: the parent of `after` */
+                before?: number | null;
+                /** @description a file to share */
+                format?: "html" | "markdown";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the report as a file to save (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/markdown": string;
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -219,6 +219,11 @@ export function watchJob(id: number, onJob: (job: Job) => void): () => void {
   return () => source.close();
 }
 
+/** The repair report as a file to download (Content-Disposition: attachment). */
+export function reportUrl(before: number, after: number, format: "html" | "markdown"): string {
+  return withParams(`${API}/compare/report`, { before, after, format });
+}
+
 export function proposalMaskUrl(id: number): string {
   return `${API}/proposals/${id}/mask`;
 }

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
@@ -22,9 +23,10 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.progress import progress_bars
+from robustar.report import format_of
 
 if TYPE_CHECKING:
-    from robustar.repair import Comparison
+    from robustar.verdict import RepairReport
 
 
 @models_app.command("list")
@@ -73,13 +75,27 @@ def compare(
     after: Annotated[int | None, typer.Option(help="default: the current version")] = None,
     predict: Annotated[bool, typer.Option(help="first run the missing predictions")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="also write the report to share, as HTML (.html) or Markdown (.md)",
+            dir_okay=False,
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """A version against another: accuracy per split, fixed / broken / changed predictions,
-    accuracy with the annotated spurious regions filled and the saliency inside them."""
+    """A version against another: the verdict in words, accuracy per split, fixed / broken /
+    changed predictions, accuracy with the annotated spurious regions filled and the saliency
+    inside them."""
     workspace = open_workspace(directory)
+    # a wrong suffix fails before any work
+    chosen = format_of(report_file.name) if report_file is not None else None
     with progress_bars(console, not quiet and predict) as progress:
         report = workspace.compare(before, after, predict, progress)
+    if report_file is not None and chosen is not None:
+        report_file.write_text(workspace.render_report(report, chosen), encoding="utf-8")
+        console.print(f"wrote the report to {report_file}")
     if as_json:
         stdout.print_json(json.dumps(asdict(report)))
     else:
@@ -90,8 +106,11 @@ def _points(before: float | None, after: float | None) -> str:
     return "-" if before is None or after is None else f"{100 * (after - before):+.1f}"
 
 
-def print_comparison(report: Comparison) -> None:
+def print_comparison(report: RepairReport) -> None:
     b, a = f"v{report.before}", f"v{report.after}"
+    stdout.print(f"[bold]{escape(report.verdict.conclusion)}[/]")
+    for sentence in report.verdict.sentences:
+        stdout.print(f"- {escape(sentence)}")
     table = Table("split", "images", b, a, "points", "fixed", "broken", "changed")
     for s in report.splits:
         table.add_row(

@@ -212,6 +212,13 @@ def image_content(*media_types: str) -> dict[str, Any]:
 
 
 PNG: dict[int | str, dict[str, Any]] = {200: image_content("image/png")}
+REPORT_TYPES = {"html": "text/html", "markdown": "text/markdown"}
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {t: {"schema": {"type": "string"}} for t in REPORT_TYPES.values()},
+        "description": "the report as a file to save (Content-Disposition: attachment)",
+    }
+}
 
 
 def binary_body(media_type: str) -> dict[str, Any]:

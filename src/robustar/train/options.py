@@ -16,6 +16,8 @@ from robustar.train.paired import REGULARIZERS
 PAIRED: dict[str, Any] = {"when": {"paired": True}}
 STEP: dict[str, Any] = {"when": {"schedule": "step"}}
 FROM_PARENT: dict[str, Any] = {"when": {"init": "current"}}  # a version with a parent
+# 1 point: item 4 of issue 11 calls a loss beyond max(1 point, 2 seed deviations) a harm
+GUARD_TOLERANCE = 1.0
 
 
 class TrainOptions(BaseModel):
@@ -89,10 +91,9 @@ class TrainOptions(BaseModel):
         "tolerance; otherwise it waits as a candidate to promote",
         json_schema_extra=FROM_PARENT,
     )
-    # 1 point: item 4 of issue 11 calls a loss beyond max(1 point, 2 seed deviations) a harm
     guard_tolerance: Annotated[
         float, Field(ge=0, le=100, description="accuracy points the guard forgives"), NOT_BOOL
-    ] = Field(1.0, json_schema_extra={"when": {"init": "current", "guard": True}})
+    ] = Field(GUARD_TOLERANCE, json_schema_extra={"when": {"init": "current", "guard": True}})
 
 
 class RemoteTrainOptions(TrainOptions):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from robustar.models.checkpoint import decode_state_dict
 from robustar.models.registry import check_registered, list_models
-from robustar.repair import Comparison
 from robustar.server import schemas
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id
 from robustar.server.security import allow_body
 from robustar.train.plain import EpochResult
+from robustar.verdict import RepairReport
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -81,12 +81,31 @@ def training_curves(workspace: WorkspaceDep, version_id: Id) -> list[EpochResult
 compare_router = APIRouter(tags=["models"])
 
 
-@compare_router.get("/compare", response_model=Comparison)
+@compare_router.get("/compare", response_model=RepairReport)
 def compare_versions(
     workspace: WorkspaceDep,
     after: Id | None = Query(None, description="default: the current version"),
     before: Id | None = Query(None, description="default: the parent of `after`"),
-) -> Comparison:
-    """Accuracy per split and class, flipped predictions, and accuracy with the annotated
-    spurious regions of test images filled: the repair report."""
+) -> RepairReport:
+    """The repair report: the verdict in words, accuracy per split and class, flipped
+    predictions, and accuracy with the annotated spurious regions of test images filled."""
     return workspace.compare(before, after)
+
+
+@compare_router.get("/compare/report", response_class=Response, responses=schemas.REPORT)
+def download_report(
+    workspace: WorkspaceDep,
+    after: Id | None = Query(None, description="default: the current version"),
+    before: Id | None = Query(None, description="default: the parent of `after`"),
+    format: Literal["html", "markdown"] = Query("html", description="a file to share"),
+) -> Response:
+    """The repair report as a file to download and share: a self-contained HTML page (inline
+    CSS, nothing loaded from elsewhere) or Markdown, the verdict at the top."""
+    report = workspace.compare(before, after)
+    name = f"robustar-report-v{report.before}-v{report.after}"
+    suffix = "html" if format == "html" else "md"
+    return Response(
+        workspace.render_report(report, format),
+        media_type=f"{schemas.REPORT_TYPES[format]}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
+    )
