@@ -59,10 +59,11 @@ class Guard:
             )
         return found
 
-    def judge(self, version: int, tolerance: float) -> GuardReport:
-        """The verdict on `version` (which has a parent), in figures and in words."""
-        info = self._models.get(version)
-        parent = info.parent_id
+    def judge(self, version: int, tolerance: float, against: int | None = None) -> GuardReport:
+        """The verdict on `version` against its parent, or the version `against` (a repair
+        search's candidate against the version current when the search began), in figures
+        and in words."""
+        parent = against if against is not None else self._models.get(version).parent_id
         assert parent is not None
         if SPLIT not in self._images.folders:
             reason = (
