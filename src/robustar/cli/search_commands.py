@@ -57,7 +57,8 @@ def repair_search(
     options: Annotated[
         dict[str, Any],
         Fields(
-            "robustar.train.search:PairedTrainOptions", {"learning_rate": ("--lr", "--learning-rate")}
+            "robustar.train.search:PairedTrainOptions",
+            {"learning_rate": ("--lr", "--learning-rate")},
         ),
     ],
     grid: Annotated[list[str] | None, typer.Option(help=GRID_HELP, metavar="OPTION=V1,V2")] = None,

@@ -61,11 +61,11 @@ class SearchOptions(BaseModel):
         description="the options every candidate shares (paired=true unless given)",
     )
     grid: dict[str, list[GridValue]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_GRID.items()},
+        default=DEFAULT_GRID,  # the validator below makes each search its own copy
         description="training option -> the values to try; every combination is a candidate",
     )
     fillers: list[Annotated[str, FILLERS.one_of]] = Field(
-        default_factory=lambda: list(CRITERION_FILLERS),
+        default=CRITERION_FILLERS,  # copied by pydantic
         min_length=1,
         description="fillers of the criterion's filled copies (averaged)",
     )
