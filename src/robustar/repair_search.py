@@ -182,8 +182,8 @@ def _decide(
     excluded = [str(c.index) for c in final if not c.eligible]
     if excluded:
         reason += (
-            f"; candidates {', '.join(excluded)} lost more than {options.tolerance:g} points "
-            "of clean validation accuracy against the best, so were not eligible"
+            f"; candidate(s) {', '.join(excluded)} lost more than {options.tolerance:g} "
+            "accuracy points of clean validation accuracy against the best, so were not eligible"
         )
     promoted, report = False, None
     if not options.promote_best:
