@@ -29,8 +29,9 @@ class Guard:
         self._images, self._models = images, models
         self._predictor, self._repair = predictor, repair
 
-    def _accuracy(self, version: int) -> tuple[int, float]:
-        """Clean validation accuracy from the stored predictions, predicting once if missing."""
+    def accuracy(self, version: int) -> tuple[int, float]:
+        """Images and clean validation accuracy from the stored predictions, predicting once
+        if missing."""
         metrics = self._predictor.metrics(SPLIT, version)
         if metrics.accuracy is None:
             metrics = self._predictor.run(SPLIT, version)
@@ -44,7 +45,7 @@ class Guard:
         def check(metric: str, images: int, before: float, after: float) -> GuardCheck:
             return GuardCheck(metric, images, before, after, after >= before - slack)
 
-        (images, before), (_, after) = self._accuracy(parent), self._accuracy(version)
+        (images, before), (_, after) = self.accuracy(parent), self.accuracy(version)
         found = [check(SPLIT, images, before, after)]
         filled = self._repair.filled_accuracy(parent, version, split=SPLIT, saliency=False)
         if filled is not None:

@@ -10,17 +10,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from robustar.errors import DataError
-from robustar.guard import Guard
+from robustar.guard import SPLIT, Guard
 from robustar.models.store import ModelStore
 from robustar.models.versions import GuardReport, VersionInfo
 from robustar.paths import Paths
-from robustar.predict.metrics import SplitMetrics
 from robustar.progress import ProgressCallback
 from robustar.repair import Repair
 from robustar.train.options import TrainOptions
 from robustar.train.search import Figures, SearchOptions, choose, describe, eligible, score
-
-VALIDATION = "validation"
 
 
 @dataclass(frozen=True)
@@ -70,18 +67,16 @@ class SearchHost(Protocol):
         candidate: bool = False,
     ) -> VersionInfo: ...
 
-    def metrics(self, split: str, version: int | None = None) -> SplitMetrics: ...
-
 
 def _criterion_split(host: SearchHost) -> tuple[str, int]:
     """Annotated validation images when there are any, else the annotated training images."""
-    if VALIDATION not in host.folders:
+    if SPLIT not in host.folders:
         raise DataError(
             "a repair search needs a validation split: it chooses by validation accuracy",
             "add [data] validation to robustar.toml (a folder like train's), then "
             "'robustar scan DIR'",
         )
-    for split in (VALIDATION, "train"):
+    for split in (SPLIT, "train"):
         if images := len(host.repair.annotated_ids(split)):
             return split, images
     raise DataError(
@@ -135,7 +130,7 @@ def run_search(
 
         run_dir = host.paths.runs / f"{run_prefix}-c{index}" if run_prefix else None
         version = _trained(host, named, run_dir, staged)
-        clean = host.metrics(VALIDATION, version.id).accuracy or 0.0
+        _, clean = host.guard.accuracy(version.id)  # predicts if a resumed job had not
         reliance = host.repair.reliance(version.id, split, options.fillers)
         assert reliance is not None  # the split has annotated images (checked above)
         figures = Figures(clean, reliance.filled, reliance.consistency)
@@ -171,7 +166,7 @@ def _decide(
     final = [replace(c, eligible=allowed[i], chosen=i == best) for i, c in enumerate(found)]
     chosen = final[best]
     where = f"{images} annotated {split} images"
-    if split != VALIDATION:
+    if split != SPLIT:
         where += " (no validation image has a spurious mask, so the training masks stand in)"
     reason = (
         f"v{chosen.version_id} (candidate {chosen.index}) chosen: score {chosen.score:.3f} = "
