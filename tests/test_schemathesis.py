@@ -37,9 +37,12 @@ CONFIG = SchemathesisConfig.from_dict(
         },
         "operations": [
             {
-                # What JSON Schema cannot say is refused with a 422: "one label per point", and
-                # an architecture that is not registered (the registry, timm included, is open).
-                "include-path-regex": "^/api/v1/(images/{image_id}/segment|jobs/train)$",
+                # What JSON Schema cannot say is refused with a 422: "one label per point", an
+                # architecture that is not registered (the registry, timm included, is open),
+                # and a repair search's grid keys and values (checked as training options).
+                "include-path-regex": (
+                    "^/api/v1/(images/{image_id}/segment|jobs/train|jobs/repair_search)$"
+                ),
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
             {

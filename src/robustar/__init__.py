@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from robustar.models.registry import create_model as create_model
     from robustar.models.registry import list_models as list_models
     from robustar.train.options import TrainOptions as TrainOptions
+    from robustar.train.search import SearchOptions as SearchOptions
     from robustar.workspace import Workspace as Workspace
 
 _MODULES = {
     "RobustarError": "robustar.errors",
+    "SearchOptions": "robustar.train.search",
     "TrainOptions": "robustar.train.options",
     "Workspace": "robustar.workspace",
     "WorkspaceConfig": "robustar.config",

@@ -26,8 +26,9 @@ class Guard:
         self._images, self._models = images, models
         self._predictor, self._repair = predictor, repair
 
-    def _accuracy(self, version: int) -> tuple[int, float]:
-        """Clean validation accuracy from the stored predictions, predicting once if missing."""
+    def accuracy(self, version: int) -> tuple[int, float]:
+        """Images and clean validation accuracy from the stored predictions, predicting once
+        if missing."""
         metrics = self._predictor.metrics(SPLIT, version)
         if metrics.accuracy is None:
             metrics = self._predictor.run(SPLIT, version)
@@ -41,7 +42,7 @@ class Guard:
         def check(metric: str, images: int, before: float, after: float) -> GuardCheck:
             return GuardCheck(metric, images, before, after, after >= before - slack)
 
-        (images, before), (_, after) = self._accuracy(parent), self._accuracy(version)
+        (images, before), (_, after) = self.accuracy(parent), self.accuracy(version)
         found = [check(SPLIT, images, before, after)]
         filled = self._repair.filled_accuracy(parent, version, split=SPLIT, saliency=False)
         if filled is not None:
@@ -56,10 +57,11 @@ class Guard:
             )
         return found
 
-    def judge(self, version: int, tolerance: float) -> GuardReport:
-        """The verdict on `version` (which has a parent), in figures and in words."""
-        info = self._models.get(version)
-        parent = info.parent_id
+    def judge(self, version: int, tolerance: float, against: int | None = None) -> GuardReport:
+        """The verdict on `version` against its parent, or the version `against` (a repair
+        search's candidate against the version current when the search began), in figures
+        and in words."""
+        parent = against if against is not None else self._models.get(version).parent_id
         assert parent is not None
         if SPLIT not in self._images.folders:
             reason = (

@@ -9,13 +9,16 @@ model that ignores those pixels keeps its accuracy and looks elsewhere).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import aliased
+from torch.utils.data import DataLoader
 
 from robustar.config import LABELLED_SPLITS, RuntimeConfig
+from robustar.data.dataset import ImageDataset
 from robustar.data.images import ImageStore
 from robustar.data.masked import MaskedDataset
 from robustar.db.tables import Image, Prediction
@@ -62,6 +65,17 @@ class FilledAccuracy:
     after_filled: float | None
     before_saliency_in_mask: float | None  # mean share of saliency inside the painted pixels
     after_saliency_in_mask: float | None  # (None when not measured)
+
+
+@dataclass(frozen=True)
+class Reliance:
+    """One version's reliance on painted pixels, measured on a split's annotated images."""
+
+    split: str
+    images: int
+    fillers: list[str]
+    filled: float  # accuracy on the filled copies x'
+    consistency: float  # share of x' whose prediction is that of x
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,55 @@ class Repair:
             ],
         )
 
+    def annotated_ids(self, split: str, masks: dict[int, Path] | None = None) -> list[int]:
+        """Ids of the split's images with a current, non-empty spurious mask."""
+        if split not in self._images.folders:
+            return []
+        found = spurious_masks(self._images.db, self._models.root) if masks is None else masks
+        with self._images.db.session() as session:
+            query = select(Image.id).where(Image.split == split, Image.id.in_(list(found)))
+            return list(session.scalars(query.order_by(Image.id)))
+
+    def _annotated(self, split: str) -> tuple[ImageDataset, DataLoader, Pixels] | None:
+        """The split's images with spurious masks, a loader of them with their masks, and
+        the pixel scale fillers need; None when there is no such image."""
+        masks = spurious_masks(self._images.db, self._models.root)
+        ids = self.annotated_ids(split, masks)
+        if not ids:
+            return None
+        config = self._images.config
+        base = self._images.dataset(split, ids)
+        dataset = MaskedDataset(base, masks, config.size, config.resize)
+        runtime = self._runtime
+        device = self._models.device
+        loader = make_loader(dataset, runtime.batch_size, runtime.workers, device)
+        return base, loader, Pixels(config.mean, config.std, device)
+
+    def reliance(
+        self, version: int, split: str, fillers: list[str], seed: int = 0
+    ) -> Reliance | None:
+        """One version on the split's annotated images: accuracy with the spurious regions
+        filled, and how often the prediction on the filled copy agrees with the original's,
+        each a mean over `fillers`; None when the split has no annotated image."""
+        found = self._annotated(split)
+        if found is None:
+            return None
+        base, loader, pixels = found
+        device = self._models.device
+        model = self._models.load(version).eval().to(device)
+        correct, agree = 0, 0
+        generator = torch.Generator().manual_seed(seed)
+        with torch.inference_mode():
+            for images, labels, _, m in loader:
+                images, labels, m = images.to(device), labels.to(device), m.to(device)
+                original = model(images).argmax(1)
+                for filler in fillers:
+                    predicted = model(FILLERS[filler](images, m, pixels, generator)).argmax(1)
+                    correct += int((predicted == labels).sum())
+                    agree += int((predicted == original).sum())
+        copies = len(base) * len(fillers)
+        return Reliance(split, len(base), fillers, correct / copies, agree / copies)
+
     def filled_accuracy(
         self,
         before: int,
@@ -174,22 +237,11 @@ class Repair:
         """Both versions on the split's images with spurious masks, original and with the
         masks filled (the same fill for both); None when the split has no such image.
         `saliency` also measures the share of saliency inside the masks (slower)."""
-        if split not in self._images.folders:
+        found = self._annotated(split)
+        if found is None:
             return None
-        masks = spurious_masks(self._images.db, self._models.root)
-        with self._images.db.session() as session:
-            ids = session.scalars(
-                select(Image.id).where(Image.split == split, Image.id.in_(list(masks)))
-            ).all()
-        if not ids:
-            return None
-        config = self._images.config
-        base = self._images.dataset(split, list(ids))
-        dataset = MaskedDataset(base, masks, config.size, config.resize)
+        base, loader, pixels = found
         device = self._models.device
-        runtime = self._runtime
-        loader = make_loader(dataset, runtime.batch_size, runtime.workers, device)
-        pixels = Pixels(config.mean, config.std, device)
         models = [self._models.load(v).eval().to(device) for v in (before, after)]
         correct = {key: 0 for key in ("b0", "a0", "b1", "a1")}
         generator = torch.Generator().manual_seed(seed)

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image as PILImage
@@ -47,11 +48,13 @@ from robustar.predict.metrics import SplitMetrics
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback
 from robustar.repair import Repair
+from robustar.repair_search import Candidate, SearchResult, run_search
 from robustar.report import Format, format_of, render
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
 from robustar.train.runs import resumable
+from robustar.train.search import SearchOptions, parse_search
 from robustar.verdict import RepairReport, with_verdict
 
 
@@ -410,6 +413,7 @@ class Workspace:
         run_dir: Path | None = None,
         on_epoch: Callable[[EpochResult], None] | None = None,
         resume: str | None = None,
+        candidate: bool = False,
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version and make it current (paired training with `paired=True`).
@@ -417,7 +421,8 @@ class Workspace:
         Curves and epoch checkpoints go to `runs/<run>/` (TensorBoard files in its
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
         `resume` names an unfinished run (`info().unfinished_runs`) to go on with, with its
-        own options.
+        own options. `candidate=True` keeps the new version a candidate, unjudged (a repair
+        search's).
 
         A version trained from a parent (`init="current"`) passes the regression guard
         first: if it loses validation accuracy beyond `guard_tolerance` points it is returned
@@ -436,14 +441,35 @@ class Workspace:
             progress,
             run_dir,
             on_epoch,
+            candidate,
         )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
                 self.predict(split, version.id, progress)
-        if version.status == CANDIDATE:
+        if version.status == CANDIDATE and not candidate:
             report = self.guard.judge(version.id, options.guard_tolerance)
             return self.model_store.settle(version.id, report)
         return self.model(version.id)
+
+    def repair_search(
+        self,
+        options: SearchOptions | dict[str, Any] | None = None,
+        progress: ProgressCallback = None,
+        on_candidate: Callable[[Candidate], None] | None = None,
+        run_prefix: str | None = None,
+        **kwargs: object,
+    ) -> SearchResult:
+        """Train every combination of `grid` over the `base` options as a candidate version
+        (none becomes current), measure each on the spurious masks of the validation images
+        (else the training images) and choose one without out-of-domain labels.
+
+        `options` (or keyword arguments): base, grid, fillers, tolerance, promote_best; see
+        `SearchOptions`. The choice stays a candidate to promote with `use_model`, unless
+        `promote_best=True` promotes it through the regression guard.
+        """
+        if not isinstance(options, SearchOptions):
+            options = parse_search({**(options or {}), **kwargs})
+        return run_search(self, options, progress, on_candidate, run_prefix)
 
     # ----- summary ---------------------------------------------------------------------------
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import threading
 
+import numpy as np
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from robustar import Workspace
+from tests.test_repair import import_truth
 
 
 def test_queue_training_watch_it_finish_and_see_curves(page: Page, demo: Workspace, shoot):
@@ -51,3 +54,41 @@ def test_cancel_a_queued_job(page: Page, demo: Workspace) -> None:
     page.click("button[name=resume]")
     expect(page.locator("section.detail")).to_have_attribute("data-status", "queued")
     assert demo.jobs.get(job.id).status == "queued"
+
+
+def test_repair_search_shows_every_candidate_and_promotes_one(
+    page: Page, demo: Workspace, shoot
+) -> None:
+    import_truth(demo, "validation")
+    for image in demo.images("train", limit=40):  # a few training masks to pair
+        truth = np.asarray(Image.open(demo.root / "truth/masks/train" / image.relpath)) > 0
+        demo.masks.set(image.id, truth)
+    base = demo.current_model.id
+    page.goto("/train")
+    page.fill("input[name=architecture]", "tiny_cnn")
+    page.fill("input[name=epochs]", "1")
+    page.uncheck("input[name=evaluate_test]")
+    search = page.locator("section[aria-label='repair search']")
+    # the default grid comes from the server: 2 fillers x 2 weights x 2 inits
+    expect(search.locator("button[name=search]")).to_contain_text("8 candidates")
+    search.locator("input[name=search_filler][value=mixture]").uncheck()
+    search.locator("input[name=search_pair_weight]").fill("1")
+    expect(search.locator("button[name=search]")).to_contain_text("2 candidates")
+    shoot(page, "repair-search-form")
+    search.locator("button[name=search]").click()
+    run = search.locator("div.run")
+    expect(run).to_have_attribute("data-status", "queued")
+    worker = threading.Thread(target=demo.jobs.run_next)
+    worker.start()
+    expect(run).to_have_attribute("data-status", "succeeded", timeout=90_000)
+    worker.join()
+    rows = run.locator("table.candidates tbody tr")
+    expect(rows).to_have_count(2)
+    expect(run.locator("tr.chosen")).to_have_count(1)
+    expect(run.locator("p.reason")).to_contain_text("chosen: score")
+    assert demo.current_model.id == base  # the search made nothing current
+    shoot(page, "repair-search")
+    chosen = int(run.locator("tr.chosen").get_attribute("data-version"))
+    run.locator("tr.chosen button[name=promote]").click()
+    expect(run.locator("tr.chosen .current")).to_be_visible()
+    assert demo.current_model.id == chosen

@@ -576,6 +576,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/repair_search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Repair Search
+         * @description Queue a repair search: every combination of `grid` over `base` is trained as a
+         *     candidate version (none becomes current) and one is chosen by the user's masks; the
+         *     job's result lists every candidate's figures and the choice.
+         */
+        post: operations["queue_repair_search_api_v1_jobs_repair_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/predict": {
         parameters: {
             query?: never;
@@ -1275,6 +1297,13 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Search Options
+             * @description the JSON schema of the repair search options POST /jobs/repair_search accepts (the default grid is `properties.grid.default`)
+             */
+            search_options: {
+                [key: string]: unknown;
+            };
+            /**
              * Auto Annotate Options
              * @description the JSON schema of what POST /jobs/auto-annotate accepts
              */
@@ -1405,6 +1434,59 @@ export interface components {
             items: components["schemas"]["ProposalInfo"][];
         };
         /**
+         * RemoteSearchOptions
+         * @description What a client may send over HTTP: the base is `RemoteTrainOptions` (no path, no code),
+         *     and so is every combination of the grid.
+         */
+        RemoteSearchOptions: {
+            /** @description the options every candidate shares (paired=true unless given) */
+            base?: components["schemas"]["RemoteTrainOptions"];
+            /**
+             * Grid
+             * @description training option -> the values to try; every combination is a candidate
+             * @default {
+             *       "filler": [
+             *         "uniform",
+             *         "mixture"
+             *       ],
+             *       "pair_weight": [
+             *         0.2,
+             *         1
+             *       ],
+             *       "init": [
+             *         "scratch",
+             *         "current"
+             *       ]
+             *     }
+             */
+            grid: {
+                [key: string]: (string | number | boolean)[];
+            };
+            /**
+             * Fillers
+             * @description fillers of the criterion's filled copies (averaged)
+             * @default [
+             *       "uniform",
+             *       "black",
+             *       "blur",
+             *       "other"
+             *     ]
+             */
+            fillers: ("uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "worst")[];
+            /**
+             * Tolerance
+             * @description clean validation accuracy points a candidate may lose against the best candidate and still be chosen
+             * @default 1
+             */
+            tolerance: number;
+            /**
+             * Promote Best
+             * @description make the chosen candidate current through the regression guard (against the version current when the search started)
+             * @default false
+             */
+            promote_best: boolean;
+        };
+        /**
          * RemoteTrainOptions
          * @description The options a client may send over HTTP: no file path and no `module:callable`, since
          *     either would make the server read a file or run code that the request names. Weights from
@@ -1526,6 +1608,12 @@ export interface components {
              */
             pair_weight: number;
             /**
+             * Borrow
+             * @description each annotated image also lends its mask to an image of another class, so that filled pixels cannot become a shortcut to the annotated classes
+             * @default true
+             */
+            borrow: boolean;
+            /**
              * Worst Of
              * @description candidates (filler worst)
              * @default 4
@@ -1570,6 +1658,58 @@ export interface components {
             image_id: number;
             /** Score */
             score: number;
+        };
+        /** SearchRequest */
+        SearchRequest: {
+            /**
+             * @default {
+             *       "base": {
+             *         "augment": "none",
+             *         "borrow": true,
+             *         "epochs": 10,
+             *         "evaluate_test": true,
+             *         "filler": "mixture",
+             *         "gamma": 0.1,
+             *         "guard": true,
+             *         "guard_tolerance": 1,
+             *         "init": "scratch",
+             *         "learning_rate": 0.001,
+             *         "momentum": 0.9,
+             *         "optimizer": "adamw",
+             *         "pair_weight": 0.2,
+             *         "paired": true,
+             *         "regularizer": "l2",
+             *         "schedule": "cosine",
+             *         "seed": 0,
+             *         "step_size": 10,
+             *         "weight_decay": 0,
+             *         "worst_of": 4
+             *       },
+             *       "grid": {
+             *         "filler": [
+             *           "uniform",
+             *           "mixture"
+             *         ],
+             *         "init": [
+             *           "scratch",
+             *           "current"
+             *         ],
+             *         "pair_weight": [
+             *           0.2,
+             *           1
+             *         ]
+             *       },
+             *       "fillers": [
+             *         "uniform",
+             *         "black",
+             *         "blur",
+             *         "other"
+             *       ],
+             *       "tolerance": 1,
+             *       "promote_best": false
+             *     }
+             */
+            options: components["schemas"]["RemoteSearchOptions"];
         };
         /** SegmentRequest */
         SegmentRequest: {
@@ -1691,6 +1831,7 @@ export interface components {
              *       "filler": "mixture",
              *       "regularizer": "l2",
              *       "pair_weight": 0.2,
+             *       "borrow": true,
              *       "worst_of": 4,
              *       "evaluate_test": true,
              *       "guard": true,
@@ -4165,6 +4306,84 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TrainRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_repair_search_api_v1_jobs_repair_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
             };
         };
         responses: {

@@ -153,6 +153,13 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ options, predict }),
     }),
+  /** A repair search (candidates trained from the grid, one chosen by the user's masks). */
+  repairSearch: (options: Record<string, unknown>) =>
+    request<Job>("/jobs/repair_search", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ options }),
+    }),
   /** Predict splits with a model version (a `predict` job). */
   predict: (version: number, splits: Split[]) =>
     request<Job>("/jobs/predict", {

@@ -29,9 +29,10 @@ export interface Methods {
   regularizer: Family;
   segmenter: Family;
   train_options: JsonSchema;
+  search_options: JsonSchema;
   auto_annotate_options: JsonSchema;
 }
-export type FamilyName = Exclude<keyof Methods, "train_options" | "auto_annotate_options">;
+export type FamilyName = Exclude<keyof Methods, "train_options" | "search_options" | "auto_annotate_options">;
 
 let shared: RequestState<Methods> | null = null;
 

@@ -39,4 +39,27 @@ export interface TrainResult {
   [key: string]: unknown;
 }
 
+/** One candidate of a repair search (`result.candidates` of a `repair_search` job). */
+export interface SearchCandidate {
+  index: number;
+  settings: Record<string, unknown>;
+  version_id: number;
+  clean_accuracy: number;
+  filled_accuracy: number;
+  consistency: number;
+  score: number;
+  eligible: boolean | null;
+  chosen: boolean;
+}
+
+/** What a repair search job leaves in `result` (candidates as they finish, the rest at the end). */
+export interface SearchResult {
+  candidates?: SearchCandidate[];
+  split?: string;
+  images?: number;
+  chosen_id?: number;
+  promoted?: boolean;
+  reason?: string;
+}
+
 export type Job = Omit<Schemas["JobInfo"], "result"> & { result: TrainResult };

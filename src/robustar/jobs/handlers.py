@@ -25,7 +25,9 @@ from robustar.paths import Paths
 from robustar.predict.metrics import SplitMetrics
 from robustar.progress import ProgressCallback
 from robustar.registry import Registry
+from robustar.repair_search import Candidate, SearchResult
 from robustar.train.options import TrainOptions, parse_options
+from robustar.train.search import SearchOptions, describe, parse_search
 
 
 class JobHost(Protocol):
@@ -54,6 +56,14 @@ class JobHost(Protocol):
     def predict(
         self, split: str, version: int | None = None, progress: ProgressCallback = None
     ) -> SplitMetrics: ...
+
+    def repair_search(
+        self,
+        options: SearchOptions | None = None,
+        progress: ProgressCallback = None,
+        on_candidate: Callable[[Candidate], None] | None = None,
+        run_prefix: str | None = None,
+    ) -> SearchResult: ...
 
 
 Handler = Callable[[JobHost, dict[str, Any], JobContext], dict[str, Any]]
@@ -97,6 +107,28 @@ def train(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, A
         "metrics": version.metrics,
         "epochs": curves,
     }
+
+
+@JOB_KINDS.register("repair_search")
+def repair_search(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Train a grid of candidate versions, measure them on the user's masks, choose one."""
+    options = parse_search(params.get("options", {}))
+    count = len(options.candidates())
+    job.log(f"repair search: {count} candidates, {options.base.epochs} epochs each")
+    rows: list[dict[str, Any]] = []
+
+    def measured(c: Candidate) -> None:
+        rows.append(asdict(c))
+        job.update_result(candidates=rows)
+        job.log(
+            f"candidate {c.index}/{count} ({describe(c.settings)}): v{c.version_id}, "
+            f"clean {c.clean_accuracy:.3f}, filled {c.filled_accuracy:.3f}, "
+            f"consistency {c.consistency:.3f}, score {c.score:.3f}"
+        )
+
+    result = host.repair_search(options, job.progress, measured, f"job-{job.job_id}")
+    job.log(result.reason)
+    return asdict(result)
 
 
 @JOB_KINDS.register("predict")

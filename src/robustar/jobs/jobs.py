@@ -9,6 +9,7 @@ from robustar.jobs import store
 from robustar.jobs.handlers import JobHost, get_handler
 from robustar.jobs.worker import run_next
 from robustar.train.options import TrainOptions
+from robustar.train.search import SearchOptions
 
 
 class Jobs:
@@ -24,6 +25,10 @@ class Jobs:
         """Queue a training run; `robustar serve` (or `robustar worker`) runs it."""
         params = {"options": options.model_dump(exclude_none=True), "predict": predict}
         return self.submit("train", params)
+
+    def repair_search(self, options: SearchOptions) -> store.JobInfo:
+        """Queue a repair search: candidates trained and measured one after another."""
+        return self.submit("repair_search", {"options": options.model_dump(exclude_none=True)})
 
     def auto_annotate(self, **params: object) -> store.JobInfo:
         """Queue batch auto-annotation (method colour, grabcut or segment) over a filtered

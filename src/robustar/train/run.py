@@ -66,9 +66,11 @@ def train_version(
     progress: ProgressCallback = None,
     run_dir: Path | None = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
+    candidate: bool = False,
 ) -> VersionInfo:
     """Train on the train split and make the result the current version; a version trained
-    from a parent with the guard on is added as a candidate for the regression guard to judge.
+    from a parent with the guard on is added as a candidate for the regression guard to judge,
+    and so is every version with `candidate=True` (a repair search's).
 
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
@@ -142,6 +144,6 @@ def train_version(
             source="trained",
             config={**options.model_dump(), "run": run_dir.name},
             epochs=epochs,
-            current=parent_id is None or not options.guard,
+            current=not candidate and (parent_id is None or not options.guard),
         )
         return to_info(row)

@@ -1,4 +1,5 @@
-"""The task center's API: queue training and prediction, list, watch (SSE), cancel, resume."""
+"""The task center's API: queue training, repair searches and prediction; list, watch (SSE),
+cancel, resume."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from robustar.jobs.store import JobInfo
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, Split
 from robustar.train.options import RemoteTrainOptions
+from robustar.train.search import RemoteSearchOptions
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
@@ -31,6 +33,10 @@ SSE_EVENT = {  # one server-sent event, as Schemathesis and EventSource read the
 class TrainRequest(BaseModel):
     options: RemoteTrainOptions = RemoteTrainOptions()
     predict: bool = Field(True, strict=True, description="predict the labelled splits afterwards")
+
+
+class SearchRequest(BaseModel):
+    options: RemoteSearchOptions = RemoteSearchOptions()
 
 
 class PredictRequest(BaseModel):
@@ -52,6 +58,14 @@ def get_job(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
 def queue_training(workspace: WorkspaceDep, body: TrainRequest) -> JobInfo:
     """Queue a training run (plain or paired); the worker runs queued jobs in order."""
     return workspace.jobs.train(body.options, body.predict)
+
+
+@router.post("/repair_search", response_model=JobInfo, status_code=202)
+def queue_repair_search(workspace: WorkspaceDep, body: SearchRequest) -> JobInfo:
+    """Queue a repair search: every combination of `grid` over `base` is trained as a
+    candidate version (none becomes current) and one is chosen by the user's masks; the
+    job's result lists every candidate's figures and the choice."""
+    return workspace.jobs.repair_search(body.options)
 
 
 @router.post("/predict", response_model=JobInfo, status_code=202)

@@ -17,6 +17,7 @@ from robustar.registry import MethodInfo, Registry
 from robustar.train.fillers import FILLERS
 from robustar.train.options import RemoteTrainOptions, TrainOptions
 from robustar.train.paired import REGULARIZERS
+from robustar.train.search import RemoteSearchOptions
 
 router = APIRouter(tags=["meta"])
 
@@ -36,6 +37,10 @@ class Methods(BaseModel):
     train_options: dict[str, Any] = Field(
         description="the JSON schema of the training options POST /jobs/train accepts; a "
         "property's `when` names the option values under which it applies"
+    )
+    search_options: dict[str, Any] = Field(
+        description="the JSON schema of the repair search options POST /jobs/repair_search "
+        "accepts (the default grid is `properties.grid.default`)"
     )
     auto_annotate_options: dict[str, Any] = Field(
         description="the JSON schema of what POST /jobs/auto-annotate accepts"
@@ -58,5 +63,6 @@ def methods() -> Methods:
         segmenter=_family(SEGMENTERS),
         job_kind=_family(JOB_KINDS),
         train_options=RemoteTrainOptions.model_json_schema(),
+        search_options=RemoteSearchOptions.model_json_schema(),
         auto_annotate_options=AutoAnnotate.model_json_schema(),
     )
