@@ -182,6 +182,7 @@ def test_mask_colour_and_outline_are_chosen_remembered_and_shown_on_the_image_pa
         " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v) }",
         arg=overlay,
     )
+    shoot(page, "image-mask", full_page=False)
     shown = [p for p in canvas_pixels(page, overlay) if p[3]]
     painted = int(demo.masks.get(image.id).sum())
     assert 0 < len(shown) < painted and all(p[:3] == [250, 204, 21] for p in shown)
