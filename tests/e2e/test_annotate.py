@@ -171,7 +171,8 @@ def test_mask_colour_and_outline_are_chosen_remembered_and_shown_on_the_image_pa
     shoot(page, "annotate-outline", full_page=False)
     # Remembered after a reload, and used where the image page shows the saved mask.
     page.reload()
-    expect(page.locator("button[name=mask-colour-facc15]")).to_have_attribute("aria-checked", "true")
+    yellow = page.locator("button[name=mask-colour-facc15]")
+    expect(yellow).to_have_attribute("aria-checked", "true")
     expect(page.locator("input[name=mask-outline]")).to_be_checked()
     page.get_by_role("link", name="← image").click()
     expect(page.locator(".badge.annotated[data-kind=spurious]")).to_contain_text("spurious v1")

@@ -139,7 +139,8 @@ def test_saliency_overlay_and_activation_images(page: Page, demo: Workspace, sho
     alpha = page.locator("img.overlay.saliency").evaluate(
         "img => { const c = document.createElement('canvas'); c.width = img.naturalWidth;"
         " c.height = img.naturalHeight; const x = c.getContext('2d'); x.drawImage(img, 0, 0);"
-        " return Math.min(...x.getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 3)) }"
+        " const d = x.getImageData(0, 0, c.width, c.height).data;"
+        " return Math.min(...d.filter((_, i) => i % 4 === 3)) }"
     )
     assert alpha == 255
     shoot(page, "saliency-map-only")

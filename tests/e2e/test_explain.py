@@ -116,14 +116,15 @@ def test_the_editor_steps_through_the_queue_it_was_opened_from(
     page.locator(f"li[data-image-id='{ranked[0]}'] a.suspect").click()
     expect(page).to_have_url(re.compile(rf"/images/{ranked[0]}/annotate\?from=queue"))
     expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
-    expect(page.locator(".head .position")).to_have_text(f"1 of {len(ranked)} in the suspicious queue")
+    position = page.locator(".head .position")
+    expect(position).to_have_text(f"1 of {len(ranked)} in the suspicious queue")
     expect(page.locator("button[name=previous]")).to_be_disabled()
     page.click("button[name=next]")
     expect(page).to_have_url(re.compile(rf"/images/{ranked[1]}/annotate\?"))
     expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
     page.keyboard.press("ArrowRight")  # the shortcut steps through the same list
     expect(page).to_have_url(re.compile(rf"/images/{ranked[2]}/annotate\?"))
-    expect(page.locator(".head .position")).to_have_text(f"3 of {len(ranked)} in the suspicious queue")
+    expect(position).to_have_text(f"3 of {len(ranked)} in the suspicious queue")
     shoot(page, "annotate-queue")
     # The image page keeps the list, and offers the way back to the queue.
     page.get_by_role("link", name="← image").click()
