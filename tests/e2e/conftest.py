@@ -54,10 +54,11 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
 
 @pytest.fixture
 def shoot():  # type: ignore[no-untyped-def]
-    """shoot(page, name): keep a screenshot under test-output/screenshots for reviewers."""
+    """shoot(page, name): keep a screenshot under test-output/screenshots for reviewers; with
+    full_page=False, only the window (to show what stays on screen)."""
 
-    def take(page: Page, name: str) -> None:
+    def take(page: Page, name: str, full_page: bool = True) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
 
     return take

@@ -140,3 +140,69 @@ def test_saliency_overlay_on_the_canvas_drives_the_threshold_tool(
     assert magnitude[mask].mean() > 2 * magnitude[~mask].mean()
     page.uncheck("input[name=saliency]")
     expect(page.locator("img.saliency-layer")).to_have_count(0)
+
+
+def canvas_pixels(page: Page, selector: str) -> list[list[int]]:
+    """The RGBA pixels of a canvas on the page, row-major."""
+    data = page.locator(selector).evaluate(
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+    )
+    return [data[i : i + 4] for i in range(0, len(data), 4)]
+
+
+def test_mask_colour_and_outline_are_chosen_remembered_and_shown_on_the_image_page(
+    page: Page, demo: Workspace, shoot
+) -> None:
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    page.fill("input[name=radius]", "6")
+    page.mouse.click(*screen_point(page, 16, 16, image.width))
+    centre = 16 * image.width + 16
+    assert canvas_pixels(page, "canvas.mask")[centre] == [239, 68, 68, 255]  # default red
+    page.click("button[name=mask-colour-facc15]")
+    assert canvas_pixels(page, "canvas.mask")[centre] == [250, 204, 21, 255]
+    # Outline only: the edge in that colour, the inside left clear.
+    page.check("input[name=mask-outline]")
+    drawn = canvas_pixels(page, "canvas.mask")
+    assert drawn[centre][3] == 0
+    edge = [p for p in drawn if p[3]]
+    assert 0 < len(edge) < pixels(page) and all(p[:3] == [250, 204, 21] for p in edge)
+    page.keyboard.press("Control+s")
+    shoot(page, "annotate-outline", full_page=False)
+    # Remembered after a reload, and used where the image page shows the saved mask.
+    page.reload()
+    yellow = page.locator("button[name=mask-colour-facc15]")
+    expect(yellow).to_have_attribute("aria-checked", "true")
+    expect(page.locator("input[name=mask-outline]")).to_be_checked()
+    page.get_by_role("link", name="← image").click()
+    expect(page.locator(".badge.annotated[data-kind=spurious]")).to_contain_text("spurious v1")
+    overlay = "canvas.mask-overlay[data-kind=spurious]"
+    expect(page.locator(overlay)).to_be_visible()
+    page.wait_for_function(
+        "s => { const c = document.querySelector(s);"
+        " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v) }",
+        arg=overlay,
+    )
+    shoot(page, "image-mask", full_page=False)
+    shown = [p for p in canvas_pixels(page, overlay) if p[3]]
+    painted = int(demo.masks.get(image.id).sum())
+    assert 0 < len(shown) < painted and all(p[:3] == [250, 204, 21] for p in shown)
+    page.uncheck("input[name=show-masks]")
+    expect(page.locator(overlay)).to_have_count(0)
+
+
+def test_the_save_bar_stays_on_screen_and_confirms_the_save(page: Page, demo: Workspace, shoot):
+    page.set_viewport_size({"width": 1280, "height": 560})
+    image = demo.images("train", limit=1)[0]
+    open_editor(page, image.id)
+    tools = page.locator("aside.tools").bounding_box()
+    assert tools is not None and tools["y"] + tools["height"] > 560, "the column should be long"
+    bar = page.locator(".group.save").bounding_box()
+    assert bar is not None and bar["y"] + bar["height"] <= 560, "the save bar is off screen"
+    page.mouse.click(*screen_point(page, 8, 8, image.width))
+    page.click("button[name=save]")
+    confirmation = page.get_by_role("status")
+    expect(confirmation).to_have_text("✓ Saved version 1")
+    shoot(page, "annotate-saved", full_page=False)
+    expect(confirmation).to_have_count(0, timeout=6_000)  # it fades
+    expect(page.locator(".save-status")).to_contain_text("Saved version 1")

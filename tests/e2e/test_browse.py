@@ -142,6 +142,59 @@ def test_saliency_overlay_and_activation_images(page: Page, demo: Workspace, sho
     page.select_option("select[name=saliency-method]", "gradcam")
     page.select_option("select[name=saliency-target]", "7")
     expect(page.locator("[data-saliency-ready]")).to_contain_text("explaining 7")
+    bar = page.locator(".colour-bar")
+    expect(bar).to_have_attribute("data-method", "gradcam")
+    expect(bar).to_have_attribute("data-overlay", "true")
+    expect(bar).to_contain_text("low")
+    scale = re.compile(r"linear-gradient\(to right, rgba\(0, 0, 4, 0\).*rgb\(252, 255, 164\)")
+    expect(bar.locator(".bar")).to_have_css("background-image", scale)
     shoot(page, "saliency")
+    # The map alone: the image hidden, the map opaque, the bar without transparency.
+    page.check("input[name=saliency-map-only]")
+    expect(page.locator("img.overlay.saliency")).to_have_attribute("data-map-only", "true")
+    expect(page.locator(".stack img").first).to_be_hidden()
+    expect(bar).to_have_attribute("data-overlay", "false")
+    expect(page.locator("input[name=saliency-opacity]")).to_be_disabled()
+    alpha = page.locator("img.overlay.saliency").evaluate(
+        "img => { const c = document.createElement('canvas'); c.width = img.naturalWidth;"
+        " c.height = img.naturalHeight; const x = c.getContext('2d'); x.drawImage(img, 0, 0);"
+        " const d = x.getImageData(0, 0, c.width, c.height).data;"
+        " return Math.min(...d.filter((_, i) => i % 4 === 3)) }"
+    )
+    assert alpha == 255
+    shoot(page, "saliency-map-only")
     page.goto("/models")
     expect(page.locator("img.activation")).to_have_count(10)
+
+
+def test_gallery_density_is_chosen_and_remembered(page: Page, shoot) -> None:
+    page.goto("/gallery/test")
+    grid = page.locator("ul.grid")
+    expect(grid).to_have_attribute("data-density", "medium")
+    medium = page.locator(".cell").first.bounding_box()
+    page.click("button[name=density-small]")
+    expect(grid).to_have_attribute("data-density", "small")
+    expect(page.locator(".cell img").first).to_have_attribute("src", re.compile(r"size=64"))
+    small = page.locator(".cell").first.bounding_box()
+    assert small is not None and medium is not None and small["width"] < medium["width"]
+    shoot(page, "gallery-small")
+    page.reload()
+    expect(grid).to_have_attribute("data-density", "small")
+    expect(page.locator("button[name=density-small]")).to_have_attribute("aria-checked", "true")
+    page.click("button[name=density-large]")
+    expect(page.locator(".cell img").first).to_have_attribute("src", re.compile(r"size=256"))
+    large = page.locator(".cell").first.bounding_box()
+    assert large is not None and large["width"] > medium["width"]
+    shoot(page, "gallery-large")
+
+
+def test_a_small_image_has_its_panels_beside_it(page: Page, demo: Workspace, shoot) -> None:
+    image = demo.images("test", limit=1)[0]
+    assert max(image.width, image.height) <= 160
+    page.goto(f"/gallery/test/images/{image.id}")
+    viewer = page.locator("figure.viewer").bounding_box()
+    influence = page.locator("section.influence").bounding_box()
+    assert viewer is not None and influence is not None
+    assert influence["x"] >= viewer["x"] + viewer["width"], "influence sits beside the image"
+    assert influence["y"] < 800, "influence is above the fold"
+    shoot(page, "image-small", full_page=False)

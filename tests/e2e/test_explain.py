@@ -60,6 +60,11 @@ def test_influence_panel_builds_the_index_and_opens_the_annotation_page(
     harmful = demo.attribution.query(image.id).harmful[0].image_id
     page.locator("[data-group=harmful] a").first.click()
     expect(page).to_have_url(re.compile(rf"/gallery/train/images/{harmful}/annotate"))
+    # Next follows the column the user came from, not the training split.
+    after = demo.attribution.query(image.id).harmful[1].image_id
+    expect(page.get_by_text("1 of 8 in the influence list")).to_be_visible()
+    page.click("button[name=next]")
+    expect(page).to_have_url(re.compile(rf"/gallery/train/images/{after}/annotate\?"))
 
 
 def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace, shoot) -> None:
@@ -100,3 +105,31 @@ def test_suspicious_queue_lists_training_images(page: Page, demo: Workspace, sho
     options = page.locator("select[name=attribution-method] option")
     expect(options).to_have_count(4)
     expect(page.locator("option[value=influence-cg]")).to_have_count(0)
+
+
+def test_the_editor_steps_through_the_queue_it_was_opened_from(
+    page: Page, demo: Workspace, shoot
+) -> None:
+    demo.attribution.build()
+    ranked = [s.image_id for s in demo.attribution.suspicious(limit=100)]
+    page.goto("/suspicious")
+    page.locator(f"li[data-image-id='{ranked[0]}'] a.suspect").click()
+    expect(page).to_have_url(re.compile(rf"/images/{ranked[0]}/annotate\?from=queue"))
+    expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
+    position = page.locator(".head .position")
+    expect(position).to_have_text(f"1 of {len(ranked)} in the suspicious queue")
+    expect(page.locator("button[name=previous]")).to_be_disabled()
+    page.click("button[name=next]")
+    expect(page).to_have_url(re.compile(rf"/images/{ranked[1]}/annotate\?"))
+    expect(page.locator(".stage")).to_have_attribute("data-ready", "true")
+    page.keyboard.press("ArrowRight")  # the shortcut steps through the same list
+    expect(page).to_have_url(re.compile(rf"/images/{ranked[2]}/annotate\?"))
+    expect(position).to_have_text(f"3 of {len(ranked)} in the suspicious queue")
+    shoot(page, "annotate-queue")
+    # The image page keeps the list, and offers the way back to the queue.
+    page.get_by_role("link", name="← image").click()
+    expect(page.get_by_text(f"3 of {len(ranked)} in the suspicious queue")).to_be_visible()
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(re.compile(rf"/gallery/train/images/{ranked[1]}\?"))
+    page.get_by_role("link", name="← suspicious queue").click()
+    expect(page).to_have_url(re.compile(r"/suspicious$"))

@@ -41,9 +41,21 @@ def test_queue_training_watch_it_finish_and_see_curves(page: Page, demo: Workspa
         "data-status", "succeeded", timeout=60_000
     )
     worker.join()
-    expect(page.locator("svg[aria-label='training curves'] polyline")).to_have_count(5)
+    # Loss and accuracy in their own chart panels, over epochs, with values on hover.
+    curves = page.get_by_role("group", name="training curves")
+    expect(curves.locator("canvas")).to_have_count(2)
+    accuracy = curves.locator("[data-panel=accuracy] canvas")
+    box = accuracy.bounding_box()
+    assert box is not None and box["height"] > 100
+    accuracy.hover(position={"x": box["width"] - 20, "y": box["height"] / 2})
+    tip = page.get_by_role("tooltip")
+    expect(tip).to_contain_text("epoch 2")
+    epoch = demo.jobs.get(job_id).result["epochs"][-1]
+    expect(tip).to_contain_text(f"validation accuracy: {100 * epoch['val_accuracy']:.1f}%")
     expect(page.locator("pre.log")).to_contain_text("epoch 2: train loss")
     shoot(page, "tasks")
+    page.mouse.move(0, 0)
+    expect(tip).to_have_count(0)
 
 
 def test_cancel_a_queued_job(page: Page, demo: Workspace) -> None:

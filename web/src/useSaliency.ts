@@ -2,6 +2,7 @@
 // annotation page: which method, for which class, shown or not, and the map as a blob URL.
 import { reactive, toRef, watch } from "vue";
 import { saliencyUrl } from "./api";
+import { opaque } from "./editor/codec";
 import { useMethodChoice } from "./methods";
 
 export interface SaliencySettings {
@@ -9,12 +10,16 @@ export interface SaliencySettings {
   method: string;
   target: number | null; // null: the predicted class
   opacity: number;
+  mapOnly: boolean; // the map alone, opaque, without the image under it
 }
 
 export function useSaliency(id: () => number, available: () => boolean) {
-  const settings = reactive<SaliencySettings>({ show: false, method: "", target: null, opacity: 0.7 });
+  const settings = reactive<SaliencySettings>({ show: false, method: "", target: null, opacity: 0.7, mapOnly: false });
   useMethodChoice("saliency", toRef(settings, "method"));
-  const state = reactive({ loading: false, error: "", share: null as number | null, target: null as number | null, url: "" });
+  const state = reactive({ loading: false, error: "", share: null as number | null, target: null as number | null, url: "", opaqueUrl: "" });
+
+  /** The URL to show: the map over the image, or alone and opaque. */
+  const shown = () => (settings.mapOnly ? state.opaqueUrl : state.url);
 
   /** The map's URL for the current settings (its alpha channel is the normalised saliency). */
   const url = () => saliencyUrl(id(), settings.method, settings.target);
@@ -29,8 +34,10 @@ export function useSaliency(id: () => number, available: () => boolean) {
       const share = response.headers.get("x-mask-share");
       state.share = share === null ? null : Number(share);
       state.target = Number(response.headers.get("x-target"));
-      if (state.url) URL.revokeObjectURL(state.url);
-      state.url = URL.createObjectURL(await response.blob());
+      const map = await response.blob();
+      for (const old of [state.url, state.opaqueUrl]) if (old) URL.revokeObjectURL(old);
+      state.url = URL.createObjectURL(map);
+      state.opaqueUrl = URL.createObjectURL(await opaque(map));
     } catch (e) {
       state.error = String(e instanceof Error ? e.message : e);
     } finally {
@@ -39,5 +46,5 @@ export function useSaliency(id: () => number, available: () => boolean) {
   }
   watch([() => settings.show, () => settings.method, () => settings.target, id], load);
 
-  return { settings, state, url, load };
+  return { settings, state, url, shown, load };
 }

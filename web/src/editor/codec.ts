@@ -21,9 +21,23 @@ export function maskToPng(mask: BinaryMask): Promise<Blob> {
     image.data[i * 4 + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);
+  return pngOf(c);
+}
+
+function pngOf(c: HTMLCanvasElement): Promise<Blob> {
   return new Promise((resolve, reject) =>
     c.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("PNG encoding failed"))), "image/png"),
   );
+}
+
+/** The image with every pixel made opaque: a saliency map's colours alone, without the alpha
+ * that lets the image show through (the heat-map-only view). */
+export async function opaque(source: Blob): Promise<Blob> {
+  const pixels = await pixelsOf(source);
+  for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = 255;
+  const c = canvas(pixels.width, pixels.height);
+  c.getContext("2d")!.putImageData(pixels, 0, 0);
+  return pngOf(c);
 }
 
 /** RGBA pixels of an image blob or URL at its native size. */

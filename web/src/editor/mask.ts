@@ -178,3 +178,20 @@ export function labelEdges(labels: Int32Array, width: number): Uint8Array {
   }
   return out;
 }
+
+/** The mask's boundary: set pixels with an unset 4-neighbour or on the image's edge (the
+ * outline view, which leaves what is under the mask visible). */
+export function maskOutline(mask: BinaryMask): Uint8Array {
+  const { width, height, data } = mask;
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    if (!data[i]) continue;
+    const x = i % width;
+    const y = (i - x) / width;
+    const edge =
+      x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
+      !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
+    if (edge) out[i] = 1;
+  }
+  return out;
+}
