@@ -95,3 +95,17 @@ def test_superpixels_grabcut_and_progress(client: TestClient, demo: Workspace) -
     assert progress["splits"]["train"][label]["annotated"] == 1
     listed = client.get("/api/v1/images", params={"split": "train", "annotated": "true"}).json()
     assert [i["id"] for i in listed["items"]] == [image_id]
+
+
+def test_mask_coverage_warns_on_one_class(client: TestClient, demo: Workspace) -> None:
+    none = client.get("/api/v1/masks/coverage").json()
+    assert (none["split"], none["annotated"], none["skewed"]) == ("train", 0, False)
+    assert "paired training needs masks" in none["reason"]
+    for image in demo.images("train", label="3", limit=4):
+        demo.masks.set(image.id, np.ones((32, 32), dtype=bool))
+    report = client.get("/api/v1/masks/coverage", params={"split": "train"}).json()
+    assert report["skewed"] and "1 of 10 classes (3)" in report["reason"]
+    three = next(c for c in report["classes"] if c["name"] == "3")
+    assert (three["annotated"], three["share"]) == (4, 1.0)
+    assert sum(c["images"] for c in report["classes"]) == report["images"] == demo.count("train")
+    assert client.get("/api/v1/masks/coverage", params={"split": "pool"}).status_code == 422

@@ -130,6 +130,29 @@ def test_masks_export_import_progress(demo: Workspace, tmp_path: Path, monkeypat
     assert code == 2 and "does not exist" in err
 
 
+def test_paired_training_warns_on_masks_of_one_class(demo: Workspace, monkeypatch, capsys):
+    import numpy as np
+
+    for image in demo.images("train", label="9", limit=5):
+        demo.masks.set(image.id, np.ones((32, 32), dtype=bool))
+    args = ("train", demo.root, "--paired", "--epochs", "1", "--no-predict", "--seed", "0")
+    code, out, err = run(monkeypatch, capsys, *args, "-q")
+    assert code == 0 and "trained model version" in out
+    assert "warning: skewed masks: masks cover 1 of 10 classes (9)" in " ".join(err.split())
+    assert "annotated" not in out  # -q keeps only the warning
+    code, out, err = run(monkeypatch, capsys, "masks", "coverage", demo.root)
+    assert code == 0 and "skewed masks" in err
+    row = next(line for line in out.splitlines() if line.strip("│ ").startswith("9 "))
+    assert [c.strip() for c in row.split("│")[1:5]] == [
+        "9",
+        str(demo.count("train", label="9")),
+        "5",
+        "100%",
+    ]
+    code, out, err = run(monkeypatch, capsys, "train", demo.root, "--epochs", "1", "--queue")
+    assert code == 0 and "warning" not in err and "annotated" not in out  # not paired
+
+
 def test_explain_and_attribute(demo: Workspace, tmp_path: Path, monkeypatch, capsys) -> None:
     image = demo.images("test", limit=1)[0]
     code, out, _ = run(

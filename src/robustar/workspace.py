@@ -16,6 +16,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from robustar.annotations.coverage import Coverage
 from robustar.annotations.masks import Masks
 from robustar.config import (
     CONFIG_FILE,
@@ -404,6 +405,11 @@ class Workspace:
         return self.predictor.metrics(split, version)
 
     # ----- training --------------------------------------------------------------------------
+
+    def mask_coverage(self, split: str = "train") -> Coverage:
+        """Spurious masks per class of a split and whether they are too skewed for paired
+        training (`skewed`, with the `reason`); the faces show it before a paired run."""
+        return self.masks.coverage(split)
 
     def train(
         self,

@@ -17,7 +17,21 @@ def test_queue_training_watch_it_finish_and_see_curves(page: Page, demo: Workspa
     page.goto("/train")
     page.fill("input[name=architecture]", "tiny_cnn")
     page.fill("input[name=epochs]", "2")
+    coverage = page.locator("section[aria-label='mask coverage']")
+    expect(coverage).to_have_count(0)  # only for paired training
     page.check("input[name=paired]")
+    expect(coverage).to_contain_text("paired training needs masks")
+    expect(coverage.locator("[role=alert]")).to_have_count(0)
+    page.uncheck("input[name=paired]")
+    for image in demo.images("train", label="9", limit=6):  # masks of one class only
+        demo.masks.set(image.id, np.ones((32, 32), dtype=bool))
+    page.check("input[name=paired]")
+    expect(coverage.locator(".warning[role=alert]")).to_contain_text(
+        "Masks cover 1 of 10 classes (9)"
+    )
+    expect(coverage.locator("tr[data-class='9'] td").nth(2)).to_have_text("6")
+    expect(coverage.locator("tr[data-class='9'] td").nth(3)).to_contain_text("100%")
+    expect(coverage.locator("tbody tr")).to_have_count(10)
     # The form is built from TrainOptions' schema: an input per option, shown when it applies.
     expect(page.locator("select[name=regularizer] option")).to_have_count(4)
     page.select_option("select[name=init]", "current")  # fine-tune, optionally uploaded weights

@@ -447,6 +447,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/masks/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage
+         * @description Spurious masks per class, and whether they are too skewed for paired training (one
+         *     class far beyond its share, or fewer than half of the classes): the Train page warns.
+         */
+        get: operations["coverage_api_v1_masks_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/auto-annotate": {
         parameters: {
             query?: never;
@@ -943,6 +964,23 @@ export interface components {
             /** Limit */
             limit?: number | null;
         };
+        /** ClassCoverage */
+        ClassCoverage: {
+            /** Name */
+            name: string;
+            /** Images */
+            images: number;
+            /**
+             * Annotated
+             * @description images with a current, non-empty spurious mask
+             */
+            annotated: number;
+            /**
+             * Share
+             * @description the class's part of all annotated images of the split
+             */
+            share: number;
+        };
         /** ClassDelta */
         ClassDelta: {
             /** Name */
@@ -1242,6 +1280,33 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+        };
+        /**
+         * MaskCoverage
+         * @description Spurious masks per class of a split, and whether paired training should be warned.
+         */
+        MaskCoverage: {
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "train" | "validation" | "test" | "pool";
+            /** Images */
+            images: number;
+            /** Annotated */
+            annotated: number;
+            /** Classes */
+            classes: components["schemas"]["ClassCoverage"][];
+            /**
+             * Skewed
+             * @description masks too concentrated on few classes for paired training
+             */
+            skewed: boolean;
+            /**
+             * Reason
+             * @description why it is skewed, or why not
+             */
+            reason: string;
         };
         /** MaskVersion */
         MaskVersion: {
@@ -3769,6 +3834,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnnotationProgress"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    coverage_api_v1_masks_coverage_get: {
+        parameters: {
+            query?: {
+                /** @description labelled split */
+                split?: "train" | "validation" | "test";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskCoverage"];
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -7,6 +7,7 @@ import type {
   EpochCurve,
   Job,
   ImageDetail,
+  MaskCoverage,
   MaskKind,
   MaskVersion,
   Proposal,
@@ -205,6 +206,7 @@ export const api = {
     }),
   curves: (version: number) => request<EpochCurve[]>(`/models/${version}/epochs`),
   progress: (kind: MaskKind) => request<AnnotationProgress>(withParams("/annotations/progress", { kind })),
+  maskCoverage: (split: "train" | "validation" | "test") => request<MaskCoverage>(withParams("/masks/coverage", { split })),
 };
 
 export function thumbnailUrl(id: number, fingerprint: string, size = 128): string {

@@ -21,6 +21,7 @@ export type SplitMetrics = Schemas["SplitMetrics"];
 export type MaskVersion = Schemas["MaskVersion"];
 export type MaskKind = MaskVersion["kind"];
 export type AnnotationProgress = Schemas["AnnotationProgress"];
+export type MaskCoverage = Schemas["MaskCoverage"];
 export type EpochCurve = Schemas["EpochResult"];
 export type SplitComparison = Schemas["SplitComparison"];
 export type Comparison = Schemas["RepairReport"];

@@ -7,9 +7,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from robustar.annotations import assist, proposals, store, transfer
+from robustar.annotations.coverage import Coverage, annotated_counts, judge
 from robustar.annotations.maskfile import as_binary
 from robustar.annotations.proposals import AutoAnnotate, AutoAnnotated, ProposalInfo
 from robustar.annotations.segmenters import Segmenter, load_segmenter
@@ -106,28 +107,23 @@ class Masks:
 
     def progress(self, kind: str = "spurious") -> dict[str, dict[str, tuple[int, int]]]:
         """Per labelled split and class: (annotated images, images)."""
-        kind = store.check_kind(kind)
-        annotated = (
-            select(Mask.image_id)
-            .where(Mask.is_current, Mask.kind == kind, Mask.pixels > 0)
-            .scalar_subquery()
-        )
-        query = (
-            select(
-                Image.split,
-                Image.label,
-                func.count(),
-                func.sum(case((Image.id.in_(annotated), 1), else_=0)),
-            )
-            .where(Image.split.in_([s for s in LABELLED_SPLITS if s in self._images.folders]))
-            .group_by(Image.split, Image.label)
-        )
-        result: dict[str, dict[str, tuple[int, int]]] = {}
-        with self._db.session() as session:
-            for split, label, total, done in session.execute(query):
-                name = self._images.classes[label]
-                result.setdefault(split, {})[name] = (int(done or 0), int(total))
-        return result
+        splits = [s for s in LABELLED_SPLITS if s in self._images.folders]
+        counts = annotated_counts(self._db, splits, store.check_kind(kind))
+        names = self._images.classes
+        return {
+            split: {names[label]: c for label, c in classes.items()}
+            for split, classes in counts.items()
+        }
+
+    def coverage(self, split: str = "train") -> Coverage:
+        """Spurious masks per class of a labelled split, and whether they are too skewed for
+        paired training (see `judge`)."""
+        if split not in LABELLED_SPLITS or split not in self._images.folders:
+            present = [s for s in LABELLED_SPLITS if s in self._images.folders]
+            raise DataError(f"no labelled split {split!r}", f"use one of {', '.join(present)}")
+        counts = annotated_counts(self._db, [split], "spurious").get(split, {})
+        names = self._images.classes
+        return judge(split, {name: counts.get(i, (0, 0)) for i, name in enumerate(names)})
 
     # ----- assisted selection ----------------------------------------------------------------
 

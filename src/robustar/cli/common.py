@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 models_app = typer.Typer(help="Model versions: list, import, make current.", no_args_is_help=True)
-masks_app = typer.Typer(help="Masks: import, export, progress.", no_args_is_help=True)
+masks_app = typer.Typer(help="Masks: import, export, progress, coverage.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Jobs: list, cancel, resume.", no_args_is_help=True)
 attribute_app = typer.Typer(
     help="Data attribution: build, query, suspicious.", no_args_is_help=True

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
@@ -19,6 +20,9 @@ from robustar.cli.common import (
 )
 from robustar.cli.derive import Fields, command
 from robustar.cli.progress import progress_bars
+
+if TYPE_CHECKING:
+    from robustar.annotations.coverage import Coverage
 
 MaskFormat = Annotated[str, typer.Option("--format", help="png (a folder) or coco (a JSON file)")]
 
@@ -56,6 +60,37 @@ def masks_progress(directory: WorkspaceDir, kind: MaskKind = "spurious") -> None
         detail = " ".join(f"{name}:{d}/{t}" for name, (d, t) in classes.items())
         table.add_row(split, str(done), str(total), detail)
     stdout.print(table)
+
+
+def print_coverage(report: Coverage, quiet: bool = False) -> None:
+    """The per-class table, then the verdict; `quiet` keeps only a skew warning."""
+    if not quiet:
+        table = Table(
+            "class",
+            "images",
+            "annotated",
+            "share",
+            title=f"spurious masks, {report.split}",
+            caption="share: the class's part of all annotated images",
+        )
+        for c in report.classes:
+            table.add_row(c.name, str(c.images), str(c.annotated), f"{c.share:.0%}")
+        table.add_row("all", str(report.images), str(report.annotated), "", style="bold")
+        stdout.print(table)
+    if report.skewed:
+        console.print(f"[yellow]warning[/]: skewed masks: {escape(report.reason)}")
+    elif not quiet:
+        stdout.print(escape(report.reason))
+
+
+@masks_app.command("coverage")
+def masks_coverage(
+    directory: WorkspaceDir,
+    split: Annotated[str, typer.Option(help="a labelled split")] = "train",
+) -> None:
+    """Spurious masks per class (share: the class's part of all annotated images), with a
+    warning when they are too skewed for paired training."""
+    print_coverage(open_workspace(directory).mask_coverage(split))
 
 
 @command(masks_app, "auto")

@@ -23,6 +23,7 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.derive import Fields, command
+from robustar.cli.mask_commands import print_coverage
 from robustar.cli.progress import progress_bars
 from robustar.config import LABELLED_SPLITS
 
@@ -230,6 +231,8 @@ def train(
         stdout.print(f"resumed {resume}: model version {version.id} is now current")
         print_versions([version], list(workspace.folders))
         return
+    if parsed.paired:  # skewed masks can teach a new shortcut: say so before it trains
+        print_coverage(workspace.mask_coverage("train"), quiet)
     if queue:
         job = workspace.jobs.train(parsed, predict_after)
         stdout.print(

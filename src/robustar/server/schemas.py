@@ -166,6 +166,24 @@ class AnnotationProgress(Schema):
     splits: dict[str, dict[str, ClassProgress]]
 
 
+class ClassCoverage(Schema):
+    name: str
+    images: int
+    annotated: int = Field(description="images with a current, non-empty spurious mask")
+    share: float = Field(description="the class's part of all annotated images of the split")
+
+
+class MaskCoverage(Schema):
+    """Spurious masks per class of a split, and whether paired training should be warned."""
+
+    split: SplitName
+    images: int
+    annotated: int
+    classes: list[ClassCoverage]
+    skewed: bool = Field(description="masks too concentrated on few classes for paired training")
+    reason: str = Field(description="why it is skewed, or why not")
+
+
 Point = tuple[JsonInt, JsonInt]
 
 

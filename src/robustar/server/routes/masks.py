@@ -154,6 +154,16 @@ def progress(workspace: WorkspaceDep, kind: Kind = "spurious") -> schemas.Annota
     return schemas.AnnotationProgress(kind=kind, splits=splits)
 
 
+@router.get("/masks/coverage", response_model=schemas.MaskCoverage)
+def coverage(
+    workspace: WorkspaceDep,
+    split: Literal["train", "validation", "test"] = Query("train", description="labelled split"),
+) -> schemas.MaskCoverage:
+    """Spurious masks per class, and whether they are too skewed for paired training (one
+    class far beyond its share, or fewer than half of the classes): the Train page warns."""
+    return schemas.MaskCoverage.model_validate(workspace.mask_coverage(split))
+
+
 @router.post("/jobs/auto-annotate", response_model=JobInfo, status_code=202, tags=["jobs"])
 def queue_auto_annotation(workspace: WorkspaceDep, body: AutoAnnotate) -> JobInfo:
     """Queue batch auto-annotation over a filtered set; proposals wait for review."""
