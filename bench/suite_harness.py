@@ -24,10 +24,12 @@ from robustar import Workspace
 from robustar.data.problems import Problem, generate
 from robustar.models.registry import create_model
 from robustar.predict.engine import make_loader
+from robustar.repair import reliance_figures
 from robustar.train.fillers import Pixels
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
 from robustar.train.plain import Loaders, evaluate, seed_everything, train_epochs
+from robustar.train.search import CRITERION_FILLERS
 
 # Fewer than the generator's defaults: the sweep trains hundreds of models on 2 cores.
 COUNTS = {
@@ -54,6 +56,7 @@ class Loaded:
     problem: Problem
     train: Split
     masks: torch.Tensor  # (N, 1, H, W) in {0, 1}, the true spurious mask of every train image
+    validation_masks: torch.Tensor  # the same for validation (the search criterion's masks)
     validation: Split
     ood: Split
     reference_train: Split
@@ -64,13 +67,14 @@ class Loaded:
     def classes(self) -> int:
         return len(self.problem.classes)
 
-    def mask_share(self, share: float, seed: int) -> torch.Tensor:
-        """The true masks of a random `share` of the training images, zeros elsewhere."""
-        count = len(self.masks)
-        chosen = np.random.default_rng(seed).permutation(count)[: round(share * count)]
-        keep = torch.zeros(count, dtype=torch.bool)
+    def mask_share(self, share: float, seed: int, validation: bool = False) -> torch.Tensor:
+        """The true masks of a random `share` of the training (or validation) images, zeros
+        elsewhere: what a user who annotated that share has."""
+        masks = self.validation_masks if validation else self.masks
+        chosen = np.random.default_rng(seed).permutation(len(masks))[: round(share * len(masks))]
+        keep = torch.zeros(len(masks), dtype=torch.bool)
         keep[torch.from_numpy(chosen)] = True
-        return self.masks * keep.view(-1, 1, 1, 1)
+        return masks * keep.view(-1, 1, 1, 1)
 
 
 def _split(workspace: Workspace, split: str, problem: Problem) -> tuple[Split, torch.Tensor]:
@@ -91,20 +95,21 @@ def load(kind: str, seed: int = 0, counts: dict[str, int] = COUNTS) -> Loaded:
     shutil.rmtree(root, ignore_errors=True)
     problem = generate(kind, root / "problem", seed=seed, counts=counts)
     splits: dict[str, Split] = {}
-    masks = torch.empty(0)
+    masks: dict[str, torch.Tensor] = {}
     for reference in (False, True):
         config = problem.config(reference=reference, test="ood")
         workspace = Workspace.create(root / f"workspace-{int(reference)}", config)
         prefix = "reference_" if reference else ""
         for split in ("train", "validation"):
-            splits[prefix + split], split_masks = _split(workspace, split, problem)
-            if split == "train" and not reference:
-                masks = split_masks
+            splits[prefix + split], masks[prefix + split] = _split(workspace, split, problem)
         if not reference:
             splits["ood"] = _split(workspace, "test", problem)[0]
         workspace.close()
     image = problem.config().image
-    return Loaded(problem, masks=masks, pixels=Pixels(image.mean, image.std, CPU), **splits)
+    pixels = Pixels(image.mean, image.std, CPU)
+    return Loaded(
+        problem, masks=masks["train"], validation_masks=masks["validation"], pixels=pixels, **splits
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,22 @@ class Result:
     ood: float
     validation: float
     seconds: float
+    filled: float | None = None  # the repair search's criterion on the validation masks
+    consistency: float | None = None
+
+
+def criterion(
+    data: Loaded, model: torch.nn.Module, masks: torch.Tensor
+) -> tuple[float | None, float | None]:
+    """The repair search's figures on the annotated validation images (`masks` non-empty)."""
+    rows = masks.flatten(1).amax(1) > 0.5
+    if not rows.any():
+        return None, None
+    annotated = TensorDataset(
+        data.validation.images[rows], data.validation.labels[rows], masks[rows]
+    )
+    loader = make_loader(annotated, 256, 0, CPU)
+    return reliance_figures(model.eval(), loader, data.pixels, CRITERION_FILLERS, 0, CPU)
 
 
 def train(
@@ -153,7 +174,13 @@ def train(
         results = train_epochs(model, loaders, options, CPU, Path(run_dir), objective, generator)
     ood = make_loader(TensorDataset(data.ood.images, data.ood.labels), 256, 0, CPU)
     seconds = sum(r.seconds for r in results)
-    result = Result(evaluate(model, ood, CPU)[1], results[-1].val_accuracy or 0.0, seconds)
+    figures = (None, None)
+    if options.paired and masks is not None:
+        share = float((masks.flatten(1).amax(1) > 0.5).float().mean())
+        figures = criterion(data, model, data.mask_share(share, options.seed, validation=True))
+    result = Result(
+        evaluate(model, ood, CPU)[1], results[-1].val_accuracy or 0.0, seconds, *figures
+    )
     return result, model.state_dict()
 
 

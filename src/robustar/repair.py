@@ -8,6 +8,7 @@ model that ignores those pixels keeps its accuracy and looks elsewhere).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,30 @@ class Comparison:
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """Portable SUM over a condition (PostgreSQL does not sum booleans)."""
     return func.sum(case((condition, 1), else_=0))
+
+
+@torch.inference_mode()
+def reliance_figures(
+    model: torch.nn.Module,
+    loader: Iterable,
+    pixels: Pixels,
+    fillers: list[str],
+    seed: int,
+    device: torch.device,
+) -> tuple[float, float]:
+    """(accuracy on the filled copies, agreement of their predictions with the originals'),
+    means over `fillers`, for batches (images, labels, *_, masks) of annotated images."""
+    correct = agree = copies = 0
+    generator = torch.Generator().manual_seed(seed)
+    for images, labels, *_, m in loader:
+        images, labels, m = images.to(device), labels.to(device), m.to(device)
+        original = model(images).argmax(1)
+        for filler in fillers:
+            predicted = model(FILLERS[filler](images, m, pixels, generator)).argmax(1)
+            correct += int((predicted == labels).sum())
+            agree += int((predicted == original).sum())
+            copies += len(labels)
+    return correct / max(copies, 1), agree / max(copies, 1)
 
 
 class Repair:
@@ -212,18 +237,8 @@ class Repair:
         base, loader, pixels = found
         device = self._models.device
         model = self._models.load(version).eval().to(device)
-        correct, agree = 0, 0
-        generator = torch.Generator().manual_seed(seed)
-        with torch.inference_mode():
-            for images, labels, _, m in loader:
-                images, labels, m = images.to(device), labels.to(device), m.to(device)
-                original = model(images).argmax(1)
-                for filler in fillers:
-                    predicted = model(FILLERS[filler](images, m, pixels, generator)).argmax(1)
-                    correct += int((predicted == labels).sum())
-                    agree += int((predicted == original).sum())
-        copies = len(base) * len(fillers)
-        return Reliance(split, len(base), fillers, correct / copies, agree / copies)
+        filled, agreement = reliance_figures(model, loader, pixels, fillers, seed, device)
+        return Reliance(split, len(base), fillers, filled, agreement)
 
     def filled_accuracy(
         self,
