@@ -198,6 +198,17 @@ def test_queries_explain_the_class_asked_for(demo: Workspace, method: str) -> No
 def test_suspicious_queue_and_api(demo: Workspace) -> None:
     with pytest.raises(NotFoundError, match="missing"):
         demo.attribution.suspicious()
+    client = TestClient(create_app(demo))
+    image = demo.images("test", limit=1)[0]
+    # Not built yet is a state of a new workspace: 200 with what is missing and the fix.
+    empty = client.get("/api/v1/attribution/suspicious")
+    assert empty.status_code == 200
+    assert empty.json()["status"] == "not_built" and empty.json()["suspects"] == []
+    assert "robustar attribute build" in empty.json()["fix"]
+    unbuilt = client.get(f"/api/v1/images/{image.id}/attribution").json()
+    assert unbuilt["status"] == "not_built" and unbuilt["helpful"] == unbuilt["harmful"] == []
+    assert client.get("/api/v1/images/999999/attribution").status_code == 404
+    assert client.get("/api/v1/attribution/suspicious?method=influence-cg").status_code == 400
     with pytest.raises(DataError, match="single queries"):
         demo.attribution.suspicious("influence-cg")
     demo.attribution.build(dim=64)
@@ -215,12 +226,13 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
         on = {test: scores[suspect.image_id] for test, scores in harm.items()}
         assert suspect.score == pytest.approx(sum(on.values()), rel=1e-4)
         assert suspect.harms_most == max(on, key=on.get)
-    client = TestClient(create_app(demo))
-    image = demo.images("test", limit=1)[0]
     body = client.get(f"/api/v1/images/{image.id}/attribution", params={"k": 3}).json()
+    assert body["status"] == "ready"
     assert len(body["helpful"]) == 3 and len(body["harmful"]) == 3
     params = {"limit": 5, "ordering": "score"}
-    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
+    answer = client.get("/api/v1/attribution/suspicious", params=params).json()
+    assert answer["status"] == "ready" and answer["detail"] is None
+    listed = answer["suspects"]
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
     assert [s["harms_most"] for s in listed] == [s.harms_most for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
@@ -300,7 +312,7 @@ def test_queue_marks_and_excludes_annotated_images(demo: Workspace) -> None:
     assert [s.image_id for s in left] == [second.image_id, third.image_id]
     client = TestClient(create_app(demo))
     params = {"limit": 2, "exclude_annotated": "true"}
-    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
+    listed = client.get("/api/v1/attribution/suspicious", params=params).json()["suspects"]
     assert [(s["image_id"], s["annotated"]) for s in listed] == [
         (second.image_id, False),
         (third.image_id, False),

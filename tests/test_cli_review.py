@@ -69,8 +69,14 @@ def test_compare_names_missing_predictions_and_runs_them(demo: Workspace, monkey
         demo.compare(before=1)
     assert f"robustar predict DIR --version {imported.id}" in (error.value.fix or "")
     response = TestClient(create_app(demo)).get("/api/v1/compare", params={"before": 1})
-    assert response.status_code == 400 and "no stored predictions" in response.json()["detail"]
-    assert "robustar predict" in response.json()["fix"]
+    assert response.status_code == 200  # an imported version is a state, not an error
+    body = response.json()
+    assert body["splits"] == [] and "robustar predict" in body["fix"]
+    assert body["missing"] == [
+        {"version": imported.id, "split": s} for s in ("train", "validation", "test")
+    ]
+    code, out, err = run(monkeypatch, capsys, "compare", demo.root, "--before", "1")
+    assert code == 2 and f"version {imported.id} on test" in err and "--predict" in err
     code, out, _ = run(monkeypatch, capsys, "compare", demo.root, "--before", "1", "--predict")
     assert code == 0, out
     report = demo.compare(before=1)  # the same weights: nothing changes

@@ -324,9 +324,11 @@ class Workspace:
         after: int | None = None,
         predict: bool = False,
         progress: ProgressCallback = None,
+        report_missing: bool = False,
     ) -> Comparison:
         """Version `after` (default: current) against `before` (default: its parent).
-        Both need predictions of the labelled splits; `predict=True` runs the missing ones."""
+        Both need predictions of the labelled splits; `predict=True` runs the missing ones,
+        `report_missing=True` lists them in `missing` instead of raising."""
         new = self.model(after)
         if before is None and new.parent_id is None:
             raise DataError(
@@ -338,7 +340,7 @@ class Workspace:
         if predict:
             for version, split in self.repair.missing_predictions(base, new.id):
                 self.predict(split, version, progress)
-        return self.repair.compare(base, new.id)
+        return self.repair.compare(base, new.id, report_missing=report_missing)
 
     def use_model(self, version: int) -> VersionInfo:
         """Make a version current; a candidate the regression guard held back is promoted."""

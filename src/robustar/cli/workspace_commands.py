@@ -48,19 +48,37 @@ def init(
     pool: Annotated[Path | None, typer.Option(help="unlabelled pool folder")] = None,
     class_file: Annotated[Path | None, typer.Option(help="one class name per line")] = None,
     architecture: Annotated[
-        str, typer.Option(help="model name, see 'robustar models architectures'")
-    ] = "resnet18",
+        str | None,
+        typer.Option(
+            help="model name, see 'robustar models architectures'; default: proposed from the "
+            "images (small_cnn for small ones, resnet18 otherwise)"
+        ),
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="weights to import as version 1")] = None,
-    image_size: Annotated[int, typer.Option(help="model input size in pixels")] = 224,
+    image_size: Annotated[
+        int | None,
+        typer.Option(help="model input size in pixels; default: proposed from the images"),
+    ] = None,
     resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
     batch_size: Annotated[int, typer.Option()] = 64,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Create a workspace from existing image folders and index them."""
+    """Create a workspace from existing image folders and index them. Without --architecture
+    or --image-size, they are proposed from the training images' median size (and said)."""
     from robustar.config import parse_config
     from robustar.workspace import Workspace
+
+    if (architecture is None or image_size is None) and train.is_dir():
+        from robustar.data.propose import propose_model
+
+        proposal = propose_model(train, architecture)
+        architecture, image_size = proposal.architecture, image_size or proposal.size
+        stdout.print(
+            f"model: {architecture} at {image_size} px, proposed from the data: "
+            f"{proposal.reason} (--architecture and --image-size choose otherwise)"
+        )
 
     def absolute(p: Path | None) -> str | None:
         return None if p is None else str(p.expanduser().resolve())

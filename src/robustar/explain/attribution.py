@@ -74,6 +74,19 @@ class IndexInfo:
         return self.done == self.images
 
 
+IndexState = Literal["ready", "not_built", "incomplete", "no_model"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """An expected state of a fresh workspace, not an error: an index not built yet (or
+    half built, or no model to build it for) answers with what is missing and the fix."""
+
+    status: IndexState
+    detail: str | None = None
+    fix: str | None = None
+
+
 @dataclass(frozen=True)
 class Scored:
     image_id: int
@@ -447,13 +460,22 @@ class AttributionIndex:
     def ready(self) -> IndexInfo:
         info = self.info()
         if info is None or not info.complete:
-            raise NotFoundError(
-                f"the {self.method} attribution index of model version {self.version} is "
-                f"{'missing' if info is None else 'incomplete'}",
-                f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
-                "it' on an image page or the Suspicious page",
-            )
+            state = self.readiness()
+            raise NotFoundError(state.detail or "", state.fix)
         return info
+
+    def readiness(self) -> Readiness:
+        """Whether the index answers queries, or what is missing and how to build it."""
+        info = self.info()
+        if info is not None and info.complete:
+            return Readiness("ready")
+        return Readiness(
+            "not_built" if info is None else "incomplete",
+            f"the {self.method} attribution index of model version {self.version} is "
+            f"{'missing' if info is None else 'incomplete'}",
+            f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
+            "it' on an image page or the Suspicious page",
+        )
 
     def featuriser(self) -> Featuriser:
         """The same featuriser the index was built with (the projection is seeded)."""

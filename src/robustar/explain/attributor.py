@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select
 
 from robustar.data.images import ImageStore
 from robustar.db.tables import Mask, Suspicion
-from robustar.errors import DataError
+from robustar.errors import DataError, NotFoundError
 from robustar.explain.attribution import (
     ATTRIBUTION,
     DEFAULT_METHOD,
@@ -23,6 +23,7 @@ from robustar.explain.attribution import (
     Attributions,
     Featuriser,
     IndexInfo,
+    Readiness,
     Scored,
 )
 from robustar.models.store import ModelStore
@@ -60,6 +61,16 @@ def balanced(suspects: list[Suspect]) -> list[Suspect]:
         for group in turns
         if i < len(group)
     ]
+
+
+def _check_ranks(method: str) -> None:
+    if not ATTRIBUTION.entry(method).meta["ranks"]:
+        ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
+        raise DataError(
+            f"the suspicious queue needs one query per misclassified image; {method} is "
+            "meant for single queries",
+            f"rank with {', '.join(ranking)}",
+        )
 
 
 class Attribution:
@@ -127,6 +138,18 @@ class Attribution:
         if ATTRIBUTION.entry(method).meta["ranks"] and (built or not self._stored(info.version)):
             self.store_queue(method, info.version, progress)
         return info
+
+    def readiness(self, method: str = DEFAULT_METHOD, ranking: bool = False) -> Readiness:
+        """Whether the current version's `method` index answers queries (the pages ask this
+        instead of catching a 404: nothing built yet is a normal state); `ranking`: for the
+        suspicious queue, which only some methods can rank (an error otherwise)."""
+        if ranking:
+            _check_ranks(method)
+        try:
+            index = self.index(method)
+        except NotFoundError as none:  # no model version yet
+            return Readiness("no_model", none.what, none.fix)
+        return index.readiness()
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
         found = (self.index(m, version).info() for m in ATTRIBUTION)
@@ -223,13 +246,7 @@ class Attribution:
             return found is not None
 
     def _ranking_index(self, method: str, version: int | None) -> AttributionIndex:
-        if not ATTRIBUTION.entry(method).meta["ranks"]:
-            ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
-            raise DataError(
-                f"the suspicious queue needs one query per misclassified image; {method} is "
-                "meant for single queries",
-                f"rank with {', '.join(ranking)}",
-            )
+        _check_ranks(method)
         index = self.index(method, version)
         index.ready()
         return index

@@ -88,5 +88,7 @@ def compare_versions(
     before: Id | None = Query(None, description="default: the parent of `after`"),
 ) -> Comparison:
     """Accuracy per split and class, flipped predictions, and accuracy with the annotated
-    spurious regions of test images filled: the repair report."""
-    return workspace.compare(before, after)
+    spurious regions of test images filled: the repair report. A version without stored
+    predictions (an imported one) is no error: `missing` names each version and split to
+    predict (POST /jobs/predict), and `splits` stays empty until they exist."""
+    return workspace.compare(before, after, report_missing=True)
