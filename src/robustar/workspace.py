@@ -50,7 +50,7 @@ from robustar.repair import Comparison, Repair
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
-from robustar.train.runs import resumable
+from robustar.train.runs import UnfinishedRun, delete_run, resumable, unfinished_runs
 
 
 class Workspace:
@@ -386,15 +386,15 @@ class Workspace:
         predict: bool = True,
         run_dir: Path | None = None,
         on_epoch: Callable[[EpochResult], None] | None = None,
-        resume: str | None = None,
+        resume: str | UnfinishedRun | None = None,
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version and make it current (paired training with `paired=True`).
 
         Curves and epoch checkpoints go to `runs/<run>/` (TensorBoard files in its
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
-        `resume` names an unfinished run (`info().unfinished_runs`) to go on with, with its
-        own options.
+        `resume` names an unfinished run (`unfinished_runs()`: one stopped after at least
+        one epoch; one stopped sooner leaves nothing) to go on with, with its own options.
 
         A version trained from a parent (`init="current"`) passes the regression guard
         first: if it loses validation accuracy beyond `guard_tolerance` points it is returned
@@ -402,7 +402,8 @@ class Workspace:
         until `use_model` promotes it.
         """
         if resume is not None:
-            run_dir, options = resumable(self.paths.runs, resume)
+            name = resume if isinstance(resume, str) else resume.name
+            run_dir, options = resumable(self.paths.runs, name)
         options = options or parse_options(kwargs)
         version = train_version(
             self.images_store,
@@ -421,6 +422,15 @@ class Workspace:
             report = self.guard.judge(version.id, options.guard_tolerance)
             return self.model_store.settle(version.id, report)
         return self.model(version.id)
+
+    def unfinished_runs(self) -> list[UnfinishedRun]:
+        """Training runs outside jobs that were stopped after an epoch, oldest first: go on
+        with `train(resume=run)`, or remove with `delete_run(run)`."""
+        return unfinished_runs(self.paths.runs)
+
+    def delete_run(self, run: str | UnfinishedRun) -> UnfinishedRun:
+        """Remove an unfinished run's folder (checkpoints and curves); returns what it was."""
+        return delete_run(self.paths.runs, run if isinstance(run, str) else run.name)
 
     # ----- summary ---------------------------------------------------------------------------
 

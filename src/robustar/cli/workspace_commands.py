@@ -148,7 +148,7 @@ def _print_info(workspace: Workspace) -> None:
         stdout.print(
             f"[yellow]unfinished run[/] {escape(run.name)} ({done}, stopped "
             f"{run.stopped_at:%Y-%m-%d %H:%M} UTC): resume with 'robustar train DIR --resume "
-            f"{escape(run.name)}', or delete {escape(run.folder)}"
+            f"{escape(run.name)}', or remove with 'robustar runs clean DIR {escape(run.name)}'"
         )
     if not info.versions:
         stdout.print("no model versions yet: run 'robustar train' or 'robustar models import'")
