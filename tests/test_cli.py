@@ -284,7 +284,9 @@ def test_a_custom_model_works_in_later_commands_without_pythonpath(
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["--help"], ["info", "--help"], ["attribute", "--help"], ["masks", "--help"]]
+    "args",
+    [[], ["--help"], ["info", "--help"], ["attribute", "--help"], ["masks", "--help"]]
+    + [["demo", "--help"], ["init", "--help"], ["runs", "--help"]],
 )
 def test_the_cli_starts_without_torch(args: list[str]) -> None:
     """`robustar --help` takes a fraction of a second: torch (seconds of imports) loads only
@@ -319,3 +321,19 @@ def test_init_proposes_a_model_from_the_image_size(
     assert code == 0 and "proposed" not in out  # both given: nothing to propose
     with Workspace.open(tmp_path / "u") as ws:
         assert ws.config.image.size == 20
+
+
+def test_long_commands_announce_their_steps() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from robustar.cli.progress import announce_steps
+
+    out, seen = StringIO(), []
+    steps = {"generate": "make data", "train": "train it"}
+    progress = announce_steps(lambda *a: seen.append(a), Console(file=out), steps)
+    for stage in ("generate demo data", "generate demo data", "train epoch 1/2", "train epoch 2/2"):
+        progress(stage, 1, 2)
+    assert out.getvalue().splitlines() == ["step 1/2: make data", "step 2/2: train it"]
+    assert len(seen) == 4 and announce_steps(None, Console(file=out), steps) is None

@@ -23,7 +23,7 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.derive import Fields, command
-from robustar.cli.progress import progress_bars
+from robustar.cli.progress import announce_steps, progress_bars
 from robustar.config import LABELLED_SPLITS
 
 if TYPE_CHECKING:
@@ -111,10 +111,22 @@ def demo(
     port: Annotated[int | None, typer.Option()] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Create the spurious-digits demo workspace, train its baseline, then serve it."""
-    from robustar.demo import create_demo
+    """Create the spurious-digits demo workspace, train its baseline, then serve it
+    (about 35-40 s on a quiet 2-core machine, minutes on a busy one)."""
+    if not quiet:
+        console.print("loading PyTorch (seconds; longer on a busy machine)")
+    from robustar.demo import BASELINE, create_demo
 
-    with progress_bars(console, not quiet) as progress:
+    steps = {
+        "generate": "generate 5,000 spurious-digit images",
+        "scan": "index them",
+        "train": f"train the baseline small CNN ({BASELINE.epochs} epochs, the longest step)",
+        "predict": "predict every split",
+    }
+    if not train:
+        del steps["train"], steps["predict"]
+    with progress_bars(console, not quiet) as bars:
+        progress = announce_steps(bars, console, steps)
         workspace = create_demo(directory, train=train, progress=progress)
     _print_info(workspace)
     if serve_after:
