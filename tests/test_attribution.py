@@ -3,10 +3,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from scipy.stats import pearsonr, spearmanr
 from torch import nn
 
 from robustar import Workspace
+from robustar.db.tables import Prediction
 from robustar.errors import DataError, NotFoundError
 from robustar.explain.gradients import LastLayer, PerSample, Projection
 from robustar.explain.hessian import GaussNewtonSolver
@@ -426,3 +428,23 @@ def test_conjugate_gradient_influence_matches_leave_one_out_on_a_tiny_mlp() -> N
     pearson, spearman = pearsonr(predicted, actual)[0], spearmanr(predicted, actual)[0]
     print(f"leave-one-out, tiny MLP, CG: Pearson {pearson:.3f}, Spearman {spearman:.3f}")
     assert pearson > 0.85 and spearman > 0.8
+
+
+def test_the_ranking_is_kept_beside_the_index_while_the_mistakes_hold(demo: Workspace) -> None:
+    """Ranking featurises every mistake; the build keeps it, so the queue reads it back."""
+    demo.attribution.build(dim=64)
+    kept = demo.attribution.index().folder / "ranking-test.npz"
+    assert kept.is_file()
+    queue = demo.attribution.suspicious(limit=500, ordering="score")
+    kept.unlink()
+    assert demo.attribution.suspicious(limit=500, ordering="score") == queue  # recomputed
+    right = demo.images("test", correct=True, limit=1)[0]
+    with demo.db.session() as session:  # the version now gets one more test image wrong
+        session.execute(
+            update(Prediction)
+            .where(Prediction.image_id == right.id, Prediction.version_id == 1)
+            .values(correct=False)
+        )
+    demo.attribution.suspicious(limit=5)
+    with np.load(kept) as ranking:
+        assert right.id in ranking["wrong"]

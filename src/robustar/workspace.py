@@ -268,6 +268,10 @@ class Workspace:
         """A class index from a class name or index (or a string of digits)."""
         return self.images_store.class_index(value)
 
+    def images_by_id(self, image_ids: list[int], version: int | None = None) -> list[ImageInfo]:
+        """Many images (with the version's predictions) in one go; unknown ids left out."""
+        return self.browser.images_by_id(image_ids, version)
+
     def image(self, image_id: int, version: int | None = None) -> ImageInfo:
         """One image with the (current or given) version's prediction."""
         return self.browser.image(image_id, version)

@@ -1713,6 +1713,12 @@ export interface components {
             method: string;
             /** Suspects */
             suspects: components["schemas"]["Suspect"][];
+            /**
+             * Images
+             * @description every suspect and the mistake it harms most, with the current predictions: the page shows them without a request per image
+             * @default []
+             */
+            images: components["schemas"]["ImageDetail"][];
         };
         /** TrainRequest */
         TrainRequest: {

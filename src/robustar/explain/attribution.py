@@ -305,7 +305,7 @@ def _host(t: torch.Tensor) -> torch.Tensor:
     return t.detach().cpu().double()
 
 
-def _save_atomically(path: Path, **arrays: object) -> None:
+def save_arrays(path: Path, **arrays: object) -> None:
     """A crash leaves the previous file or the new one, never half of one."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]
@@ -436,7 +436,7 @@ class AttributionIndex:
             row += len(x)
             if part is not None:
                 kernel = part.numpy() if kernel is None else kernel + part.numpy()
-                _save_atomically(kernel_path, kernel=kernel, rows=row)
+                save_arrays(kernel_path, kernel=kernel, rows=row)
             if kernel is None or row < len(ids):  # a kernel index is complete once solved
                 self._write_meta(**{**meta, "done": row})
             report(progress, f"attribution index ({self.method})", row, len(ids))
@@ -453,7 +453,7 @@ class AttributionIndex:
         inverse = ATTRIBUTION.get(self.method).invert(kernels, n, damping)
         if not np.isfinite(inverse).all():
             raise DataError("the attribution kernel could not be inverted", "raise the damping")
-        _save_atomically(self.folder / "inverse.npz", inverse=inverse)
+        save_arrays(self.folder / "inverse.npz", inverse=inverse)
 
     # ----- queries ---------------------------------------------------------------------------
 

@@ -84,6 +84,11 @@ class SuspiciousQueue(IndexReadiness):
 
     method: str
     suspects: list[Suspect]
+    images: list[schemas.ImageDetail] = Field(
+        [],
+        description="every suspect and the mistake it harms most, with the current "
+        "predictions: the page shows them without a request per image",
+    )
 
 
 class IndexStatus(BaseModel):
@@ -160,7 +165,9 @@ def suspicious(
     suspects = workspace.attribution.suspicious(
         method, limit=limit, ordering=ordering, exclude_annotated=exclude_annotated
     )
-    return SuspiciousQueue(status="ready", method=method, suspects=suspects)
+    shown = [i for s in suspects for i in (s.image_id, s.harms_most)]
+    images = [schemas.ImageDetail.of(i) for i in workspace.images_by_id(shown)]
+    return SuspiciousQueue(status="ready", method=method, suspects=suspects, images=images)
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])
