@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from scipy.stats import pearsonr, spearmanr
+from sqlalchemy import update
 from torch import nn
 
 from robustar import Workspace

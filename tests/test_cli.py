@@ -285,8 +285,11 @@ def test_a_custom_model_works_in_later_commands_without_pythonpath(
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--help"], ["info", "--help"], ["attribute", "--help"], ["masks", "--help"]]
-    + [["demo", "--help"], ["init", "--help"], ["runs", "--help"]],
+    [
+        [],
+        ["--help"],
+        *([c, "--help"] for c in ("info", "attribute", "masks", "demo", "init", "runs")),
+    ],
 )
 def test_the_cli_starts_without_torch(args: list[str]) -> None:
     """`robustar --help` takes a fraction of a second: torch (seconds of imports) loads only
@@ -301,9 +304,7 @@ def test_the_cli_starts_without_torch(args: list[str]) -> None:
     assert result.stderr.rstrip().endswith("False"), "importing the CLI imported torch"
 
 
-def test_init_proposes_a_model_from_the_image_size(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
+def test_init_proposes_a_model_from_the_image_size(tmp_path: Path, monkeypatch, capsys) -> None:
     small = write_folder(tmp_path / "small", {"a": 3, "b": 3}, size=48)
     large = write_folder(tmp_path / "large", {"a": 2, "b": 2}, size=150)
     assert (propose_model(small).architecture, propose_model(small).size) == ("small_cnn", 48)
