@@ -28,7 +28,10 @@ def decode(data: bytes) -> np.ndarray:
 def test_put_get_and_conflict(client: TestClient, demo: Workspace) -> None:
     image_id = demo.images("train", limit=1)[0].id
     url = f"/api/v1/images/{image_id}/masks/spurious"
-    assert client.get(url).status_code == 404
+    nothing_yet = client.get(url)  # a new image is not an error
+    assert nothing_yet.status_code == 204 and nothing_yet.content == b""
+    assert client.get(url, params={"version": 1}).status_code == 404
+    assert client.get("/api/v1/images/999999/masks/spurious").status_code == 404
     mask = np.zeros((32, 32), dtype=np.uint8)
     mask[:8, :8] = 255
     first = client.put(url, content=png(mask), headers={"content-type": "image/png"})

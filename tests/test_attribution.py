@@ -4,9 +4,11 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 from scipy.stats import pearsonr, spearmanr
+from sqlalchemy import update
 from torch import nn
 
 from robustar import Workspace
+from robustar.db.tables import Prediction
 from robustar.errors import DataError, NotFoundError
 from robustar.explain.gradients import LastLayer, PerSample, Projection
 from robustar.explain.hessian import GaussNewtonSolver
@@ -198,6 +200,17 @@ def test_queries_explain_the_class_asked_for(demo: Workspace, method: str) -> No
 def test_suspicious_queue_and_api(demo: Workspace) -> None:
     with pytest.raises(NotFoundError, match="missing"):
         demo.attribution.suspicious()
+    client = TestClient(create_app(demo))
+    image = demo.images("test", limit=1)[0]
+    # Not built yet is a state of a new workspace: 200 with what is missing and the fix.
+    empty = client.get("/api/v1/attribution/suspicious")
+    assert empty.status_code == 200
+    assert empty.json()["status"] == "not_built" and empty.json()["suspects"] == []
+    assert "robustar attribute build" in empty.json()["fix"]
+    unbuilt = client.get(f"/api/v1/images/{image.id}/attribution").json()
+    assert unbuilt["status"] == "not_built" and unbuilt["helpful"] == unbuilt["harmful"] == []
+    assert client.get("/api/v1/images/999999/attribution").status_code == 404
+    assert client.get("/api/v1/attribution/suspicious?method=influence-cg").status_code == 400
     with pytest.raises(DataError, match="single queries"):
         demo.attribution.suspicious("influence-cg")
     demo.attribution.build(dim=64)
@@ -215,12 +228,13 @@ def test_suspicious_queue_and_api(demo: Workspace) -> None:
         on = {test: scores[suspect.image_id] for test, scores in harm.items()}
         assert suspect.score == pytest.approx(sum(on.values()), rel=1e-4)
         assert suspect.harms_most == max(on, key=on.get)
-    client = TestClient(create_app(demo))
-    image = demo.images("test", limit=1)[0]
     body = client.get(f"/api/v1/images/{image.id}/attribution", params={"k": 3}).json()
+    assert body["status"] == "ready"
     assert len(body["helpful"]) == 3 and len(body["harmful"]) == 3
     params = {"limit": 5, "ordering": "score"}
-    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
+    answer = client.get("/api/v1/attribution/suspicious", params=params).json()
+    assert answer["status"] == "ready" and answer["detail"] is None
+    listed = answer["suspects"]
     assert [s["image_id"] for s in listed] == [s.image_id for s in queue[:5]]
     assert [s["harms_most"] for s in listed] == [s.harms_most for s in queue[:5]]
     status = client.get("/api/v1/attribution").json()
@@ -300,7 +314,7 @@ def test_queue_marks_and_excludes_annotated_images(demo: Workspace) -> None:
     assert [s.image_id for s in left] == [second.image_id, third.image_id]
     client = TestClient(create_app(demo))
     params = {"limit": 2, "exclude_annotated": "true"}
-    listed = client.get("/api/v1/attribution/suspicious", params=params).json()
+    listed = client.get("/api/v1/attribution/suspicious", params=params).json()["suspects"]
     assert [(s["image_id"], s["annotated"]) for s in listed] == [
         (second.image_id, False),
         (third.image_id, False),
@@ -414,3 +428,23 @@ def test_conjugate_gradient_influence_matches_leave_one_out_on_a_tiny_mlp() -> N
     pearson, spearman = pearsonr(predicted, actual)[0], spearmanr(predicted, actual)[0]
     print(f"leave-one-out, tiny MLP, CG: Pearson {pearson:.3f}, Spearman {spearman:.3f}")
     assert pearson > 0.85 and spearman > 0.8
+
+
+def test_the_ranking_is_kept_beside_the_index_while_the_mistakes_hold(demo: Workspace) -> None:
+    """Ranking featurises every mistake; the build keeps it, so the queue reads it back."""
+    demo.attribution.build(dim=64)
+    kept = demo.attribution.index().folder / "ranking-test.npz"
+    assert kept.is_file()
+    queue = demo.attribution.suspicious(limit=500, ordering="score")
+    kept.unlink()
+    assert demo.attribution.suspicious(limit=500, ordering="score") == queue  # recomputed
+    right = demo.images("test", correct=True, limit=1)[0]
+    with demo.db.session() as session:  # the version now gets one more test image wrong
+        session.execute(
+            update(Prediction)
+            .where(Prediction.image_id == right.id, Prediction.version_id == 1)
+            .values(correct=False)
+        )
+    demo.attribution.suspicious(limit=5)
+    with np.load(kept) as ranking:
+        assert right.id in ranking["wrong"]

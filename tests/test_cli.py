@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from robustar import Workspace
+from robustar import Workspace, propose_model
 from robustar.cli import main
+from tests.conftest import write_folder
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str):
@@ -306,7 +307,12 @@ def test_a_custom_model_works_in_later_commands_without_pythonpath(
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["--help"], ["info", "--help"], ["attribute", "--help"], ["masks", "--help"]]
+    "args",
+    [
+        [],
+        ["--help"],
+        *([c, "--help"] for c in ("info", "attribute", "masks", "demo", "init", "runs")),
+    ],
 )
 def test_the_cli_starts_without_torch(args: list[str]) -> None:
     """`robustar --help` takes a fraction of a second: torch (seconds of imports) loads only
@@ -319,3 +325,39 @@ def test_the_cli_starts_without_torch(args: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert "Usage" in result.stdout + result.stderr, result.stderr
     assert result.stderr.rstrip().endswith("False"), "importing the CLI imported torch"
+
+
+def test_init_proposes_a_model_from_the_image_size(tmp_path: Path, monkeypatch, capsys) -> None:
+    small = write_folder(tmp_path / "small", {"a": 3, "b": 3}, size=48)
+    large = write_folder(tmp_path / "large", {"a": 2, "b": 2}, size=150)
+    assert (propose_model(small).architecture, propose_model(small).size) == ("small_cnn", 48)
+    assert (propose_model(large).architecture, propose_model(large).size) == ("resnet18", 160)
+    assert propose_model(small, "resnet50").size == 96  # a given architecture keeps its rule
+    code, out, _ = run(monkeypatch, capsys, "init", tmp_path / "s", "--train", small, "-q")
+    assert code == 0 and "small_cnn at 48 px" in out and "median image side 48 px" in out
+    with Workspace.open(tmp_path / "s") as ws:
+        assert (ws.config.model.architecture, ws.config.image.size) == ("small_cnn", 48)
+    args = ["init", tmp_path / "t", "--train", small, "--architecture", "tiny_cnn", "-q"]
+    code, out, _ = run(monkeypatch, capsys, *args)
+    assert code == 0 and "tiny_cnn at 48 px" in out
+    args = ["init", tmp_path / "u", "--train", small, "--architecture", "tiny_cnn"]
+    code, out, _ = run(monkeypatch, capsys, *args, "--image-size", "20", "-q")
+    assert code == 0 and "proposed" not in out  # both given: nothing to propose
+    with Workspace.open(tmp_path / "u") as ws:
+        assert ws.config.image.size == 20
+
+
+def test_long_commands_announce_their_steps() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from robustar.cli.progress import announce_steps
+
+    out, seen = StringIO(), []
+    steps = {"generate": "make data", "train": "train it"}
+    progress = announce_steps(lambda *a: seen.append(a), Console(file=out), steps)
+    for stage in ("generate demo data", "generate demo data", "train epoch 1/2", "train epoch 2/2"):
+        progress(stage, 1, 2)
+    assert out.getvalue().splitlines() == ["step 1/2: make data", "step 2/2: train it"]
+    assert len(seen) == 4 and announce_steps(None, Console(file=out), steps) is None

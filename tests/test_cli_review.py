@@ -84,8 +84,14 @@ def test_compare_names_missing_predictions_and_runs_them(demo: Workspace, monkey
         demo.compare(before=1)
     assert f"robustar predict DIR --version {imported.id}" in (error.value.fix or "")
     response = TestClient(create_app(demo)).get("/api/v1/compare", params={"before": 1})
-    assert response.status_code == 400 and "no stored predictions" in response.json()["detail"]
-    assert "robustar predict" in response.json()["fix"]
+    assert response.status_code == 200  # an imported version is a state, not an error
+    body = response.json()
+    assert body["splits"] == [] and "robustar predict" in body["fix"]
+    assert body["missing"] == [
+        {"version": imported.id, "split": s} for s in ("train", "validation", "test")
+    ]
+    code, out, err = run(monkeypatch, capsys, "compare", demo.root, "--before", "1")
+    assert code == 2 and f"version {imported.id} on test" in err and "--predict" in err
     code, out, _ = run(monkeypatch, capsys, "compare", demo.root, "--before", "1", "--predict")
     assert code == 0, out
     report = demo.compare(before=1)  # the same weights: nothing changes
@@ -114,3 +120,45 @@ def test_a_stopped_run_is_listed_and_resumed(demo: Workspace, monkeypatch, capsy
     assert version is not None and len(demo.training_curves(version.id)) == 2
     assert demo.info().unfinished_runs == []
     assert Path(run_info.folder).is_dir()  # its curves stay, like a finished run's
+
+
+def test_a_python_training_stopped_from_its_progress_callback(
+    demo: Workspace, monkeypatch, capsys
+) -> None:
+    """Stopped in its first epoch: nothing to resume and no folder left. Stopped later: listed,
+    resumed from Python, or removed from the CLI."""
+    runs = demo.root / "runs"
+    before = set(runs.iterdir())
+
+    def stop_in(epoch: int):  # type: ignore[no-untyped-def]
+        def progress(stage: str, done: int, total: int) -> None:
+            steps = total // 3  # per epoch: `done` counts the steps of the whole run
+            if stage.startswith(f"train epoch {epoch}/") and done == (epoch - 1) * steps + 2:
+                raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-epoch
+
+        return progress
+
+    options = {"architecture": "tiny_cnn", "epochs": 3, "seed": 2, "batch_size": 32}
+    options["predict"] = False
+    with pytest.raises(KeyboardInterrupt):
+        demo.train(progress=stop_in(1), **options)
+    assert set(runs.iterdir()) == before and demo.unfinished_runs() == []
+    with pytest.raises(KeyboardInterrupt):
+        demo.train(progress=stop_in(2), **options)
+    (stopped,) = demo.unfinished_runs()
+    assert (stopped.epochs_done, stopped.epochs) == (1, 3)
+    with pytest.raises(KeyboardInterrupt):
+        demo.train(progress=stop_in(3), predict=False, resume=stopped)
+    assert demo.unfinished_runs()[0].epochs_done == 2  # went on from epoch 2
+    version = demo.train(predict=False, resume=stopped)
+    assert len(demo.training_curves(version.id)) == 3 and demo.unfinished_runs() == []
+    with pytest.raises(KeyboardInterrupt):
+        demo.train(progress=stop_in(2), **options)
+    (left,) = demo.unfinished_runs()
+    code, out, _ = run(monkeypatch, capsys, "runs", "list", demo.root)
+    assert code == 0 and left.name in out and "1/3" in out
+    code, _, err = run(monkeypatch, capsys, "runs", "clean", demo.root)
+    assert code == 2 and "--all" in err
+    code, out, _ = run(monkeypatch, capsys, "runs", "clean", demo.root, left.name)
+    assert code == 0 and "removed 1 unfinished run" in out
+    assert demo.unfinished_runs() == [] and not Path(left.folder).exists()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from robustar.config import WorkspaceConfig as WorkspaceConfig
+    from robustar.data.propose import propose_model as propose_model
     from robustar.errors import RobustarError as RobustarError
     from robustar.models.registry import create_model as create_model
     from robustar.models.registry import list_models as list_models
@@ -30,6 +31,7 @@ _MODULES = {
     "WorkspaceConfig": "robustar.config",
     "create_model": "robustar.models.registry",
     "list_models": "robustar.models.registry",
+    "propose_model": "robustar.data.propose",
 }
 __all__ = sorted(_MODULES)
 __version__ = "0.1.0"

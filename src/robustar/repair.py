@@ -9,7 +9,7 @@ model that ignores those pixels keeps its accuracy and looks elsewhere).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +80,23 @@ class Reliance:
 
 
 @dataclass(frozen=True)
+class MissingPrediction:
+    version: int
+    split: str
+
+
+@dataclass(frozen=True)
 class Comparison:
+    """`missing`: the stored predictions comparing needs and lacks (an imported version has
+    none); while any is missing, `splits` is empty and `filled` None, and `fix` says how to
+    run them."""
+
     before: int
     after: int
     splits: list[SplitComparison]
     filled: FilledAccuracy | None
+    missing: list[MissingPrediction] = field(default_factory=list)
+    fix: str | None = None
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -150,17 +162,27 @@ class Repair:
             if (version, split) not in present
         ]
 
-    def compare(self, before: int, after: int, filled: bool = True) -> Comparison:
-        """`after` against `before` on every labelled split; both need its predictions."""
+    def compare(
+        self, before: int, after: int, filled: bool = True, report_missing: bool = False
+    ) -> Comparison:
+        """`after` against `before` on every labelled split; both need its predictions. A
+        missing one is an error naming it, or with `report_missing` (the API: an imported
+        version is a normal state) a comparison that lists them in `missing`."""
         missing = self.missing_predictions(before, after)
         if missing:
             named = ", ".join(f"version {v} on {s}" for v, s in missing)
             versions = sorted({v for v, _ in missing})
             commands = "; ".join(f"robustar predict DIR --version {v}" for v in versions)
+            fix = (
+                f"run them: {commands} (or robustar compare DIR --predict; Python: "
+                "ws.compare(..., predict=True); the page: queue the missing predictions)"
+            )
+            if report_missing:
+                listed = [MissingPrediction(v, s) for v, s in missing]
+                return Comparison(before, after, [], None, listed, fix)
             raise DataError(
                 f"no stored predictions for {named}: comparing needs both versions' predictions",
-                f"run them: {commands} (or robustar compare DIR --predict; Python: "
-                "ws.compare(..., predict=True); the page: queue the missing predictions)",
+                fix,
             )
         splits = [
             self._split(before, after, split)

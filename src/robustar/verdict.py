@@ -11,7 +11,7 @@ model still uses the pixels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from robustar.models.versions import GuardReport
@@ -54,7 +54,7 @@ class Verdict:
 class RepairReport(Comparison):
     """A comparison with its verdict in words."""
 
-    verdict: Verdict
+    verdict: Verdict = field(kw_only=True)  # after Comparison's defaulted fields
 
 
 def percent(value: float) -> str:

@@ -54,7 +54,7 @@ from robustar.report import Format, format_of, render
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
-from robustar.train.runs import resumable
+from robustar.train.runs import UnfinishedRun, delete_run, resumable, unfinished_runs
 from robustar.train.search import SearchOptions, parse_search
 from robustar.verdict import RepairReport, with_verdict
 
@@ -274,6 +274,10 @@ class Workspace:
         """A class index from a class name or index (or a string of digits)."""
         return self.images_store.class_index(value)
 
+    def images_by_id(self, image_ids: list[int], version: int | None = None) -> list[ImageInfo]:
+        """Many images (with the version's predictions) in one go; unknown ids left out."""
+        return self.browser.images_by_id(image_ids, version)
+
     def image(self, image_id: int, version: int | None = None) -> ImageInfo:
         """One image with the (current or given) version's prediction."""
         return self.browser.image(image_id, version)
@@ -330,10 +334,12 @@ class Workspace:
         after: int | None = None,
         predict: bool = False,
         progress: ProgressCallback = None,
+        report_missing: bool = False,
     ) -> RepairReport:
         """Version `after` (default: current) against `before` (default: its parent), with the
         verdict in words (`.verdict`). Both need predictions of the labelled splits;
-        `predict=True` runs the missing ones."""
+        `predict=True` runs the missing ones, `report_missing=True` lists them in `missing`
+        instead of raising."""
         new = self.model(after)
         if before is None and new.parent_id is None:
             raise DataError(
@@ -345,7 +351,9 @@ class Workspace:
         if predict:
             for version, split in self.repair.missing_predictions(base, new.id):
                 self.predict(split, version, progress)
-        return with_verdict(self.repair.compare(base, new.id), new.guard)
+        return with_verdict(
+            self.repair.compare(base, new.id, report_missing=report_missing), new.guard
+        )
 
     def report(
         self,
@@ -418,7 +426,7 @@ class Workspace:
         predict: bool = True,
         run_dir: Path | None = None,
         on_epoch: Callable[[EpochResult], None] | None = None,
-        resume: str | None = None,
+        resume: str | UnfinishedRun | None = None,
         candidate: bool = False,
         **kwargs: object,
     ) -> VersionInfo:
@@ -426,9 +434,9 @@ class Workspace:
 
         Curves and epoch checkpoints go to `runs/<run>/` (TensorBoard files in its
         `tensorboard/`); afterwards the labelled splits are predicted unless `predict=False`.
-        `resume` names an unfinished run (`info().unfinished_runs`) to go on with, with its
-        own options. `candidate=True` keeps the new version a candidate, unjudged (a repair
-        search's).
+        `resume` names an unfinished run (`unfinished_runs()`: one stopped after at least
+        one epoch; one stopped sooner leaves nothing) to go on with, with its own options.
+        `candidate=True` keeps the new version a candidate, unjudged (a repair search's).
 
         A version trained from a parent (`init="current"`) passes the regression guard
         first: if it loses validation accuracy beyond `guard_tolerance` points it is returned
@@ -436,7 +444,8 @@ class Workspace:
         until `use_model` promotes it.
         """
         if resume is not None:
-            run_dir, options = resumable(self.paths.runs, resume)
+            name = resume if isinstance(resume, str) else resume.name
+            run_dir, options = resumable(self.paths.runs, name)
         options = options or parse_options(kwargs)
         version = train_version(
             self.images_store,
@@ -476,6 +485,15 @@ class Workspace:
         if not isinstance(options, SearchOptions):
             options = parse_search({**(options or {}), **kwargs})
         return run_search(self, options, progress, on_candidate, run_prefix)
+
+    def unfinished_runs(self) -> list[UnfinishedRun]:
+        """Training runs outside jobs that were stopped after an epoch, oldest first: go on
+        with `train(resume=run)`, or remove with `delete_run(run)`."""
+        return unfinished_runs(self.paths.runs)
+
+    def delete_run(self, run: str | UnfinishedRun) -> UnfinishedRun:
+        """Remove an unfinished run's folder (checkpoints and curves); returns what it was."""
+        return delete_run(self.paths.runs, run if isinstance(run, str) else run.name)
 
     # ----- summary ---------------------------------------------------------------------------
 

@@ -299,6 +299,8 @@ export interface paths {
         /**
          * Get Mask
          * @description The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header.
+         *     An image without a mask yet answers 204 (a new image is not an error); an unknown image,
+         *     or a version it does not have, 404.
          */
         get: operations["get_mask_api_v1_images__image_id__masks__kind__get"];
         /**
@@ -743,7 +745,8 @@ export interface paths {
         /**
          * Image Attribution
          * @description The training images that most support (helpful) and most oppose (harmful) the image's
-         *     `target` class, by the current version's attribution index.
+         *     `target` class, by the current version's attribution index; `status` says when that
+         *     index is not built yet.
          */
         get: operations["image_attribution_api_v1_images__image_id__attribution_get"];
         put?: never;
@@ -780,7 +783,8 @@ export interface paths {
         };
         /**
          * Suspicious
-         * @description Training images ranked by harmful influence on the misclassified test images.
+         * @description Training images ranked by harmful influence on the misclassified test images; `status`
+         *     says when the index is not built yet.
          */
         get: operations["suspicious_api_v1_attribution_suspicious_get"];
         put?: never;
@@ -821,7 +825,10 @@ export interface paths {
         /**
          * Compare Versions
          * @description The repair report: the verdict in words, accuracy per split and class, flipped
-         *     predictions, and accuracy with the annotated spurious regions of test images filled.
+         *     predictions, and accuracy with the annotated spurious regions of test images filled. A
+         *     version without stored predictions (an imported one) is no error: `missing` names each
+         *     version and split to predict (POST /jobs/predict), and `splits` stays empty until they
+         *     exist.
          */
         get: operations["compare_versions_api_v1_compare_get"];
         put?: never;
@@ -1229,15 +1236,34 @@ export interface components {
             /** Complete */
             complete: boolean;
         };
-        /** Influence */
+        /**
+         * Influence
+         * @description Empty lists and no target while the index is not ready.
+         */
         Influence: {
+            /**
+             * Status
+             * @description ready; not_built / incomplete: build the index (POST /jobs/attribution); no_model: train or import a model first
+             * @enum {string}
+             */
+            status: "ready" | "not_built" | "incomplete" | "no_model";
+            /**
+             * Detail
+             * @description what is missing, when not ready
+             */
+            detail?: string | null;
+            /**
+             * Fix
+             * @description how to get it, when not ready
+             */
+            fix?: string | null;
             /** Method */
             method: string;
             /**
              * Target
              * @description the class explained
              */
-            target: number;
+            target: number | null;
             /** Helpful */
             helpful: components["schemas"]["Scored"][];
             /** Harmful */
@@ -1375,6 +1401,13 @@ export interface components {
             auto_annotate_options: {
                 [key: string]: unknown;
             };
+        };
+        /** MissingPrediction */
+        MissingPrediction: {
+            /** Version */
+            version: number;
+            /** Split */
+            split: string;
         };
         /** ModelVersion */
         ModelVersion: {
@@ -1715,6 +1748,10 @@ export interface components {
             /** Splits */
             splits: components["schemas"]["SplitComparison"][];
             filled: components["schemas"]["FilledAccuracy"] | null;
+            /** Missing */
+            missing?: components["schemas"]["MissingPrediction"][];
+            /** Fix */
+            fix?: string | null;
             verdict: components["schemas"]["Verdict"];
         };
         /** Scored */
@@ -1876,6 +1913,38 @@ export interface components {
             mistake_class: number;
             /** Annotated */
             annotated: boolean;
+        };
+        /**
+         * SuspiciousQueue
+         * @description An empty queue while the index is not ready.
+         */
+        SuspiciousQueue: {
+            /**
+             * Status
+             * @description ready; not_built / incomplete: build the index (POST /jobs/attribution); no_model: train or import a model first
+             * @enum {string}
+             */
+            status: "ready" | "not_built" | "incomplete" | "no_model";
+            /**
+             * Detail
+             * @description what is missing, when not ready
+             */
+            detail?: string | null;
+            /**
+             * Fix
+             * @description how to get it, when not ready
+             */
+            fix?: string | null;
+            /** Method */
+            method: string;
+            /** Suspects */
+            suspects: components["schemas"]["Suspect"][];
+            /**
+             * Images
+             * @description every suspect and the mistake it harms most, with the current predictions: the page shows them without a request per image
+             * @default []
+             */
+            images: components["schemas"]["ImageDetail"][];
         };
         /** TrainRequest */
         TrainRequest: {
@@ -3187,6 +3256,13 @@ export interface operations {
                 content: {
                     "image/png": string;
                 };
+            };
+            /** @description the image has no mask of this kind yet (nothing to draw over) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description a request the workspace cannot carry out */
             400: {
@@ -5242,7 +5318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Suspect"][];
+                    "application/json": components["schemas"]["SuspiciousQueue"];
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -18,7 +18,7 @@ import type {
   SegmentationInfo,
   Split,
   SplitMetrics,
-  Suspect,
+  SuspiciousQueue,
   WorkspaceInfo,
 } from "./types";
 import type { Methods } from "./methods";
@@ -81,15 +81,11 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   return (await (await send(path, init)).json()) as T;
 }
 
-/** A mask PNG and its version, or null when the image has no mask of that kind yet. */
+/** A mask PNG and its version, or null when the image has no mask of that kind yet (204). */
 async function mask(id: number, kind: MaskKind): Promise<{ version: number; png: Blob } | null> {
-  try {
-    const response = await send(`/images/${id}/masks/${kind}`);
-    return { version: Number(response.headers.get("x-mask-version")), png: await response.blob() };
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return null;
-    throw e;
-  }
+  const response = await send(`/images/${id}/masks/${kind}`);
+  if (response.status === 204) return null;
+  return { version: Number(response.headers.get("x-mask-version")), png: await response.blob() };
 }
 
 /** An attribution method's registered name (GET /methods lists them; "": the server's default). */
@@ -190,7 +186,7 @@ export const api = {
     ordering: SuspectOrdering = "balanced",
     excludeAnnotated = false,
   ) =>
-    request<Suspect[]>(
+    request<SuspiciousQueue>(
       withParams("/attribution/suspicious", {
         method,
         limit,

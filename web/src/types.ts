@@ -32,6 +32,7 @@ export type SegmentationInfo = Schemas["SegmentationInfo"];
 export type Scored = Schemas["Scored"];
 export type Suspect = Schemas["Suspect"];
 export type Attributions = Schemas["Influence"];
+export type SuspiciousQueue = Schemas["SuspiciousQueue"];
 
 /** What a finished training job leaves in `result` (the schema only says "an object"). */
 export interface TrainResult {

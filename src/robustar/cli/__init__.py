@@ -18,6 +18,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     model_commands,
     problem_commands,
     proposal_commands,
+    run_commands,
     search_commands,
     workspace_commands,
 )

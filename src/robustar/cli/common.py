@@ -29,12 +29,16 @@ proposals_app = typer.Typer(
     help="Auto-annotation proposals: list, accept, reject.", no_args_is_help=True
 )
 db_app = typer.Typer(help="The workspace database: upgrade.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="Unfinished training runs (stopped outside jobs): list, clean.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 app.add_typer(masks_app, name="masks")
 app.add_typer(proposals_app, name="proposals")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(db_app, name="db")
+app.add_typer(runs_app, name="runs")
 console = Console(stderr=True)
 stdout = Console()
 

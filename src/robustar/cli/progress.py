@@ -44,3 +44,22 @@ def progress_bars(console: Console, enabled: bool = True) -> Iterator[ProgressCa
 
     with bars:
         yield update
+
+
+def announce_steps(
+    progress: ProgressCallback, console: Console, steps: dict[str, str]
+) -> ProgressCallback:
+    """`progress` that first prints "step i/n: what" when a stage starting with one of
+    `steps`' keys begins: a long command says where it is, not only how far."""
+    if progress is None:
+        return None
+    shown: set[str] = set()
+
+    def update(stage: str, done: int, total: int) -> None:
+        for i, (prefix, what) in enumerate(steps.items(), 1):
+            if stage.startswith(prefix) and prefix not in shown:
+                shown.add(prefix)
+                console.print(f"[bold]step {i}/{len(steps)}[/]: {what}")
+        progress(stage, done, total)
+
+    return update

@@ -24,7 +24,7 @@ from robustar.cli.common import (
 )
 from robustar.cli.derive import Fields, command
 from robustar.cli.mask_commands import print_coverage
-from robustar.cli.progress import progress_bars
+from robustar.cli.progress import announce_steps, progress_bars
 from robustar.config import LABELLED_SPLITS
 
 if TYPE_CHECKING:
@@ -49,19 +49,37 @@ def init(
     pool: Annotated[Path | None, typer.Option(help="unlabelled pool folder")] = None,
     class_file: Annotated[Path | None, typer.Option(help="one class name per line")] = None,
     architecture: Annotated[
-        str, typer.Option(help="model name, see 'robustar models architectures'")
-    ] = "resnet18",
+        str | None,
+        typer.Option(
+            help="model name, see 'robustar models architectures'; default: proposed from the "
+            "images (small_cnn for small ones, resnet18 otherwise)"
+        ),
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="weights to import as version 1")] = None,
-    image_size: Annotated[int, typer.Option(help="model input size in pixels")] = 224,
+    image_size: Annotated[
+        int | None,
+        typer.Option(help="model input size in pixels; default: proposed from the images"),
+    ] = None,
     resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
     batch_size: Annotated[int, typer.Option()] = 64,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Create a workspace from existing image folders and index them."""
+    """Create a workspace from existing image folders and index them. Without --architecture
+    or --image-size, they are proposed from the training images' median size (and said)."""
     from robustar.config import parse_config
     from robustar.workspace import Workspace
+
+    if (architecture is None or image_size is None) and train.is_dir():
+        from robustar.data.propose import propose_model
+
+        proposal = propose_model(train, architecture)
+        architecture, image_size = proposal.architecture, image_size or proposal.size
+        stdout.print(
+            f"model: {architecture} at {image_size} px, proposed from the data: "
+            f"{proposal.reason} (--architecture and --image-size choose otherwise)"
+        )
 
     def absolute(p: Path | None) -> str | None:
         return None if p is None else str(p.expanduser().resolve())
@@ -94,10 +112,22 @@ def demo(
     port: Annotated[int | None, typer.Option()] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Create the spurious-digits demo workspace, train its baseline, then serve it."""
-    from robustar.demo import create_demo
+    """Create the spurious-digits demo workspace, train its baseline, then serve it
+    (about 35-40 s on a quiet 2-core machine, minutes on a busy one)."""
+    if not quiet:
+        console.print("loading PyTorch (seconds; longer on a busy machine)")
+    from robustar.demo import BASELINE, create_demo
 
-    with progress_bars(console, not quiet) as progress:
+    steps = {
+        "generate": "generate 5,000 spurious-digit images",
+        "scan": "index them",
+        "train": f"train the baseline small CNN ({BASELINE.epochs} epochs, the longest step)",
+        "predict": "predict every split",
+    }
+    if not train:
+        del steps["train"], steps["predict"]
+    with progress_bars(console, not quiet) as bars:
+        progress = announce_steps(bars, console, steps)
         workspace = create_demo(directory, train=train, progress=progress)
     _print_info(workspace)
     if serve_after:
@@ -131,7 +161,7 @@ def _print_info(workspace: Workspace) -> None:
         stdout.print(
             f"[yellow]unfinished run[/] {escape(run.name)} ({done}, stopped "
             f"{run.stopped_at:%Y-%m-%d %H:%M} UTC): resume with 'robustar train DIR --resume "
-            f"{escape(run.name)}', or delete {escape(run.folder)}"
+            f"{escape(run.name)}', or remove with 'robustar runs clean DIR {escape(run.name)}'"
         )
     if not info.versions:
         stdout.print("no model versions yet: run 'robustar train' or 'robustar models import'")

@@ -49,7 +49,7 @@ class ScanReport:
         return self.added + self.changed + self.unchanged
 
 
-def _walk(
+def walk_files(
     folder: Path, split_root: Path, problems: list[tuple[str, str]], prefix: str = ""
 ) -> Iterator[tuple[str, os.stat_result]]:
     """Files under `folder`; a symbolic link is followed only when its target lies inside the
@@ -70,7 +70,7 @@ def _walk(
                     problems.append((rel, "link to a folder above it (a loop); skipped"))
                     continue
             if entry.is_dir(follow_symlinks=True):
-                yield from _walk(Path(entry.path), split_root, problems, rel + "/")
+                yield from walk_files(Path(entry.path), split_root, problems, rel + "/")
             elif entry.is_file(follow_symlinks=True):
                 yield rel, entry.stat(follow_symlinks=True)
 
@@ -83,7 +83,7 @@ def find_files(
     problems: list[tuple[str, str]] = []
     index = {name: i for i, name in enumerate(classes or [])}
     seen_classes: dict[str, int] = {}
-    for rel, stat in _walk(root, root.resolve(), problems):
+    for rel, stat in walk_files(root, root.resolve(), problems):
         suffix = os.path.splitext(rel)[1].lower()
         label = None
         if classes is not None:

@@ -74,6 +74,19 @@ class IndexInfo:
         return self.done == self.images
 
 
+IndexState = Literal["ready", "not_built", "incomplete", "no_model"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """An expected state of a fresh workspace, not an error: an index not built yet (or
+    half built, or no model to build it for) answers with what is missing and the fix."""
+
+    status: IndexState
+    detail: str | None = None
+    fix: str | None = None
+
+
 @dataclass(frozen=True)
 class Scored:
     image_id: int
@@ -292,7 +305,7 @@ def _host(t: torch.Tensor) -> torch.Tensor:
     return t.detach().cpu().double()
 
 
-def _save_atomically(path: Path, **arrays: object) -> None:
+def save_arrays(path: Path, **arrays: object) -> None:
     """A crash leaves the previous file or the new one, never half of one."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]
@@ -423,7 +436,7 @@ class AttributionIndex:
             row += len(x)
             if part is not None:
                 kernel = part.numpy() if kernel is None else kernel + part.numpy()
-                _save_atomically(kernel_path, kernel=kernel, rows=row)
+                save_arrays(kernel_path, kernel=kernel, rows=row)
             if kernel is None or row < len(ids):  # a kernel index is complete once solved
                 self._write_meta(**{**meta, "done": row})
             report(progress, f"attribution index ({self.method})", row, len(ids))
@@ -440,20 +453,29 @@ class AttributionIndex:
         inverse = ATTRIBUTION.get(self.method).invert(kernels, n, damping)
         if not np.isfinite(inverse).all():
             raise DataError("the attribution kernel could not be inverted", "raise the damping")
-        _save_atomically(self.folder / "inverse.npz", inverse=inverse)
+        save_arrays(self.folder / "inverse.npz", inverse=inverse)
 
     # ----- queries ---------------------------------------------------------------------------
 
     def ready(self) -> IndexInfo:
         info = self.info()
         if info is None or not info.complete:
-            raise NotFoundError(
-                f"the {self.method} attribution index of model version {self.version} is "
-                f"{'missing' if info is None else 'incomplete'}",
-                f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
-                "it' on an image page or the Suspicious page",
-            )
+            state = self.readiness()
+            raise NotFoundError(state.detail or "", state.fix)
         return info
+
+    def readiness(self) -> Readiness:
+        """Whether the index answers queries, or what is missing and how to build it."""
+        info = self.info()
+        if info is not None and info.complete:
+            return Readiness("ready")
+        return Readiness(
+            "not_built" if info is None else "incomplete",
+            f"the {self.method} attribution index of model version {self.version} is "
+            f"{'missing' if info is None else 'incomplete'}",
+            f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
+            "it' on an image page or the Suspicious page",
+        )
 
     def featuriser(self) -> Featuriser:
         """The same featuriser the index was built with (the projection is seeded)."""

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select
 
 from robustar.data.images import ImageStore
 from robustar.db.tables import Mask, Suspicion
-from robustar.errors import DataError
+from robustar.errors import DataError, NotFoundError
 from robustar.explain.attribution import (
     ATTRIBUTION,
     DEFAULT_METHOD,
@@ -23,12 +23,15 @@ from robustar.explain.attribution import (
     Attributions,
     Featuriser,
     IndexInfo,
+    Readiness,
     Scored,
+    save_arrays,
 )
 from robustar.models.store import ModelStore
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
 
+RANKING = ("ids", "score", "harms_most", "mistake_class")  # the stored ranking's arrays
 QUEUE_SIZE = 100  # the gallery's `suspicious` filter: the queue's top K (the page's default)
 Ordering = Literal["balanced", "score"]
 
@@ -60,6 +63,16 @@ def balanced(suspects: list[Suspect]) -> list[Suspect]:
         for group in turns
         if i < len(group)
     ]
+
+
+def _check_ranks(method: str) -> None:
+    if not ATTRIBUTION.entry(method).meta["ranks"]:
+        ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
+        raise DataError(
+            f"the suspicious queue needs one query per misclassified image; {method} is "
+            "meant for single queries",
+            f"rank with {', '.join(ranking)}",
+        )
 
 
 class Attribution:
@@ -127,6 +140,18 @@ class Attribution:
         if ATTRIBUTION.entry(method).meta["ranks"] and (built or not self._stored(info.version)):
             self.store_queue(method, info.version, progress)
         return info
+
+    def readiness(self, method: str = DEFAULT_METHOD, ranking: bool = False) -> Readiness:
+        """Whether the current version's `method` index answers queries (the pages ask this
+        instead of catching a 404: nothing built yet is a normal state); `ranking`: for the
+        suspicious queue, which only some methods can rank (an error otherwise)."""
+        if ranking:
+            _check_ranks(method)
+        try:
+            index = self.index(method)
+        except NotFoundError as none:  # no model version yet
+            return Readiness("no_model", none.what, none.fix)
+        return index.readiness()
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
         found = (self.index(m, version).info() for m in ATTRIBUTION)
@@ -223,13 +248,7 @@ class Attribution:
             return found is not None
 
     def _ranking_index(self, method: str, version: int | None) -> AttributionIndex:
-        if not ATTRIBUTION.entry(method).meta["ranks"]:
-            ranking = [e.name for e in ATTRIBUTION.entries() if e.meta["ranks"]]
-            raise DataError(
-                f"the suspicious queue needs one query per misclassified image; {method} is "
-                "meant for single queries",
-                f"rank with {', '.join(ranking)}",
-            )
+        _check_ranks(method)
         index = self.index(method, version)
         index.ready()
         return index
@@ -238,7 +257,39 @@ class Attribution:
         self, index: AttributionIndex, split: str, progress: ProgressCallback
     ) -> list[Suspect]:
         """Every training image with positive summed harm, by score."""
-        wrong = self._predictor.misclassified(split, index.version)
+        ranking = self._ranking(index, split, progress)
+        annotated = self._annotated()
+        return [
+            Suspect(int(i), float(score), int(worst), int(mistake), int(i) in annotated)
+            for i, score, worst, mistake in zip(
+                ranking["ids"],
+                ranking["score"],
+                ranking["harms_most"],
+                ranking["mistake_class"],
+                strict=True,
+            )
+        ]
+
+    def _ranking(
+        self, index: AttributionIndex, split: str, progress: ProgressCallback
+    ) -> dict[str, np.ndarray]:
+        """The ranking as arrays, kept beside the index (ranking-<split>.npz) for as long as
+        the index and the split's mistakes are the same: ranking featurises every mistake
+        (seconds on the demo), reading it back takes milliseconds, so the Suspicious page
+        opens at once after the build that stored it."""
+        wrong = np.asarray(self._predictor.misclassified(split, index.version), dtype=np.int64)
+        path = index.folder / f"ranking-{split}.npz"
+        if path.is_file():
+            with np.load(path) as kept:
+                if int(kept["written"]) == index.written() and np.array_equal(kept["wrong"], wrong):
+                    return {name: kept[name] for name in RANKING}
+        ranking = self._rank(index, wrong.tolist(), progress)
+        save_arrays(path, written=index.written(), wrong=wrong, **ranking)
+        return ranking
+
+    def _rank(
+        self, index: AttributionIndex, wrong: list[int], progress: ProgressCallback
+    ) -> dict[str, np.ndarray]:
         ids = index.ids()
         size = len(ids)
         total, worst, harms_most = np.zeros(size), np.zeros(size), np.full(size, -1)
@@ -254,19 +305,14 @@ class Attribution:
             worst[better] = strongest[better]
             harms_most[better] = np.asarray(batch)[harm.argmax(0)[better]]
             report(progress, "suspicious training images", start + len(batch), len(wrong))
-        order = [i for i in np.argsort(-total, kind="stable") if total[i] > 0]
-        labels = {m: self._images.record(m).label for m in set(int(harms_most[i]) for i in order)}
-        annotated = self._annotated()
-        return [
-            Suspect(
-                int(ids[i]),
-                float(total[i]),
-                int(harms_most[i]),
-                labels[int(harms_most[i])] or 0,  # a mistake has a label
-                int(ids[i]) in annotated,
-            )
-            for i in order
-        ]
+        order = np.asarray([i for i in np.argsort(-total, kind="stable") if total[i] > 0], int)
+        labels = self._images.labels(harms_most[order].tolist())
+        return {
+            "ids": ids[order].astype(np.int64),
+            "score": total[order],
+            "harms_most": harms_most[order].astype(np.int64),
+            "mistake_class": np.asarray([labels[int(m)] or 0 for m in harms_most[order]], int),
+        }  # a mistake has a label
 
     def _annotated(self) -> set[int]:
         """Images with a current non-empty spurious mask."""

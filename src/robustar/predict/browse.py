@@ -14,6 +14,7 @@ from robustar.predict.gallery import (
     SortKey,
     count_images,
     get_image,
+    get_images,
     list_images,
     neighbours,
 )
@@ -97,6 +98,10 @@ class Browser:
         with self._images.db.session() as session:
             version_id = self._models.version_id(session, version)
             return neighbours(session, f, version_id, image_id, sort, descending)
+
+    def images_by_id(self, image_ids: list[int], version: int | None = None) -> list[ImageInfo]:
+        with self._images.db.session() as session:
+            return get_images(session, image_ids, self._models.version_id(session, version))
 
     def image(self, image_id: int, version: int | None = None) -> ImageInfo:
         with self._images.db.session() as session:

@@ -225,6 +225,16 @@ def get_image(session: Session, image_id: int, version_id: int | None) -> ImageI
     return None if row is None else _image_info(row)
 
 
+def get_images(session: Session, image_ids: list[int], version_id: int | None) -> list[ImageInfo]:
+    """Many images by id in a few queries, in no particular order; unknown ids are left out."""
+    unique = sorted(set(image_ids))
+    found: list[ImageInfo] = []
+    for start in range(0, len(unique), _CHUNK):
+        query = _rows_query(version_id).where(Image.id.in_(unique[start : start + _CHUNK]))
+        found.extend(_image_info(row) for row in session.execute(query))
+    return found
+
+
 def _image_info(row: Row[Any]) -> ImageInfo:
     image, prediction = row[0], (row[1] if len(row) > 1 else None)  # type: ignore[misc]
     return ImageInfo(

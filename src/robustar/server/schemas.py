@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from robustar.annotations.proposals import ProposalInfo
 from robustar.annotations.store import MaskKind
 from robustar.models.versions import GuardReport
+from robustar.predict.gallery import ImageInfo
 from robustar.server.params import JsonInt
 from robustar.server.params import Split as SplitName
 
@@ -120,6 +121,20 @@ class ImageDetail(Schema):
     height: int
     fingerprint: str
     prediction: Prediction | None
+
+    @classmethod
+    def of(cls, image: ImageInfo) -> ImageDetail:
+        p = image.prediction
+        return cls(
+            id=image.id,
+            split=image.split,
+            name=image.relpath,
+            label=image.label,
+            width=image.width,
+            height=image.height,
+            fingerprint=image.fingerprint,
+            prediction=None if p is None else Prediction.model_validate(p),
+        )
 
 
 class Neighbours(Schema):

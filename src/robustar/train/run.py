@@ -112,6 +112,7 @@ def train_version(
         loaders.validation = make_loader(images.dataset("validation"), batch_size, workers, device)
     if options.evaluate_test and "test" in images.folders:
         loaders.test = make_loader(images.dataset("test"), batch_size, workers, device)
+    new_run = run_dir is None or not run_dir.exists()
     run_dir = run_dir or runs / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True, exist_ok=True)
     save_options(run_dir, options)  # so that a run stopped midway can be resumed by name
@@ -122,9 +123,14 @@ def train_version(
         if on_epoch is not None:
             on_epoch(result)
 
-    epochs = train_epochs(
-        model, loaders, options, device, run_dir, objective, generator, progress, after_epoch
-    )
+    try:
+        epochs = train_epochs(
+            model, loaders, options, device, run_dir, objective, generator, progress, after_epoch
+        )
+    except BaseException:
+        if new_run and not (run_dir / STATE_FILE).is_file():
+            shutil.rmtree(run_dir, ignore_errors=True)  # stopped in its first epoch: no trace
+        raise
     staged = run_dir / "version"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir()

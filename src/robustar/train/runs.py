@@ -3,12 +3,14 @@
 A run keeps its options (`options.json`) and, after each epoch, a checkpoint and the
 optimiser state (`state.pt`); a finished run drops the state. A folder that still has it was
 stopped mid-run: a job's (`job-<id>`) is resumed through its job, any other (Python, CLI) is
-listed here and resumed by name.
+listed here and resumed, or deleted, by name. A run stopped before its first epoch ended has
+nothing to resume: training removes its folder.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,15 +62,29 @@ def unfinished_runs(runs: Path) -> list[UnfinishedRun]:
     return sorted(found, key=lambda r: r.stopped_at)
 
 
-def resumable(runs: Path, name: str) -> tuple[Path, TrainOptions]:
-    """The folder and options of the unfinished run `name`."""
-    names = [r.name for r in unfinished_runs(runs)]
-    if name not in names:
-        listed = ", ".join(names) or "none"
+def delete_run(runs: Path, name: str) -> UnfinishedRun:
+    """Remove an unfinished run's folder (its epoch checkpoints and curves); a finished
+    run's folder is left alone."""
+    run = _unfinished(runs, name)
+    shutil.rmtree(run.folder)
+    return run
+
+
+def _unfinished(runs: Path, name: str) -> UnfinishedRun:
+    found = {r.name: r for r in unfinished_runs(runs)}
+    if name not in found:
+        listed = ", ".join(found) or "none"
         raise DataError(
             f"no unfinished run named {name!r} (unfinished: {listed})",
-            "name one 'robustar info DIR' lists; a job's run resumes with 'robustar jobs resume'",
+            "name one 'robustar runs list DIR' lists; a job's run resumes with "
+            "'robustar jobs resume'",
         )
+    return found[name]
+
+
+def resumable(runs: Path, name: str) -> tuple[Path, TrainOptions]:
+    """The folder and options of the unfinished run `name`."""
+    _unfinished(runs, name)
     options = _options(runs / name)
     if options is None:
         raise DataError(

@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StrictBool
 
-from robustar.explain.attribution import ATTRIBUTION, DEFAULT_METHOD, IndexOptions, Scored
+from robustar.explain.attribution import (
+    ATTRIBUTION,
+    DEFAULT_METHOD,
+    IndexOptions,
+    IndexState,
+    Scored,
+)
 from robustar.explain.attributor import QUEUE_SIZE, Ordering, Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
@@ -53,11 +59,36 @@ def activation(workspace: WorkspaceDep, version: Id, target: Id) -> Response:
 AttributionMethod = Annotated[str, ATTRIBUTION.one_of]
 
 
-class Influence(BaseModel):
+class IndexReadiness(BaseModel):
+    """Nothing built yet is a state of a new workspace, answered with 200, not an error."""
+
+    status: IndexState = Field(
+        description="ready; not_built / incomplete: build the index (POST /jobs/attribution); "
+        "no_model: train or import a model first"
+    )
+    detail: str | None = Field(None, description="what is missing, when not ready")
+    fix: str | None = Field(None, description="how to get it, when not ready")
+
+
+class Influence(IndexReadiness):
+    """Empty lists and no target while the index is not ready."""
+
     method: str
-    target: int = Field(description="the class explained")
+    target: int | None = Field(description="the class explained")
     helpful: list[Scored]
     harmful: list[Scored]
+
+
+class SuspiciousQueue(IndexReadiness):
+    """An empty queue while the index is not ready."""
+
+    method: str
+    suspects: list[Suspect]
+    images: list[schemas.ImageDetail] = Field(
+        [],
+        description="every suspect and the mistake it harms most, with the current "
+        "predictions: the page shows them without a request per image",
+    )
 
 
 class IndexStatus(BaseModel):
@@ -93,9 +124,15 @@ def image_attribution(
     ),
 ) -> Influence:
     """The training images that most support (helpful) and most oppose (harmful) the image's
-    `target` class, by the current version's attribution index."""
+    `target` class, by the current version's attribution index; `status` says when that
+    index is not built yet."""
+    workspace.image(image_id)  # an unknown image is a 404 whatever the index's state
+    state = workspace.attribution.readiness(method)
+    if state.status != "ready":
+        return Influence(**asdict(state), method=method, target=None, helpful=[], harmful=[])
     found = workspace.attribution.query(image_id, k, method, target=target)
     return Influence(
+        status="ready",
         method=method,
         target=found.target,
         helpful=found.helpful,
@@ -110,7 +147,7 @@ def attribution_status(workspace: WorkspaceDep) -> list[IndexStatus]:
     ]
 
 
-@router.get("/attribution/suspicious", response_model=list[Suspect])
+@router.get("/attribution/suspicious", response_model=SuspiciousQueue)
 def suspicious(
     workspace: WorkspaceDep,
     method: AttributionMethod = DEFAULT_METHOD,
@@ -119,11 +156,18 @@ def suspicious(
         "balanced", description="balanced: the mistakes' classes take turns; score: by score"
     ),
     exclude_annotated: bool = Query(False, description="leave out images with a spurious mask"),
-) -> list[Suspect]:
-    """Training images ranked by harmful influence on the misclassified test images."""
-    return workspace.attribution.suspicious(
+) -> SuspiciousQueue:
+    """Training images ranked by harmful influence on the misclassified test images; `status`
+    says when the index is not built yet."""
+    state = workspace.attribution.readiness(method, ranking=True)
+    if state.status != "ready":
+        return SuspiciousQueue(**asdict(state), method=method, suspects=[])
+    suspects = workspace.attribution.suspicious(
         method, limit=limit, ordering=ordering, exclude_annotated=exclude_annotated
     )
+    shown = [i for s in suspects for i in (s.image_id, s.harms_most)]
+    images = [schemas.ImageDetail.of(i) for i in workspace.images_by_id(shown)]
+    return SuspiciousQueue(status="ready", method=method, suspects=suspects, images=images)
 
 
 @router.post("/jobs/attribution", status_code=202, tags=["jobs"])

@@ -62,19 +62,7 @@ def list_images(
 def get_image(
     workspace: WorkspaceDep, image_id: Id, version: Id | None = Query(None)
 ) -> schemas.ImageDetail:
-    image = workspace.image(image_id, version)
-    return schemas.ImageDetail(
-        id=image.id,
-        split=image.split,
-        name=image.relpath,
-        label=image.label,
-        width=image.width,
-        height=image.height,
-        fingerprint=image.fingerprint,
-        prediction=None
-        if image.prediction is None
-        else schemas.Prediction.model_validate(image.prediction),
-    )
+    return schemas.ImageDetail.of(workspace.image(image_id, version))
 
 
 @router.get("/{image_id}/neighbours", response_model=schemas.Neighbours)

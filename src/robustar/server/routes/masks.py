@@ -4,7 +4,7 @@ server-side assisted selection tools (superpixels, GrabCut)."""
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -50,14 +50,29 @@ async def _upload(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.get("/images/{image_id}/masks/{kind}", responses=schemas.PNG, response_class=Response)
+NO_MASK_YET: dict[int | str, dict[str, Any]] = {
+    204: {"description": "the image has no mask of this kind yet (nothing to draw over)"}
+}
+
+
+@router.get(
+    "/images/{image_id}/masks/{kind}",
+    responses={**schemas.PNG, **NO_MASK_YET},
+    response_class=Response,
+)
 def get_mask(
     workspace: WorkspaceDep,
     image_id: Id,
     kind: Kind,
     version: int | None = Query(None, ge=1, le=MAX_ID, description="default: the current version"),
 ) -> Response:
-    """The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header."""
+    """The mask as a 1-bit PNG at native size; its version is in the X-Mask-Version header.
+    An image without a mask yet answers 204 (a new image is not an error); an unknown image,
+    or a version it does not have, 404."""
+    if version is None:
+        workspace.image(image_id)
+        if workspace.masks.current(image_id, kind) is None:
+            return Response(status_code=204, headers={"Cache-Control": "no-store"})
     info, mask = workspace.masks.load(image_id, kind, version)
     return _png(mask, _mask_headers(info))
 

@@ -88,8 +88,11 @@ def compare_versions(
     before: Id | None = Query(None, description="default: the parent of `after`"),
 ) -> RepairReport:
     """The repair report: the verdict in words, accuracy per split and class, flipped
-    predictions, and accuracy with the annotated spurious regions of test images filled."""
-    return workspace.compare(before, after)
+    predictions, and accuracy with the annotated spurious regions of test images filled. A
+    version without stored predictions (an imported one) is no error: `missing` names each
+    version and split to predict (POST /jobs/predict), and `splits` stays empty until they
+    exist."""
+    return workspace.compare(before, after, report_missing=True)
 
 
 @compare_router.get("/compare/report", response_class=Response, responses=schemas.REPORT)
