@@ -9,7 +9,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := src/robustar/server/static/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: install web types demo test bench bench-smoke lint format clean
+.PHONY: install web types demo test bench bench-smoke sweep lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP) $(WEB_BUILD)
 	$(BIN)/python -m bench
+
+# The paired-training defaults sweep over the problem suite, leave-one-problem-out (about an
+# hour on 2 cores; finished runs are cached in bench-output/sweep.jsonl, so it goes on).
+sweep: $(BENCH_STAMP)
+	$(BIN)/python -m bench.repair_sweep
 
 # Every benchmark once on a tiny setting (minutes, not hours): CI runs it so none can rot.
 bench-smoke: $(BENCH_STAMP) $(WEB_BUILD)

@@ -14,6 +14,9 @@ from bench import (
     gallery_latency,
     paired_training,
     predict_throughput,
+    repair_skew,
+    repair_suite,
+    repair_sweep,
     scan_throughput,
 )
 
@@ -27,17 +30,23 @@ BENCHMARKS = {
         attribution_bench,
         attribution_lds,
         paired_training,
+        repair_suite,
+        repair_skew,
     )
 }
+
+# The defaults sweep runs alone (`make sweep`, about an hour); smoke runs include it.
+SMOKE_ONLY = {"repair_sweep": repair_sweep}
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument("--smoke", action="store_true", help="each once, on a tiny setting")
 parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(BENCHMARKS)}")
 args = parser.parse_args()
-if unknown := set(args.names) - set(BENCHMARKS):
+known = {**BENCHMARKS, **SMOKE_ONLY}
+if unknown := set(args.names) - set(known):
     parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-for name in args.names or BENCHMARKS:
-    benchmark = BENCHMARKS[name]
+for name in args.names or (known if args.smoke else BENCHMARKS):
+    benchmark = known[name]
     started = time.perf_counter()
     print(benchmark.run(**(benchmark.SMOKE if args.smoke else {})), flush=True)
     print(f"({name}: {time.perf_counter() - started:.0f} s)", end="\n\n", flush=True)

@@ -19,16 +19,17 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from scipy.stats import spearmanr
 
 from bench.common import OUTPUT, table
-from bench.repair_sweep import CACHE, GRID, Runs
-from bench.suite_harness import COUNTS, load, naive, recovered, train
+from bench.repair_sweep import CACHE, GRID, Runs, options_for
+from bench.suite_harness import COUNTS, Result, load, naive, recovered, train
 from robustar.data.problems import PROBLEMS
 from robustar.train.options import TrainOptions
-from robustar.train.search import Figures, choose
+from robustar.train.search import Figures, choose, score
 
 SEEDS = (0, 1, 2)
 FRACTIONS = (0.1, 0.3, 1.0)
@@ -53,13 +54,68 @@ def default_setting() -> dict[str, Any]:
     return setting
 
 
+class Seeded:
+    """One problem at one seed: its runs, cached by key, and the vanilla weights that a
+    fine-tune starts from (trained again, identically, when the vanilla run was cached)."""
+
+    def __init__(self, kind: str, seed: int, counts: dict[str, int], epochs: int, runs: Runs):
+        self.kind, self.seed, self.epochs, self.runs = kind, seed, epochs, runs
+        self.data = load(kind, seed, counts)
+        self.plain = TrainOptions(epochs=epochs, seed=seed)
+        self.parent: dict = {}
+
+    def _vanilla(self) -> Result:
+        result, state = train(self.data, self.plain)
+        self.parent.update(state)
+        return result
+
+    def baseline(self, reference: bool) -> float:
+        if reference:
+            compute = lambda: train(self.data, self.plain, reference=True)[0]  # noqa: E731
+        else:
+            compute = self._vanilla
+        name = "clean" if reference else "vanilla"
+        return self.runs.get(f"{self.kind}/{self.seed}/{name}/{self.epochs}", compute)["ood"]
+
+    def naive(self, fraction: float) -> float:
+        masks = self.data.mask_share(fraction, self.seed)
+        key = f"{self.kind}/{self.seed}/naive/{fraction}/{self.epochs}"
+        return self.runs.get(key, lambda: naive(self.data, masks, self.epochs, self.seed))["ood"]
+
+    def setting(self, setting: dict[str, Any], fraction: float) -> dict[str, float]:
+        """A paired run (the sweep's key); a fine-tune takes half the epochs, as in the sweep."""
+        options = options_for(setting, self.epochs, self.seed)
+        masks = self.data.mask_share(fraction, self.seed)
+        name = json.dumps(setting, sort_keys=True)
+        key = f"{self.kind}/{self.seed}/{name}/{fraction}/{self.epochs}"
+
+        def compute() -> Result:
+            if options.init == "current" and not self.parent:
+                self._vanilla()
+            return train(self.data, options, masks=masks, parent=self.parent)[0]
+
+        return self.runs.get(key, compute)
+
+
+def search(found: list[dict[str, float]]) -> tuple[int, int, float | None]:
+    """The criterion's choice among candidates, the out-of-domain best, and the rank
+    correlation of the criterion's score with out-of-domain accuracy."""
+    figures = [Figures(r["validation"], r["filled"] or 0.0, r["consistency"] or 0.0) for r in found]
+    ood = [r["ood"] for r in found]
+    best = max(range(len(ood)), key=ood.__getitem__)
+    rho = None
+    if len(set(ood)) > 1:
+        rho = float(spearmanr([score(f) for f in figures], ood).statistic)
+    return choose(figures, tolerance=1.0), best, rho
+
+
 def run(
     kinds: tuple[str, ...] | None = None,
     seeds: tuple[int, ...] = SEEDS,
     fractions: tuple[float, ...] = FRACTIONS,
     epochs: int = 10,
     counts: dict[str, int] = COUNTS,
-    cache: Any = CACHE,
+    cache: Path = CACHE,
     grid: list[dict[str, Any]] = GRID,
 ) -> str:
     runs = Runs(cache)
@@ -69,97 +125,62 @@ def run(
     correlations: list[float] = []
     hits = 0
     for kind in kinds or tuple(PROBLEMS.names()):
-        table_of: dict[float, dict[str, list[float]]] = {f: {} for f in fractions}
+        cells: dict[tuple[float, str], list[float]] = {}
         vanillas, cleans = [], []
         for seed in seeds:
-            data = load(kind, seed, counts)
-            plain = TrainOptions(epochs=epochs, seed=seed)
-            parent: dict = {}
-
-            def vanilla(data: Any = data, plain: TrainOptions = plain, parent: dict = parent):
-                result, state = train(data, plain)
-                parent.update(state)
-                return result
-
-            vanillas.append(runs.get(f"{kind}/{seed}/vanilla/{epochs}", vanilla)["ood"])
-            cleans.append(
-                runs.get(
-                    f"{kind}/{seed}/clean/{epochs}",
-                    lambda data=data, plain=plain: train(data, plain, reference=True)[0],
-                )["ood"]
-            )
+            problem = Seeded(kind, seed, counts, epochs, runs)
+            vanillas.append(problem.baseline(reference=False))
+            cleans.append(problem.baseline(reference=True))
             for fraction in fractions:
-                masks = data.mask_share(fraction, seed)
-
-                def setting_run(setting: dict[str, Any], data=data, masks=masks, seed=seed):
-                    options = TrainOptions(paired=True, epochs=epochs, seed=seed, **setting)
-                    if options.init == "current":
-                        options = options.model_copy(update={"epochs": max(1, epochs // 2)})
-                        if not parent:
-                            parent.update(train(data, TrainOptions(epochs=epochs, seed=seed))[1])
-                    key = f"{kind}/{seed}/{json.dumps(setting, sort_keys=True)}/{fraction}/{epochs}"
-                    return runs.get(
-                        key, lambda: train(data, options, masks=masks, parent=parent)[0]
-                    )
-
-                cell = table_of[fraction]
-                cell.setdefault("naive", []).append(
-                    runs.get(
-                        f"{kind}/{seed}/naive/{fraction}/{epochs}",
-                        lambda data=data, masks=masks, seed=seed: naive(data, masks, epochs, seed),
-                    )["ood"]
-                )
-                cell.setdefault("defaults", []).append(setting_run(default)["ood"])
-                if seed == seeds[0]:
-                    found = [setting_run(s) for s in grid]
-                    figures = [
-                        Figures(r["validation"], r["filled"] or 0.0, r["consistency"] or 0.0)
-                        for r in found
-                    ]
-                    chosen = choose(figures, tolerance=1.0)
-                    ood = [r["ood"] for r in found]
-                    best = max(range(len(ood)), key=ood.__getitem__)
-                    hits += chosen == best
-                    if len(set(ood)) > 1:
-                        scores = [(f.filled + f.consistency) / 2 for f in figures]
-                        correlations.append(float(spearmanr(scores, ood).statistic))
-                    cell.setdefault("search", []).append(ood[chosen])
-                    search_rows.append(
-                        [kind, f"{fraction:.0%}", json.dumps(grid[chosen]), f"{ood[chosen]:.3f}",
-                         json.dumps(grid[best]), f"{ood[best]:.3f}"]
-                    )
-        vanilla_ood, clean_ood = statistics.mean(vanillas), statistics.mean(cleans)
-        gap = clean_ood - vanilla_ood
-        for fraction in fractions:
-            cell = table_of[fraction]
-            row: list[object] = [kind, f"{fraction:.0%}", f"{vanilla_ood:.3f}", f"{clean_ood:.3f}"]
-            for name in ("naive", "defaults", "search"):
-                values = cell.get(name)
-                if not values:
-                    row.append("")
+                cells.setdefault((fraction, "naive"), []).append(problem.naive(fraction))
+                defaults = problem.setting(default, fraction)["ood"]
+                cells.setdefault((fraction, "defaults"), []).append(defaults)
+                if seed != seeds[0]:
                     continue
-                mean = statistics.mean(values)
-                row.append(f"{mean:.3f} ({recovered(mean, vanilla_ood, clean_ood):.0%})")
+                found = [problem.setting(s, fraction) for s in grid]
+                chosen, best, rho = search(found)
+                hits += chosen == best
+                if rho is not None:
+                    correlations.append(rho)
+                cells[(fraction, "search")] = [found[chosen]["ood"]]
+                search_rows.append(
+                    [
+                        kind,
+                        f"{fraction:.0%}",
+                        json.dumps(grid[chosen]),
+                        f"{found[chosen]['ood']:.3f}",
+                        json.dumps(grid[best]),
+                        f"{found[best]['ood']:.3f}",
+                    ]
+                )
+        vanilla, clean = statistics.mean(vanillas), statistics.mean(cleans)
+        for fraction in fractions:
+            row: list[object] = [kind, f"{fraction:.0%}", f"{vanilla:.3f}", f"{clean:.3f}"]
+            for name in ("naive", "defaults", "search"):
+                mean = statistics.mean(cells[(fraction, name)])
+                row.append(f"{mean:.3f} ({recovered(mean, vanilla, clean):.0%})")
+            gap = clean - vanilla
             row.append("yes" if gap >= MIN_GAP else f"no: gap {gap:.2f}")
             rows.append(row)
-    lines = [
-        table(
-            f"Repair on the problem suite: out-of-domain accuracy (gap recovered), mean of seeds "
-            f"{seeds} (search: seed {seeds[0]}); defaults = {default}; targets: defaults recover "
-            ">= 2/3 at 100 %, >= 1/3 at 10 %, and beat naive at every fraction",
-            ["problem", "masks", "vanilla", "clean", "naive", "defaults", "search", "counts"],
-            rows,
-        ),
-        table(
-            f"Repair search on {len(grid)} candidates (seed {seeds[0]}): chosen vs best out of "
-            f"domain; the chosen is the best in {hits} of {len(search_rows)} cases; rank "
-            f"correlation of the criterion with out-of-domain accuracy: mean "
-            f"{statistics.mean(correlations) if correlations else float('nan'):.2f}",
-            ["problem", "masks", "chosen", "its ood", "best", "best ood"],
-            search_rows,
-        ),
-    ]
-    return "\n\n".join(lines)
+    rho = statistics.mean(correlations) if correlations else float("nan")
+    return "\n\n".join(
+        [
+            table(
+                f"Repair on the problem suite: out-of-domain accuracy (gap recovered), mean of "
+                f"seeds {seeds} (search: seed {seeds[0]}); defaults = {default}; targets: the "
+                "defaults recover >= 2/3 at 100 %, >= 1/3 at 10 %, and beat naive everywhere",
+                ["problem", "masks", "vanilla", "clean", "naive", "defaults", "search", "counts"],
+                rows,
+            ),
+            table(
+                f"Repair search over {len(grid)} candidates (seed {seeds[0]}): the chosen is the "
+                f"best out of domain in {hits} of {len(search_rows)} cases; rank correlation of "
+                f"the criterion with out-of-domain accuracy, mean {rho:.2f}",
+                ["problem", "masks", "chosen", "its ood", "best", "best ood"],
+                search_rows,
+            ),
+        ]
+    )
 
 
 if __name__ == "__main__":
