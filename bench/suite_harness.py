@@ -163,6 +163,7 @@ def train(
             generator,
             options.worst_of,
             options.borrow,
+            options.copy_loss,
         )
     batch = options.batch_size or 64
     loaders = Loaders(

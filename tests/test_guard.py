@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -72,6 +73,25 @@ def test_guard_off_or_scratch_adopts_as_before(memorised: Workspace) -> None:
     assert off.is_current and off.guard is None
     scratch = memorised.train(epochs=1, learning_rate=10.0, predict=False)
     assert scratch.is_current and scratch.guard is None and scratch.parent_id is None
+
+
+def test_a_paired_run_from_scratch_is_judged_against_the_current_version(
+    memorised: Workspace,
+) -> None:
+    """A repair trained from scratch has no parent, but it replaces the current version: it
+    must not fall behind it either."""
+    before = memorised.current_model
+    image = memorised.images("train", limit=1)[0]
+    mask = np.zeros((image.height, image.width), dtype=bool)
+    mask[:4, :4] = True
+    memorised.masks.set(image.id, mask)
+    wrecked = dict(paired=True, epochs=1, optimizer="sgd", learning_rate=10.0, predict=False)
+    bad = memorised.train(**wrecked, evaluate_test=False)
+    assert bad.status == "candidate" and bad.parent_id is None
+    assert bad.guard is not None and bad.guard.parent_id == before.id and not bad.guard.passed
+    assert memorised.current_model.id == before.id
+    unguarded = memorised.train(**wrecked, guard=False, evaluate_test=False)
+    assert unguarded.is_current and unguarded.guard is None
 
 
 def test_the_cli_api_and_job_log_show_the_candidate(memorised: Workspace, monkeypatch, capsys):

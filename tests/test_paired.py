@@ -62,7 +62,8 @@ def test_borrowed_masks_go_to_images_of_other_classes() -> None:
     original = model.forward
     model.forward = lambda z: seen.append(z) or original(z)  # type: ignore[method-assign]
     loss_fn(model, x, y, m)
-    copies = seen[1]
+    [both] = seen  # images and copies in one forward (one batch-norm batch)
+    copies = both[8:]
     assert len(copies) == 6  # three annotated images and three borrowers
     assert bool((copies[3:, :, :4] == 0).all())  # the lent mask, filled black
     for copy in copies[3:]:  # the rest is an image of another class, untouched
@@ -95,13 +96,18 @@ def test_paired_loss_equals_its_formula_on_a_hand_computed_case() -> None:
     m = torch.zeros(2, 1, 2, 2)
     m[0, 0, 0, 0] = 1  # the top-left pixel of image 0 is spurious; image 1 has no mask
     pixels = Pixels([0.0] * 3, [1.0] * 3, torch.device("cpu"))
-    loss_fn = PairedLoss("black", "l2", 0.5, pixels, torch.Generator().manual_seed(0))
+    loss_fn = PairedLoss(
+        "black", "l2", 0.5, pixels, torch.Generator().manual_seed(0), copy_loss=True
+    )
     loss, logits = loss_fn(model, x, y, m)
     assert torch.allclose(logits, torch.tensor([[2.0, 1.0], [0.0, 3.0]]))
     # x'0 has the top-left pixel black: logits (0, 1).
     ce = lambda z, t: -torch.log_softmax(torch.tensor(z), 0)[t]  # noqa: E731
     expected = (ce([2.0, 1.0], 0) + ce([0.0, 3.0], 1)) / 2 + ce([0.0, 1.0], 0) + 0.5 * (2.0**2)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss_fn.copy_loss = False  # the default: no cross-entropy on the copy
+    without = (ce([2.0, 1.0], 0) + ce([0.0, 3.0], 1)) / 2 + 0.5 * (2.0**2)
+    assert loss_fn(model, x, y, m)[0].item() == pytest.approx(without.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))

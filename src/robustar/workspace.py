@@ -438,15 +438,17 @@ class Workspace:
         one epoch; one stopped sooner leaves nothing) to go on with, with its own options.
         `candidate=True` keeps the new version a candidate, unjudged (a repair search's).
 
-        A version trained from a parent (`init="current"`) passes the regression guard
-        first: if it loses validation accuracy beyond `guard_tolerance` points it is returned
-        as a candidate (`status == "candidate"`, the reason in `guard.reason`), not current,
-        until `use_model` promotes it.
+        A version trained from a parent (`init="current"`), or a paired (repair) run while a
+        version is current, passes the regression guard first, against the parent or that
+        version: if it loses validation accuracy beyond `guard_tolerance` points it is
+        returned as a candidate (`status == "candidate"`, the reason in `guard.reason`), not
+        current, until `use_model` promotes it.
         """
         if resume is not None:
             name = resume if isinstance(resume, str) else resume.name
             run_dir, options = resumable(self.paths.runs, name)
         options = options or parse_options(kwargs)
+        against = self._repaired(options) if not candidate else None
         version = train_version(
             self.images_store,
             self.model_store,
@@ -456,15 +458,23 @@ class Workspace:
             progress,
             run_dir,
             on_epoch,
-            candidate,
+            candidate or against is not None,
         )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):
                 self.predict(split, version.id, progress)
         if version.status == CANDIDATE and not candidate:
-            report = self.guard.judge(version.id, options.guard_tolerance)
+            report = self.guard.judge(version.id, options.guard_tolerance, against)
             return self.model_store.settle(version.id, report)
         return self.model(version.id)
+
+    def _repaired(self, options: TrainOptions) -> int | None:
+        """The version a paired run not started from it must not fall behind: the current
+        one (a fine-tune is judged against its parent instead)."""
+        if not (options.paired and options.guard and options.init != "current"):
+            return None
+        current = self.model_store.current()
+        return current.id if current is not None else None
 
     def repair_search(
         self,

@@ -23,7 +23,6 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.progress import progress_bars
-from robustar.report import format_of
 
 if TYPE_CHECKING:
     from robustar.verdict import RepairReport
@@ -90,6 +89,8 @@ def compare(
     inside them."""
     workspace = open_workspace(directory)
     # a wrong suffix fails before any work
+    from robustar.report import format_of  # torch and the library: only when run
+
     chosen = format_of(report_file.name) if report_file is not None else None
     with progress_bars(console, not quiet and predict) as progress:
         report = workspace.compare(before, after, predict, progress)

@@ -1,7 +1,9 @@
-"""Paired training: loss = CE(f(x), y) + CE(f(x'), y) + λ·R(f(x), f(x')) on annotated images.
+"""Paired training: loss = CE(f(x), y) + λ·R(f(x), f(x')) [+ CE(f(x'), y)] on annotated images.
 
 x' is x with its spurious mask filled (see fillers.py); R compares the logits of the two
-copies and is averaged per sample, so λ does not scale with the batch size.
+copies and is averaged per sample, so λ does not scale with the batch size. The copies'
+own cross-entropy (`copy_loss`) is off by default: on the problem suite it let a model learn
+x' apart while keeping the shortcut on x (docs/decisions.md).
 
 With `borrow`, each annotated image also lends its mask to an image of another class in the
 batch, which gets the same two terms. Filled regions then appear under every label, so when
@@ -65,10 +67,11 @@ class PairedLoss:
         generator: torch.Generator,
         worst_of: int = 4,
         borrow: bool = False,
+        copy_loss: bool = False,
     ) -> None:
         self.filler, self.weight, self.pixels, self.generator = filler, weight, pixels, generator
         self.regularizer = REGULARIZERS[regularizer]
-        self.worst_of, self.borrow = worst_of, borrow
+        self.worst_of, self.borrow, self.copy_loss = worst_of, borrow, copy_loss
 
     def borrowers(
         self, y: torch.Tensor, lenders: torch.Tensor
@@ -101,20 +104,22 @@ class PairedLoss:
     def __call__(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = model(x).float()
-        loss = F.cross_entropy(logits, y)
-        if m is None:
-            return loss, logits
-        paired = m.flatten(1).amax(1) > 0.5
-        if not paired.any():
-            return loss, logits
-        rows = paired.nonzero().squeeze(1)
+        rows = torch.zeros(0, dtype=torch.long, device=x.device)
+        if m is not None:
+            rows = (m.flatten(1).amax(1) > 0.5).nonzero().squeeze(1)
+        if not len(rows):
+            return plain_loss(model, x, y, m)
+        assert m is not None
         masks = m[rows]
         if self.borrow:
             lenders, borrowers = self.borrowers(y, rows)
             rows, masks = torch.cat([rows, borrowers]), torch.cat([masks, m[lenders]])
         x2 = self.counterpart(model, x[rows], y[rows], masks)
-        logits2 = model(x2).float()
-        loss = loss + F.cross_entropy(logits2, y[rows])
-        loss = loss + self.weight * self.regularizer(logits[rows], logits2)
+        # One forward for both, so that batch normalisation sees one batch: separate passes
+        # gave the few copies their own statistics, which the comparison then measured.
+        both = model(torch.cat([x, x2])).float()
+        logits, logits2 = both[: len(x)], both[len(x) :]
+        loss = F.cross_entropy(logits, y) + self.weight * self.regularizer(logits[rows], logits2)
+        if self.copy_loss:
+            loss = loss + F.cross_entropy(logits2, y[rows])
         return loss, logits

@@ -106,6 +106,7 @@ def train_version(
             generator,
             options.worst_of,
             options.borrow,
+            options.copy_loss,
         )
     loaders = Loaders(make_loader(train_set, batch_size, workers, device, True, generator))
     if "validation" in images.folders:
