@@ -73,7 +73,7 @@ def test_pick_a_colour_from_an_image_and_keep_the_form(
     page.goto("/review")
     page.select_option("select[name=label]", "3")
     page.fill("input[name=colours]", "#010203")  # typed hex still works beside picked ones
-    sample = page.locator("button[name=sample]").first
+    sample = page.locator(".source[data-loaded='train/3'] button[name=sample]").first
     expect(sample).to_be_visible()
     image_id = int(sample.get_attribute("data-image") or 0)
     assert demo.image(image_id).label == 3  # the strip follows the chosen class
