@@ -65,9 +65,7 @@ def _patch_pixel(demo: Workspace, image_id: int) -> tuple[int, int, str]:
     return column, row, "#" + bytes(pixel).hex()
 
 
-def test_pick_a_colour_from_an_image_and_keep_the_form(
-    page: Page, demo: Workspace, shoot
-) -> None:
+def test_pick_a_colour_from_an_image_and_keep_the_form(page: Page, demo: Workspace, shoot) -> None:
     """Eyedropper: a click on the patch adds its colour as a swatch; the proposals follow; the
     form's values survive a reload."""
     page.goto("/review")
