@@ -1,5 +1,6 @@
 // How masks are drawn over images: a colour per kind and filled or outlined, chosen by the
 // user (a red fill vanishes on a pink image) and remembered across pages and reloads.
+import { parseHex, type Rgb } from "../colours";
 import { usePreference } from "../persisted";
 import type { MaskKind } from "../types";
 
@@ -24,10 +25,9 @@ export function isMaskStyle(value: unknown): value is MaskStyle {
   );
 }
 
-/** "#rrggbb" as [r, g, b]. */
-export function rgbOf(hex: string): [number, number, number] {
-  const n = parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+/** A style's "#rrggbb" as [r, g, b] (checked by isMaskStyle on the way in). */
+export function rgbOf(hex: string): Rgb {
+  return parseHex(hex) ?? [0, 0, 0];
 }
 
 export function useMaskStyle() {
