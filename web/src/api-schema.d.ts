@@ -1688,7 +1688,7 @@ export interface components {
             /**
              * Filler
              * @description what fills the spurious pixels of the copy
-             * @default mixture
+             * @default uniform
              * @enum {string}
              */
             filler: "uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "worst";
@@ -1702,7 +1702,7 @@ export interface components {
             /**
              * Pair Weight
              * @description λ of the regularizer
-             * @default 0.2
+             * @default 1
              */
             pair_weight: number;
             /**
@@ -1711,6 +1711,12 @@ export interface components {
              * @default true
              */
             borrow: boolean;
+            /**
+             * Copy Loss
+             * @description also train on the filled copies' labels, CE(f(x'), y)
+             * @default false
+             */
+            copy_loss: boolean;
             /**
              * Worst Of
              * @description candidates (filler worst)
@@ -1725,7 +1731,7 @@ export interface components {
             evaluate_test: boolean;
             /**
              * Guard
-             * @description regression guard: the new version becomes current only if it keeps its parent's validation accuracy (clean, and with spurious masks filled) within the tolerance; otherwise it waits as a candidate to promote
+             * @description regression guard: a fine-tune, or a paired run while a version is current, becomes current only if it keeps the validation accuracy (clean, and with spurious masks filled) of its parent or of that version within the tolerance; otherwise it waits as a candidate to promote
              * @default true
              */
             guard: boolean;
@@ -1768,9 +1774,10 @@ export interface components {
              *       "base": {
              *         "augment": "none",
              *         "borrow": true,
+             *         "copy_loss": false,
              *         "epochs": 10,
              *         "evaluate_test": true,
-             *         "filler": "mixture",
+             *         "filler": "uniform",
              *         "gamma": 0.1,
              *         "guard": true,
              *         "guard_tolerance": 1,
@@ -1778,7 +1785,7 @@ export interface components {
              *         "learning_rate": 0.001,
              *         "momentum": 0.9,
              *         "optimizer": "adamw",
-             *         "pair_weight": 0.2,
+             *         "pair_weight": 1,
              *         "paired": true,
              *         "regularizer": "l2",
              *         "schedule": "cosine",
@@ -1962,10 +1969,11 @@ export interface components {
              *       "seed": 0,
              *       "augment": "none",
              *       "paired": false,
-             *       "filler": "mixture",
+             *       "filler": "uniform",
              *       "regularizer": "l2",
-             *       "pair_weight": 0.2,
+             *       "pair_weight": 1,
              *       "borrow": true,
+             *       "copy_loss": false,
              *       "worst_of": 4,
              *       "evaluate_test": true,
              *       "guard": true,
