@@ -60,7 +60,7 @@ def test_the_criterion_prefers_reliance_within_the_clean_tolerance() -> None:
 def test_options_default_grid_and_validation() -> None:
     options = SearchOptions()
     assert options.grid == DEFAULT_GRID and options.base.paired
-    assert len(options.candidates()) == 8
+    assert len(options.candidates()) == 4
     assert parse_search({"base": {"epochs": 2}}).base.paired  # paired unless given
     assert not parse_search({"base": {"paired": False}}).base.paired
     typed = parse_search({"grid": {"pair_weight": ["0.2", "1", "1.0"], "filler": ["black"]}})

@@ -117,7 +117,7 @@ def test_annotate_search_promote_and_read_the_verdict(page: Page, ws: Workspace,
     for split in ("train", "validation", "test"):
         assert len(ws.repair.annotated_ids(split)) >= ws.count(split) // 2, split
 
-    # 2. Repair search: 2 candidates (uniform filler, λ = 1, scratch and current), 2 epochs.
+    # 2. Repair search: 2 candidates (uniform and mixture fillers, λ = 1, fine-tuning), 2 epochs.
     page.goto("/train")
     page.fill("input[name=epochs]", "2")
     page.fill("input[name=learning_rate]", "0.003")
@@ -146,7 +146,7 @@ def test_annotate_search_promote_and_read_the_verdict(page: Page, ws: Workspace,
     # 3. Promote the choice; it becomes current, the baseline its parent.
     chosen_id = int(chosen.get_attribute("data-version") or 0)
     chosen.locator("button[name=promote]").click()
-    expect(chosen).to_contain_text("current")
+    expect(chosen.locator(".current")).to_be_visible()
     assert ws.current_model.id == chosen_id and ws.current_model.parent_id == baseline
 
     # 4. Models: the comparison with the parent, its verdict in words and the report.

@@ -95,10 +95,11 @@ def test_repair_search_shows_every_candidate_and_promotes_one(
     page.fill("input[name=epochs]", "1")
     page.uncheck("input[name=evaluate_test]")
     search = page.locator("section[aria-label='repair search']")
-    # the default grid comes from the server: 2 fillers x 2 weights x 2 inits
-    expect(search.locator("button[name=search]")).to_contain_text("8 candidates")
+    # the default grid comes from the server: 2 fillers x 2 weights, from scratch
+    expect(search.locator("button[name=search]")).to_contain_text("4 candidates")
     search.locator("input[name=search_filler][value=mixture]").uncheck()
     search.locator("input[name=search_pair_weight]").fill("1")
+    search.locator("input[name=search_init][value=current]").check()
     expect(search.locator("button[name=search]")).to_contain_text("2 candidates")
     shoot(page, "repair-search-form")
     search.locator("button[name=search]").click()

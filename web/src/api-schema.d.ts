@@ -1548,12 +1548,8 @@ export interface components {
              *         "mixture"
              *       ],
              *       "pair_weight": [
-             *         0.2,
-             *         1
-             *       ],
-             *       "init": [
-             *         "scratch",
-             *         "current"
+             *         1,
+             *         5
              *       ]
              *     }
              */
@@ -1799,13 +1795,9 @@ export interface components {
              *           "uniform",
              *           "mixture"
              *         ],
-             *         "init": [
-             *           "scratch",
-             *           "current"
-             *         ],
              *         "pair_weight": [
-             *           0.2,
-             *           1
+             *           1,
+             *           5
              *         ]
              *       },
              *       "fillers": [

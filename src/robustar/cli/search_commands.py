@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 GRID_HELP = (
     "OPTION=V1,V2: a training option and the values to try; repeat for each option "
-    "(default grid: filler=uniform,mixture pair_weight=0.2,1 init=scratch,current)"
+    "(default grid: filler=uniform,mixture pair_weight=1,5; init scratch, the default)"
 )
 
 

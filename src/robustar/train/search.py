@@ -33,8 +33,7 @@ from robustar.train.options import RemoteTrainOptions, TrainOptions
 # constant, so that a sweep over the problem suite can change it in one place.
 DEFAULT_GRID: dict[str, list[Any]] = {
     "filler": ["uniform", "mixture"],
-    "pair_weight": [0.2, 1.0],
-    "init": ["scratch", "current"],
+    "pair_weight": [1.0, 5.0],
 }
 # Fillers of the criterion's x': several, so that no candidate wins by having trained on the one
 # filler it is judged with.
