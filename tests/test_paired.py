@@ -54,7 +54,7 @@ def test_borrowed_masks_go_to_images_of_other_classes() -> None:
     m[:3, :, :4] = 1
     pixels = Pixels([0, 0, 0], [1, 1, 1], torch.device("cpu"))
     loss_fn = PairedLoss("black", "l2", 1.0, pixels, torch.Generator().manual_seed(0), borrow=True)
-    lenders, borrowers = loss_fn.borrowers(y, torch.tensor([0, 1, 2]))
+    lenders, borrowers = loss_fn.borrowers(y, torch.tensor([0, 1, 2]), y == 0)
     assert lenders.tolist() == [0, 1, 2]
     assert all(int(y[b]) != 0 for b in borrowers)
     seen: list[torch.Tensor] = []
@@ -69,7 +69,10 @@ def test_borrowed_masks_go_to_images_of_other_classes() -> None:
     for copy in copies[3:]:  # the rest is an image of another class, untouched
         assert any(torch.equal(copy[:, 4:], x[j, :, 4:]) for j in range(3, 8))
     same_class = PairedLoss("black", "l2", 1.0, pixels, torch.Generator(), borrow=True)
-    assert same_class.borrowers(torch.zeros(4, dtype=torch.long), torch.tensor([0]))[0].numel() == 0
+    labels, first = torch.zeros(4, dtype=torch.long), torch.tensor([0])
+    assert same_class.borrowers(labels, first, labels == 1)[0].numel() == 0  # no other class
+    annotated = torch.tensor([0, 1, 1, 1])
+    assert same_class.borrowers(annotated, first, torch.ones(4, dtype=torch.bool))[0].numel() == 0
 
 
 def test_mixture_choses_per_sample_and_does_not_crash() -> None:

@@ -5,9 +5,10 @@ copies and is averaged per sample, so λ does not scale with the batch size. The
 own cross-entropy (`copy_loss`) is off by default: on the problem suite it let a model learn
 x' apart while keeping the shortcut on x (docs/decisions.md).
 
-With `borrow`, each annotated image also lends its mask to an image of another class in the
-batch, which gets the same two terms. Filled regions then appear under every label, so when
-the masks cover few classes the filler cannot become a new shortcut to those classes.
+With `borrow`, each annotated image also lends its mask to an unannotated image of another
+class in the batch, whose pair gets the regulariser too. Filled regions then appear under
+every label, so when the masks cover few classes the filler cannot become a new shortcut to
+those classes.
 """
 
 from __future__ import annotations
@@ -74,11 +75,11 @@ class PairedLoss:
         self.worst_of, self.borrow, self.copy_loss = worst_of, borrow, copy_loss
 
     def borrowers(
-        self, y: torch.Tensor, lenders: torch.Tensor
+        self, y: torch.Tensor, lenders: torch.Tensor, masked: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """For each lender, a random row of the batch with another label: (lenders, borrowers),
-        leaving out lenders whose label every row shares."""
-        other = y[lenders, None] != y[None, :]
+        """For each lender, a random unannotated row of the batch with another label:
+        (lenders, borrowers), leaving out lenders that no such row is left for."""
+        other = (y[lenders, None] != y[None, :]) & ~masked[None, :]
         draw = torch.rand(other.shape, generator=self.generator).to(y.device)
         choice = (draw * other).argmax(1)
         kept = other.any(1)
@@ -104,22 +105,23 @@ class PairedLoss:
     def __call__(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = torch.zeros(0, dtype=torch.long, device=x.device)
-        if m is not None:
-            rows = (m.flatten(1).amax(1) > 0.5).nonzero().squeeze(1)
-        if not len(rows):
+        if m is None or not (masked := m.flatten(1).amax(1) > 0.5).any():
             return plain_loss(model, x, y, m)
-        assert m is not None
-        masks = m[rows]
+        rows = masked.nonzero().squeeze(1)
+        masks, own = m[rows], len(rows)
         if self.borrow:
-            lenders, borrowers = self.borrowers(y, rows)
+            lenders, borrowers = self.borrowers(y, rows, masked)
             rows, masks = torch.cat([rows, borrowers]), torch.cat([masks, m[lenders]])
         x2 = self.counterpart(model, x[rows], y[rows], masks)
         # One forward for both, so that batch normalisation sees one batch: separate passes
         # gave the few copies their own statistics, which the comparison then measured.
         both = model(torch.cat([x, x2])).float()
         logits, logits2 = both[: len(x)], both[len(x) :]
-        loss = F.cross_entropy(logits, y) + self.weight * self.regularizer(logits[rows], logits2)
+        # Own pairs and borrowed pairs each averaged: borrowing must not dilute λ.
+        loss = F.cross_entropy(logits, y)
+        for part in (slice(0, own), slice(own, None)):
+            if len(rows[part]):
+                loss = loss + self.weight * self.regularizer(logits[rows[part]], logits2[part])
         if self.copy_loss:
             loss = loss + F.cross_entropy(logits2, y[rows])
         return loss, logits
