@@ -6,7 +6,7 @@ reference, naive baseline, the product's defaults and the repair search, out of 
 - *naive*: the issue's plain-PyTorch script (bench/suite_harness.naive).
 - *defaults*: `TrainOptions(paired=True)`: every paired-training option at its default.
 - *search*: the candidate that the repair search's criterion (train.search.choose, on the
-  validation images' masks of the same fraction) picks among the sweep's settings; how often
+  validation images' masks of the same fraction) picks among its default grid; how often
   it is the candidate best out of domain, and the rank correlation of its score with the
   out-of-domain accuracy. Seed 0 only (the sweep's candidates).
 
@@ -25,15 +25,17 @@ from typing import Any
 from scipy.stats import spearmanr
 
 from bench.common import OUTPUT, table
-from bench.repair_sweep import CACHE, GRID, Runs, options_for
+from bench.repair_sweep import CACHE, Runs, options_for, product
 from bench.suite_harness import COUNTS, Result, load, naive, recovered, train
 from robustar.data.problems import PROBLEMS
 from robustar.train.options import TrainOptions
-from robustar.train.search import Figures, choose, score
+from robustar.train.search import DEFAULT_GRID, Figures, choose, score
 
 SEEDS = (0, 1, 2)
 FRACTIONS = (0.1, 0.3, 1.0)
 MIN_GAP = 0.25
+# The repair search's own default grid, from scratch (the default init).
+GRID = [{"init": "scratch", **setting} for setting in product(**DEFAULT_GRID)]
 SMOKE = {
     "kinds": ("patch",),
     "seeds": (0,),
@@ -49,8 +51,8 @@ def default_setting() -> dict[str, Any]:
     """The paired defaults as a sweep setting (the same cache key when they are one)."""
     defaults = TrainOptions(paired=True)
     setting: dict[str, Any] = {k: getattr(defaults, k) for k in ("filler", "init", "pair_weight")}
-    if not defaults.borrow:
-        setting["borrow"] = False
+    if defaults.borrow:
+        setting["borrow"] = True
     return setting
 
 

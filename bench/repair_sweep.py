@@ -39,7 +39,7 @@ def product(**grid: list[Any]) -> list[dict[str, Any]]:
 GRID: list[dict[str, Any]] = [
     *product(init=["scratch"], filler=["uniform", "mixture"], pair_weight=[1.0, 5.0]),
     *product(init=["current"], filler=["uniform"], pair_weight=[5.0]),
-    {"init": "scratch", "filler": "uniform", "pair_weight": 1.0, "borrow": False},
+    {"init": "scratch", "filler": "uniform", "pair_weight": 1.0, "borrow": True},
 ]
 FRACTIONS = (0.1, 1.0)
 CACHE = OUTPUT / "sweep.jsonl"

@@ -1703,8 +1703,8 @@ export interface components {
             pair_weight: number;
             /**
              * Borrow
-             * @description each annotated image also lends its mask to an image of another class, so that filled pixels cannot become a shortcut to the annotated classes
-             * @default true
+             * @description each annotated image also lends its mask to an unannotated image of another class, so that filled pixels cannot become a shortcut to the annotated classes
+             * @default false
              */
             borrow: boolean;
             /**
@@ -1769,7 +1769,7 @@ export interface components {
              * @default {
              *       "base": {
              *         "augment": "none",
-             *         "borrow": true,
+             *         "borrow": false,
              *         "copy_loss": false,
              *         "epochs": 10,
              *         "evaluate_test": true,
@@ -1964,7 +1964,7 @@ export interface components {
              *       "filler": "uniform",
              *       "regularizer": "l2",
              *       "pair_weight": 1,
-             *       "borrow": true,
+             *       "borrow": false,
              *       "copy_loss": false,
              *       "worst_of": 4,
              *       "evaluate_test": true,

@@ -74,9 +74,9 @@ class TrainOptions(BaseModel):
         float, Field(ge=0, le=1000, description="λ of the regularizer"), NOT_BOOL
     ] = Field(1.0, json_schema_extra=PAIRED)
     borrow: StrictBool = Field(
-        True,
-        description="each annotated image also lends its mask to an image of another class, "
-        "so that filled pixels cannot become a shortcut to the annotated classes",
+        False,
+        description="each annotated image also lends its mask to an unannotated image of "
+        "another class, so that filled pixels cannot become a shortcut to the annotated classes",
         json_schema_extra=PAIRED,
     )
     copy_loss: StrictBool = Field(
