@@ -127,6 +127,12 @@ def score(values: dict[float, float], vanilla: float, clean: float) -> float:
     return statistics.mean(recovered(v, vanilla, clean) for v in values.values())
 
 
+def ratio(value: float, best: float) -> str:
+    """The chosen setting's recovery as a share of the best one's (none where nothing
+    recovered any of the gap)."""
+    return f"{value / best:.0%}" if best > 0 else "n/a: no setting recovers"
+
+
 def leave_one_out(per_problem: dict[str, dict[str, Any]]) -> list[list[object]]:
     kinds = list(per_problem)
     scores = {
@@ -149,7 +155,7 @@ def leave_one_out(per_problem: dict[str, dict[str, Any]]) -> list[list[object]]:
                 chosen,
                 f"{scores[held][chosen]:.0%}",
                 f"{scores[held][best]:.0%} ({best})",
-                f"{scores[held][chosen] / scores[held][best]:.0%}",
+                ratio(scores[held][chosen], scores[held][best]),
                 f"{naive_score:.0%}",
             ]
         )
