@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -48,16 +49,24 @@ def _chosen(
     return [p.id for p in workspace.masks.proposals("pending", kind, limit=max(total, 1))[1]]
 
 
+def _decide(
+    directory: Path, ids: list[int] | None, every: bool, kind: str | None, accept: bool
+) -> None:
+    """Accept or reject the chosen proposals, and say how many."""
+    workspace = open_workspace(directory)
+    chosen = _chosen(workspace, ids, every, kind)
+    decide = workspace.masks.accept if accept else workspace.masks.reject
+    for proposal_id in chosen:
+        decide(proposal_id)
+    stdout.print(f"{'accepted' if accept else 'rejected'} {len(chosen)} proposals")
+
+
 @proposals_app.command("accept")
 def proposals_accept(
     directory: WorkspaceDir, ids: Ids = None, every: AllPending = False, kind: Kind = None
 ) -> None:
     """Accept pending proposals as their images' next mask versions."""
-    workspace = open_workspace(directory)
-    chosen = _chosen(workspace, ids, every, kind)
-    for proposal_id in chosen:
-        workspace.masks.accept(proposal_id)
-    stdout.print(f"accepted {len(chosen)} proposals")
+    _decide(directory, ids, every, kind, accept=True)
 
 
 @proposals_app.command("reject")
@@ -65,8 +74,4 @@ def proposals_reject(
     directory: WorkspaceDir, ids: Ids = None, every: AllPending = False, kind: Kind = None
 ) -> None:
     """Reject pending proposals (their images' masks stay as they are)."""
-    workspace = open_workspace(directory)
-    chosen = _chosen(workspace, ids, every, kind)
-    for proposal_id in chosen:
-        workspace.masks.reject(proposal_id)
-    stdout.print(f"rejected {len(chosen)} proposals")
+    _decide(directory, ids, every, kind, accept=False)
