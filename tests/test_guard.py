@@ -90,6 +90,9 @@ def test_a_paired_run_from_scratch_is_judged_against_the_current_version(
     assert bad.status == "candidate" and bad.parent_id is None
     assert bad.guard is not None and bad.guard.parent_id == before.id and not bad.guard.passed
     assert memorised.current_model.id == before.id
+    assert (
+        memorised.compare(after=bad.id, predict=True).before == before.id
+    )  # what it was judged on
     unguarded = memorised.train(**wrecked, guard=False, evaluate_test=False)
     assert unguarded.is_current and unguarded.guard is None
 

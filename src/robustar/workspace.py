@@ -336,18 +336,21 @@ class Workspace:
         progress: ProgressCallback = None,
         report_missing: bool = False,
     ) -> RepairReport:
-        """Version `after` (default: current) against `before` (default: its parent), with the
+        """Version `after` (default: current) against `before` (default: its parent, or the
+        version the regression guard judged it against), with the
         verdict in words (`.verdict`). Both need predictions of the labelled splits;
         `predict=True` runs the missing ones, `report_missing=True` lists them in `missing`
         instead of raising."""
         new = self.model(after)
-        if before is None and new.parent_id is None:
+        # a paired run from scratch has no parent; the guard judged it against the version
+        # current before it, which is what it should be compared with too
+        judged = new.guard.parent_id if new.guard is not None else None
+        base = before if before is not None else (new.parent_id or judged)
+        if base is None:
             raise DataError(
                 f"model version {new.id} has no parent to compare with",
                 "name the version to compare with (before=...)",
             )
-        base = before if before is not None else new.parent_id
-        assert base is not None
         if predict:
             for version, split in self.repair.missing_predictions(base, new.id):
                 self.predict(split, version, progress)
