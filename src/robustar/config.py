@@ -47,13 +47,21 @@ class DataConfig(_Section):
 
 
 class ImageConfig(_Section):
-    """How images become tensors: size, resize policy and normalisation."""
+    """How images become tensors: size, resize policy and normalisation (mean and std: three
+    values, one per RGB channel, or one for all three)."""
 
     size: Annotated[int, Field(ge=8, le=4096)] = 224
     resize: Literal["pad", "stretch", "crop"] = "pad"
     mean: Annotated[list[float], Field(min_length=3, max_length=3)] = [0.485, 0.456, 0.406]
     std: Annotated[list[float], Field(min_length=3, max_length=3)] = [0.229, 0.224, 0.225]
     max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
+
+    @field_validator("mean", "std", mode="before")
+    @classmethod
+    def _grey(cls, value: object) -> object:
+        """One value (a grey model) stands for all three channels: images are decoded as RGB,
+        a grey one with three equal channels."""
+        return list(value) * 3 if isinstance(value, list | tuple) and len(value) == 1 else value
 
     @field_validator("std")
     @classmethod

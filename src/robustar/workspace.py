@@ -24,6 +24,7 @@ from robustar.config import (
     SPLITS,
     WorkspaceConfig,
     load_config,
+    parse_config,
     write_config,
 )
 from robustar.data.classes import resolve_classes
@@ -39,7 +40,7 @@ from robustar.explain.explainer import Explain
 from robustar.guard import Guard
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
-from robustar.models.checkpoint import UPLOAD
+from robustar.models.checkpoint import UPLOAD, Checkpoint
 from robustar.models.store import ModelStore
 from robustar.models.versions import CANDIDATE, EpochResult, VersionInfo
 from robustar.paths import Paths
@@ -106,6 +107,7 @@ class Workspace:
             len(self.classes),
             config.model.architecture,
             config.runtime,
+            config.image,
         )
         self.predictor = Predictor(self.images_store, self.model_store, config.runtime)
         self.browser = Browser(self.images_store, self.model_store)
@@ -388,6 +390,25 @@ class Workspace:
         """The (current or given) version's network with its weights, on the CPU."""
         return self.model_store.load(version)
 
+    def set_model_input(
+        self,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        size: int | None = None,
+    ) -> bool:
+        """Change [image] mean, std and size (given ones only) and write robustar.toml; they
+        apply to every version from now on. Returns whether anything changed."""
+        given = {"mean": mean, "std": std, "size": size}
+        data = self.config.model_dump(exclude_none=True)
+        data["image"].update({k: v for k, v in given.items() if v is not None})
+        image = parse_config(data, self.root / CONFIG_FILE).image
+        changed = [k for k in given if getattr(image, k) != getattr(self.config.image, k)]
+        for key in changed:  # in place: the transform and the model store share this object
+            setattr(self.config.image, key, getattr(image, key))
+        if changed:
+            write_config(self.root, self.config)
+        return bool(changed)
+
     def import_model(
         self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
     ) -> VersionInfo:
@@ -396,13 +417,15 @@ class Workspace:
 
     def import_weights(
         self,
-        state: dict[str, torch.Tensor],
+        weights: dict[str, torch.Tensor] | Checkpoint,
         architecture: str | None = None,
         name: str | None = None,
         source: str = UPLOAD,
     ) -> VersionInfo:
         """`import_model` for weights already in memory (an upload); `source` names them."""
-        return self.model_store.import_weights(state, architecture, name, source)
+        if not isinstance(weights, Checkpoint):
+            weights = Checkpoint(weights, {})
+        return self.model_store.import_weights(weights, architecture, name, source)
 
     # ----- predictions -----------------------------------------------------------------------
 

@@ -143,7 +143,7 @@ def sam(config: SegmentationConfig, checkpoint: Path, device: str) -> Segmenter:
     except ImportError:
         raise ConfigError(
             '[segmentation] backend "sam" needs the segment-anything package',
-            "pip install segment-anything",
+            "pip install 'robustar[sam]'",
         ) from None
     model = sam_model_registry[config.model_type](checkpoint=None)
     return SamSegmenter(load_weights(model, checkpoint, num_classes=-1))

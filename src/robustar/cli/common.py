@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:  # imported when a command runs, so that --help stays fast
@@ -45,6 +46,56 @@ stdout = Console()
 WorkspaceDir = Annotated[Path, typer.Argument(help="workspace folder")]
 MaskKind = Annotated[str, typer.Option("--kind", help="spurious or object")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+# Long commands: their work grows with the data (every image of a split, a training run, an
+# index), so they report progress and must take -q/--quiet; tests/test_cli_quiet.py checks it.
+LONG_COMMANDS = frozenset(
+    {
+        "init",
+        "import-hf",
+        "demo",
+        "scan",
+        "predict",
+        "train",
+        "explain",
+        "compare",
+        "repair-search",
+        "problems make",
+        "masks auto",
+        "attribute build",
+        "attribute suspicious",
+    }
+)
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r}: give 3 numbers, one per RGB channel (0.485,0.456,0.406), or 1 for a "
+            "grey model (0.5)"
+        ) from None
+
+
+_CHANNELS = "3 numbers (R,G,B) or 1 for grey"
+Mean = Annotated[
+    Any,
+    typer.Option(
+        parser=_floats, metavar="R,G,B", help=f"input mean, {_CHANNELS} (ImageNet's unless set)"
+    ),
+]
+Std = Annotated[
+    Any,
+    typer.Option(
+        parser=_floats, metavar="R,G,B", help=f"input std, {_CHANNELS} (ImageNet's unless set)"
+    ),
+]
+
+
+def print_warnings(version: VersionInfo) -> None:
+    """What an import found questionable (e.g. the weights declare another normalisation)."""
+    for warning in version.config.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {escape(warning)}", soft_wrap=True)
 
 
 def open_workspace(path: Path) -> Workspace:

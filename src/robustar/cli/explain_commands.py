@@ -121,15 +121,18 @@ def attribute_suspicious(
     exclude_annotated: Annotated[
         bool, typer.Option(help="leave out images that already have a spurious mask")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Training images ranked by harmful influence on misclassified test images."""
     workspace = open_workspace(directory)
-    ranked = workspace.attribution.suspicious(
-        method,
-        limit=limit,
-        ordering=ordering,
-        exclude_annotated=exclude_annotated,
-    )
+    with progress_bars(console, not quiet) as progress:
+        ranked = workspace.attribution.suspicious(
+            method,
+            limit=limit,
+            ordering=ordering,
+            exclude_annotated=exclude_annotated,
+            progress=progress,
+        )
     for rank, s in enumerate(ranked, 1):
         stdout.print(
             f"{rank:4d}. image {s.image_id}  score {s.score:.4f}  harms test image "

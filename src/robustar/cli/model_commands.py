@@ -12,7 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
+    Mean,
     Quiet,
+    Std,
     WorkspaceDir,
     app,
     console,
@@ -20,6 +22,7 @@ from robustar.cli.common import (
     open_workspace,
     percent,
     print_versions,
+    print_warnings,
     stdout,
 )
 from robustar.cli.progress import progress_bars
@@ -52,10 +55,25 @@ def models_import(
     checkpoint: Path,
     architecture: Annotated[str | None, typer.Option()] = None,
     name: Annotated[str | None, typer.Option()] = None,
+    mean: Mean = None,
+    std: Std = None,
+    image_size: Annotated[int | None, typer.Option(help="model input size in pixels")] = None,
 ) -> None:
-    """Import a state dict (.pt/.pth or .safetensors) as a new current version."""
-    version = open_workspace(directory).import_model(checkpoint, architecture, name)
+    """Import a state dict (.pt/.pth or .safetensors) as a new current version. --mean, --std
+    and --image-size change the workspace's image settings (for every version); input
+    settings the weights declare otherwise are reported as warnings."""
+    workspace = open_workspace(directory)
+    others = workspace.models
+    if workspace.set_model_input(mean, std, image_size) and others:
+        console.print(
+            escape(
+                f"[image] settings changed for every version; run 'robustar predict {directory}'"
+                " again to score the older ones with them"
+            )
+        )
+    version = workspace.import_model(checkpoint, architecture, name)
     stdout.print(f"imported {checkpoint} as model version {version.id} ({version.architecture})")
+    print_warnings(version)
 
 
 @models_app.command("architectures")

@@ -13,13 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from robustar.cli.common import (
+    Mean,
     Quiet,
+    Std,
     WorkspaceDir,
     app,
     console,
     open_workspace,
     percent,
     print_versions,
+    print_warnings,
     stdout,
 )
 from robustar.cli.derive import Fields, command
@@ -61,6 +64,8 @@ def init(
         typer.Option(help="model input size in pixels; default: proposed from the images"),
     ] = None,
     resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
+    mean: Mean = None,
+    std: Std = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps")] = "auto",
     batch_size: Annotated[int, typer.Option()] = 64,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
@@ -92,7 +97,7 @@ def init(
             "pool": absolute(pool),
             "class_file": absolute(class_file),
         },
-        "image": {"size": image_size, "resize": resize},
+        "image": {"size": image_size, "resize": resize, "mean": mean, "std": std},
         "model": {"architecture": architecture, "checkpoint": absolute(checkpoint)},
         "runtime": {"device": device, "batch_size": batch_size},
         "database": {"url": database_url},
@@ -102,6 +107,8 @@ def init(
     with progress_bars(console, not quiet) as progress:
         workspace = Workspace.create(directory, config, progress)
     _print_info(workspace)
+    if workspace.current_model is not None:  # the --checkpoint
+        print_warnings(workspace.current_model)
 
 
 @app.command()

@@ -34,19 +34,19 @@ def fit_to_size(
 
 
 class ModelInput:
-    """Callable PIL image -> normalised float tensor (C, H, W)."""
+    """Callable PIL image -> normalised float tensor (C, H, W), with the [image] settings as
+    they are at each call (`robustar models import --mean ...` changes them)."""
 
     def __init__(self, config: ImageConfig) -> None:
-        self.size, self.policy = config.size, config.resize
-        self.mean, self.std = list(config.mean), list(config.std)
+        self.config = config
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
-        tensor = F.pil_to_tensor(fit_to_size(image, self.size, self.policy))
-        return F.normalize(tensor.float().div_(255), self.mean, self.std)
+        tensor = F.pil_to_tensor(fit_to_size(image, self.config.size, self.config.resize))
+        return self.normalise_pixels(tensor.float().div_(255))
 
     def normalise_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Pixel values in [0, 1] to the model's input space (e.g. a black baseline)."""
-        return F.normalize(pixels, self.mean, self.std)
+        return F.normalize(pixels, list(self.config.mean), list(self.config.std))
 
 
 def to_native(heat: np.ndarray, width: int, height: int, size: int, policy: str) -> np.ndarray:

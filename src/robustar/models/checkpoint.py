@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import re
+import struct
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +25,48 @@ _SHOWN = 5
 # errors whose message says what is wrong; others (KeyError '101' for a text file) get their type
 _TELLING = (RuntimeError, OSError, ValueError, pickle.UnpicklingError)
 UPLOAD = "(upload)"  # how messages name weights that came as bytes, not as a server file
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A state dict and what came with it: safetensors metadata, or the entries of a
+    torch.save dict that are not tensors (e.g. "mean", "std", "pretrained_cfg")."""
+
+    state: dict[str, torch.Tensor]
+    metadata: dict[str, object]
+
+
+def _extras(obj: object) -> dict[str, object]:
+    """The plain (non-tensor, non-state-dict) entries of a torch.save dict."""
+    if not isinstance(obj, Mapping):
+        return {}
+    return {
+        str(k): v
+        for k, v in obj.items()
+        if k == "pretrained_cfg"
+        or (k not in _WRAPPER_KEYS and not isinstance(v, torch.Tensor | Mapping))
+    }
+
+
+def _header_metadata(read: Callable[[int, int], bytes]) -> dict[str, object]:
+    """The `__metadata__` of a safetensors header; `read(offset, length)` gives bytes."""
+    try:
+        (length,) = struct.unpack("<Q", read(0, 8))
+        header = json.loads(read(8, length))
+    except (struct.error, ValueError):
+        return {}
+    found = header.get("__metadata__") if isinstance(header, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _file_metadata(path: Path) -> dict[str, object]:
+    with path.open("rb") as file:
+
+        def read(offset: int, length: int) -> bytes:
+            file.seek(offset)
+            return file.read(length)
+
+        return _header_metadata(read)
 
 
 def _unwrap(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
@@ -47,21 +92,29 @@ def _unwrap(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_checkpoint(path: Path) -> Checkpoint:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist", "check the path")
     if path.suffix == ".safetensors":
-        return _safetensors(lambda: load_file(str(path), device="cpu"), path)
-    return _unwrap(_torch_load(path, path), path)
+        state = _safetensors(lambda: load_file(str(path), device="cpu"), path)
+        return Checkpoint(state, _file_metadata(path))
+    obj = _torch_load(path, path)
+    return Checkpoint(_unwrap(obj, path), _extras(obj))
 
 
-def decode_state_dict(
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path).state
+
+
+def decode_checkpoint(
     data: bytes, kind: Literal["safetensors", "pt"], source: str | Path = UPLOAD
-) -> dict[str, torch.Tensor]:
+) -> Checkpoint:
     """Weights sent as bytes (an HTTP upload), refused or accepted exactly like a file."""
     if kind == "safetensors":
-        return _safetensors(lambda: load(data), source)
-    return _unwrap(_torch_load(io.BytesIO(data), source), source)
+        state = _safetensors(lambda: load(data), source)
+        return Checkpoint(state, _header_metadata(lambda at, n: data[at : at + n]))
+    obj = _torch_load(io.BytesIO(data), source)
+    return Checkpoint(_unwrap(obj, source), _extras(obj))
 
 
 def _safetensors(
@@ -156,7 +209,8 @@ def apply_state_dict(
     return model
 
 
-def save_weights(model: nn.Module, path: Path) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+def save_weights(model: nn.Module, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one.
+    `metadata` goes into the safetensors header (e.g. the input settings it was trained with)."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)), durable=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata), durable=True)

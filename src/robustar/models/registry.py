@@ -54,7 +54,7 @@ def _timm(name: str) -> ModelFactory:
     except ImportError:
         raise ConfigError(
             f"[model] architecture: {name!r} needs timm, which is not installed",
-            "pip install timm (or 'pip install robustar[timm]')",
+            "pip install 'robustar[timm]'",
         ) from None
     if not timm.is_model(name):
         raise ConfigError(

@@ -7,12 +7,24 @@ from pathlib import Path
 import torch
 from sqlalchemy.orm import Session
 
-from robustar.config import RuntimeConfig
+from robustar.config import ImageConfig, RuntimeConfig
 from robustar.db.session import Database
 from robustar.db.tables import ModelVersion
 from robustar.errors import NotFoundError
-from robustar.models.checkpoint import UPLOAD, apply_state_dict, load_weights, read_state_dict
+from robustar.models.checkpoint import (
+    UPLOAD,
+    Checkpoint,
+    apply_state_dict,
+    load_weights,
+    read_checkpoint,
+)
 from robustar.models.device import select_device
+from robustar.models.inputs import (
+    from_architecture,
+    from_checkpoint,
+    mismatches,
+    write_metadata,
+)
 from robustar.models.registry import create_model
 from robustar.models.versions import (
     EpochResult,
@@ -32,13 +44,20 @@ from robustar.models.versions import (
 
 class ModelStore:
     def __init__(
-        self, db: Database, root: Path, num_classes: int, architecture: str, runtime: RuntimeConfig
+        self,
+        db: Database,
+        root: Path,
+        num_classes: int,
+        architecture: str,
+        runtime: RuntimeConfig,
+        image: ImageConfig,
     ) -> None:
         self.db = db
         self.root = root
         self.num_classes = num_classes
         self.architecture = architecture  # the configured one, for imports that name none
         self._runtime = runtime
+        self._image = image  # what imported weights are checked against
 
     @property
     def device(self) -> torch.device:
@@ -103,19 +122,24 @@ class ModelStore:
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version."""
         path = Path(checkpoint).expanduser()
-        return self.import_weights(read_state_dict(path), architecture, name, source=str(path))
+        return self.import_weights(read_checkpoint(path), architecture, name, source=str(path))
 
     def import_weights(
         self,
-        state: dict[str, torch.Tensor],
+        checkpoint: Checkpoint,
         architecture: str | None = None,
         name: str | None = None,
         source: str = UPLOAD,
     ) -> VersionInfo:
-        """`import_checkpoint` for weights already in memory (an upload); `source` names them."""
+        """`import_checkpoint` for weights already in memory (an upload); `source` names them.
+        Input settings the weights or the architecture declare otherwise than [image] are
+        recorded as `warnings` in the version's config."""
         architecture = architecture or self.architecture
         model = create_model(architecture, self.num_classes)
-        apply_state_dict(model, state, source, self.num_classes)
+        apply_state_dict(model, checkpoint.state, source, self.num_classes)
+        declared = from_checkpoint(checkpoint.metadata) or from_architecture(model)
+        warnings = mismatches(declared, self._image)
+        settings = {"mean": self._image.mean, "std": self._image.std, "size": self._image.size}
         with staging_dir(self.root) as staged, self.db.session() as session:
             row = add_version(
                 session,
@@ -127,6 +151,7 @@ class ModelStore:
                 architecture=architecture,
                 num_classes=self.num_classes,
                 source="imported",
-                config={"checkpoint": source},
+                config={"checkpoint": source, "input": settings, "warnings": warnings},
+                metadata=write_metadata(self._image),
             )
             return to_info(row)

@@ -164,14 +164,16 @@ def add_version(
     config: dict[str, Any],
     epochs: list[EpochResult] = (),  # type: ignore[assignment]
     current: bool = True,
+    metadata: dict[str, str] | None = None,
 ) -> ModelVersion:
     """Save the model's weights into the staged folder and record it as the new current version,
     or, with `current=False`, as a candidate the regression guard has yet to judge.
 
-    The folder is moved to models/v<id>. If the transaction then fails, the row is rolled back
+    `metadata` goes into the weights file (the input settings the version is scored with, so
+    the file carries them when exported). The folder is moved to models/v<id>. If the transaction then fails, the row is rolled back
     and the id is free again; a leftover folder of that id is replaced when the id is reused.
     """
-    save_weights(model, staged / WEIGHTS_FILE)
+    save_weights(model, staged / WEIGHTS_FILE, metadata)
     row = ModelVersion(
         name=name or "",
         parent_id=parent_id,

@@ -18,6 +18,7 @@ from robustar.data.masked import MaskedDataset
 from robustar.db.session import Database
 from robustar.db.tables import Mask
 from robustar.models.checkpoint import load_weights
+from robustar.models.inputs import write_metadata
 from robustar.models.device import select_device
 from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
@@ -152,5 +153,6 @@ def train_version(
             config={**options.model_dump(), "run": run_dir.name},
             epochs=epochs,
             current=not candidate and (parent_id is None or not options.guard),
+            metadata=write_metadata(image),
         )
         return to_info(row)

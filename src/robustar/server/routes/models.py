@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from robustar.models.checkpoint import decode_state_dict
+from robustar.models.checkpoint import decode_checkpoint
 from robustar.models.registry import check_registered, list_models
 from robustar.server import schemas
 from robustar.server.deps import WorkspaceDep
@@ -57,8 +57,8 @@ async def import_weights(
     data = bytearray()
     async for chunk in request.stream():
         data.extend(chunk)
-    state = await run_in_threadpool(decode_state_dict, bytes(data), format)
-    version = await run_in_threadpool(workspace.import_weights, state, architecture, name)
+    weights = await run_in_threadpool(decode_checkpoint, bytes(data), format)
+    version = await run_in_threadpool(workspace.import_weights, weights, architecture, name)
     return schemas.ModelVersion.model_validate(version)
 
 
