@@ -9,3 +9,10 @@ def build(num_classes: int) -> nn.Module:
 
 def not_a_model() -> str:
     return "oops"
+
+
+def timm_like(num_classes: int) -> nn.Module:
+    """A network declaring its input as a timm model does (timm is not installed here)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, num_classes))
+    model.pretrained_cfg = {"mean": (0.5,) * 3, "std": (0.5,) * 3, "input_size": (3, 16, 16)}
+    return model
