@@ -33,6 +33,12 @@ class DataConfig(_Section):
         default=None, description="class names in label order; default: train sub-folder names"
     )
     class_file: str | None = Field(default=None, description="text file, one class name per line")
+    labels: str | None = Field(
+        default=None,
+        description="CSV table (file,label,split) of the images in the split folders, used "
+        "instead of class sub-folders; written by 'robustar init --labels' and "
+        "'robustar import-hf' into the workspace",
+    )
 
     @model_validator(mode="after")
     def _one_class_source(self) -> DataConfig:

@@ -30,6 +30,7 @@ from robustar.config import (
 from robustar.data.classes import resolve_classes
 from robustar.data.dataset import ImageDataset
 from robustar.data.images import ImageStore
+from robustar.data.labels import LABELS_FILE, LabelSource, read_labels
 from robustar.data.media import Media
 from robustar.data.scan import ScanReport, scan_split
 from robustar.db.session import Database, database_url
@@ -90,7 +91,12 @@ class Workspace:
                     f"[data] {split}: folder {path} does not exist",
                     f"create it, or remove '{split}' from [data] in robustar.toml",
                 )
-        self.classes = resolve_classes(config.data, train, root)
+        self.labels = (
+            None if config.data.labels is None else read_labels(self.paths.resolve(config.data.labels))
+        )
+        self.classes = resolve_classes(
+            config.data, train, root, None if self.labels is None else self.labels.classes
+        )
         if config.model.num_classes not in (None, len(self.classes)):
             raise ConfigError(
                 f"[model] num_classes is {config.model.num_classes} but there are "
@@ -151,9 +157,15 @@ class Workspace:
 
     @classmethod
     def create(
-        cls, path: str | Path, config: WorkspaceConfig, progress: ProgressCallback = None
+        cls,
+        path: str | Path,
+        config: WorkspaceConfig,
+        progress: ProgressCallback = None,
+        labels: LabelSource | None = None,
     ) -> Workspace:
-        """Write robustar.toml, create the database and index every split, or leave no trace."""
+        """Write robustar.toml, create the database and index every split, or leave no trace.
+        `labels` gives the labels table ([data] labels names where it is kept), e.g.
+        `lambda root: read_labels(path, images)`; it may first write images into the folder."""
         root = Path(path).expanduser().resolve()
         if (root / CONFIG_FILE).exists():
             raise ConfigError(
@@ -164,6 +176,13 @@ class Workspace:
         before = set(root.iterdir())
         workspace = None
         try:
+            if labels is not None:
+                if config.data.labels is None:
+                    raise ConfigError(
+                        "labels were given but [data] labels does not say where to keep them",
+                        f"set data.labels, e.g. to {LABELS_FILE!r}",
+                    )
+                labels(root).write(Paths(root).resolve(config.data.labels))
             workspace = cls(root, config)
             record_python_path(root, config.model)
             check_model_config(root, config.model, len(workspace.classes))
@@ -211,6 +230,7 @@ class Workspace:
         with self.session() as session:
             for split in splits or list(self.folders):
                 classes = self.classes if split in LABELLED_SPLITS else None
+                listed = None if self.labels is None else self.labels.listed(split, self.classes)
                 reports.append(
                     scan_split(
                         session,
@@ -220,6 +240,7 @@ class Workspace:
                         self.config.image.max_pixels,
                         workers=max(1, self.config.runtime.workers),
                         progress=progress,
+                        listed=listed,
                     )
                 )
         return reports

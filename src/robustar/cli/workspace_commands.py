@@ -29,8 +29,10 @@ from robustar.cli.derive import Fields, command
 from robustar.cli.mask_commands import print_coverage
 from robustar.cli.progress import announce_steps, progress_bars
 from robustar.config import LABELLED_SPLITS
+from robustar.data.labels import LABELS_FILE
 
 if TYPE_CHECKING:
+    from robustar.data.labels import LabelTable
     from robustar.models.versions import VersionInfo
     from robustar.predict.metrics import SplitMetrics
     from robustar.workspace import Workspace
@@ -46,10 +48,26 @@ def _print_metrics(m: SplitMetrics) -> None:
 @app.command()
 def init(
     directory: WorkspaceDir,
-    train: Annotated[Path, typer.Option(help="train folder: one sub-folder per class")],
+    train: Annotated[
+        Path | None, typer.Option(help="train folder: one sub-folder per class")
+    ] = None,
     validation: Annotated[Path | None, typer.Option(help="validation folder")] = None,
     test: Annotated[Path | None, typer.Option(help="test folder (out-of-domain is best)")] = None,
     pool: Annotated[Path | None, typer.Option(help="unlabelled pool folder")] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="instead of class folders: a CSV (columns file,label and optionally split) or "
+            "JSON labels file over the --images folder",
+            dir_okay=False,
+        ),
+    ] = None,
+    images: Annotated[
+        Path | None, typer.Option(help="with --labels: the folder the file names are in")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="with --labels: the split of every row (no split column)")
+    ] = None,
     class_file: Annotated[Path | None, typer.Option(help="one class name per line")] = None,
     architecture: Annotated[
         str | None,
@@ -71,15 +89,25 @@ def init(
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL; default SQLite")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Create a workspace from existing image folders and index them. Without --architecture
-    or --image-size, they are proposed from the training images' median size (and said)."""
+    """Create a workspace from existing image folders (--train: one sub-folder per class), or
+    from a labels file over a flat folder (--labels, --images), and index them. Without
+    --architecture or --image-size, they are proposed from the training images' median size
+    (and said)."""
     from robustar.config import parse_config
     from robustar.workspace import Workspace
 
-    if (architecture is None or image_size is None) and train.is_dir():
+    folders = {"train": train, "validation": validation, "test": test, "pool": pool}
+    table = None
+    if labels is not None:
+        table = _labels_table(labels, images, split, class_file, folders)
+        folders = dict.fromkeys(table.splits, images)
+    elif train is None:
+        raise typer.BadParameter("give --train FOLDER, or --labels FILE with --images FOLDER")
+    sample = folders["train"]
+    if (architecture is None or image_size is None) and sample is not None and sample.is_dir():
         from robustar.data.propose import propose_model
 
-        proposal = propose_model(train, architecture)
+        proposal = propose_model(sample, architecture)
         architecture, image_size = proposal.architecture, image_size or proposal.size
         stdout.print(
             f"model: {architecture} at {image_size} px, proposed from the data: "
@@ -91,11 +119,9 @@ def init(
 
     raw: dict[str, dict[str, object]] = {
         "data": {
-            "train": absolute(train),
-            "validation": absolute(validation),
-            "test": absolute(test),
-            "pool": absolute(pool),
+            **{name: absolute(folder) for name, folder in folders.items()},
             "class_file": absolute(class_file),
+            "labels": None if table is None else LABELS_FILE,
         },
         "image": {"size": image_size, "resize": resize, "mean": mean, "std": std},
         "model": {"architecture": architecture, "checkpoint": absolute(checkpoint)},
@@ -105,10 +131,45 @@ def init(
     raw = {k: {f: v for f, v in section.items() if v is not None} for k, section in raw.items()}
     config = parse_config(raw, directory / "robustar.toml")
     with progress_bars(console, not quiet) as progress:
-        workspace = Workspace.create(directory, config, progress)
+        workspace = Workspace.create(
+            directory, config, progress, None if table is None else lambda _root: table
+        )
     _print_info(workspace)
     if workspace.current_model is not None:  # the --checkpoint
         print_warnings(workspace.current_model)
+
+
+def _labels_table(
+    labels: Path,
+    images: Path | None,
+    split: str | None,
+    class_file: Path | None,
+    folders: dict[str, Path | None],
+) -> LabelTable:
+    """The checked rows of a labels file, before anything is created."""
+    from robustar.data.classes import read_names
+    from robustar.data.labels import read_labels
+    from robustar.errors import DataError
+
+    given = [f"--{name}" for name, folder in folders.items() if folder is not None]
+    if given:
+        raise DataError(
+            f"--labels takes the splits from its split column (or --split), not {given[0]}",
+            f"drop {' '.join(given)}, or drop --labels to use class sub-folders",
+        )
+    if images is None or not images.is_dir():
+        raise DataError(
+            f"--labels needs --images, the folder its file names are in ({images} is not one)",
+            "give --images FOLDER",
+        )
+    classes = None if class_file is None else read_names(class_file.expanduser())
+    table = read_labels(labels.expanduser(), images.expanduser(), split, classes)
+    if "train" not in table.splits:
+        raise DataError(
+            f"{labels} has no train rows (splits: {', '.join(table.splits)})",
+            "put some rows in the train split (split column, or --split train)",
+        )
+    return table
 
 
 @app.command()

@@ -12,7 +12,7 @@ def class_folders(split_root: Path) -> list[str]:
     return sorted(p.name for p in split_root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _read_class_file(path: Path) -> list[str]:
+def read_names(path: Path) -> list[str]:
     if not path.is_file():
         raise DataError(
             f"[data] class_file: {path} does not exist",
@@ -25,31 +25,45 @@ def _read_class_file(path: Path) -> list[str]:
     return names
 
 
-def resolve_classes(data: DataConfig, train_root: Path, base: Path) -> list[str]:
-    """Class names in label order: from `classes`, from `class_file`, or the train folders."""
-    folders = class_folders(train_root)
+def read_class_file(data: DataConfig, base: Path) -> list[str] | None:
+    """The class list `classes` or `class_file` gives, or None when neither is set."""
     if data.classes is not None:
-        names, source = list(data.classes), "[data] classes"
-    elif data.class_file is not None:
-        class_file = Path(data.class_file)
-        names = _read_class_file(class_file if class_file.is_absolute() else base / class_file)
-        source = f"class file {data.class_file}"
+        return list(data.classes)
+    if data.class_file is None:
+        return None
+    class_file = Path(data.class_file)
+    return read_names(class_file if class_file.is_absolute() else base / class_file)
+
+
+def resolve_classes(
+    data: DataConfig, train_root: Path, base: Path, labels: list[str] | None = None
+) -> list[str]:
+    """Class names in label order: from `classes`, from `class_file`, or the train folders
+    (with a labels table, `labels`: the label names it uses, in place of the folders)."""
+    found = class_folders(train_root) if labels is None else labels
+    where = "train folder" if labels is None else "label in the labels file"
+    given = read_class_file(data, base)
+    if given is not None:
+        names = given
+        source = "[data] classes" if data.classes is not None else f"class file {data.class_file}"
     else:
-        names, source = folders, "train folder names"
+        names, source = found, f"{where} names"
     if len(names) < 2:
         raise DataError(
             f"{train_root}: found {len(names)} class(es) in {source}; at least 2 are needed",
-            "put the images of each class in its own sub-folder of the train folder",
+            "put the images of each class in its own sub-folder of the train folder"
+            if labels is None
+            else "label the images with at least 2 classes",
         )
-    missing, extra = sorted(set(names) - set(folders)), sorted(set(folders) - set(names))
+    missing, extra = sorted(set(names) - set(found)), sorted(set(found) - set(names))
     if missing or extra:
         details = []
         if missing:
-            details.append(f"classes without a train folder: {', '.join(missing)}")
+            details.append(f"classes without a {where}: {', '.join(missing)}")
         if extra:
-            details.append(f"train folders that are not classes: {', '.join(extra)}")
+            details.append(f"{where}s that are not classes: {', '.join(extra)}")
         raise DataError(
-            f"{source} disagrees with the folders of {train_root} ({'; '.join(details)})",
-            "make the class list and the train sub-folder names match",
+            f"{source} disagrees with the {where}s of {train_root} ({'; '.join(details)})",
+            f"make the class list and the {where} names match",
         )
     return names

@@ -123,6 +123,32 @@ def find_files(
     return found, problems
 
 
+def find_listed(
+    root: Path, listed: dict[str, int | None]
+) -> tuple[list[FoundFile], list[tuple[str, str]]]:
+    """The files a labels table lists for the split (relative path -> class index, None for
+    the pool); a listed file that is gone, or a link out of the folder, is a problem."""
+    found: list[FoundFile] = []
+    problems: list[tuple[str, str]] = []
+    inside = root.resolve()
+    for rel, label in sorted(listed.items()):
+        path = root / rel
+        if not path.is_file():
+            problems.append((rel, "listed in the labels file but missing; restore it or remove "
+                             "its row from labels.csv"))
+            continue
+        if inside not in path.resolve().parents:
+            problems.append((rel, f"link to {path.resolve()}, outside the split folder; skipped"))
+            continue
+        suffix = os.path.splitext(rel)[1].lower()
+        if suffix not in IMAGE_EXTENSIONS:
+            problems.append((rel, f"not an image file (extension {suffix or 'none'})"))
+            continue
+        stat = path.stat()
+        found.append(FoundFile(rel, label, stat.st_size, stat.st_mtime_ns))
+    return found, problems
+
+
 def _read(task: tuple[str, str, int]) -> tuple[str, int, int, str] | tuple[str, str]:
     """Worker: hash and fully decode one file; return (rel, w, h, digest) or (rel, problem)."""
     path, rel, max_pixels = task
@@ -165,32 +191,38 @@ def scan_split(
     max_pixels: int,
     workers: int = 1,
     progress: ProgressCallback = None,
+    listed: dict[str, int | None] | None = None,
 ) -> ScanReport:
-    """Bring the image index of one split up to date with its folder (caller commits)."""
+    """Bring the image index of one split up to date with its folder (caller commits); with
+    `listed` (a labels table's rows for the split), with those files and labels instead of
+    the class sub-folders."""
     started = time.perf_counter()
     if not root.is_dir():
         raise DataError(
             f"{split} folder {root} does not exist",
             f"create it, or fix [data] {split} in robustar.toml",
         )
-    found, problems = find_files(root, classes)
+    found, problems = find_files(root, classes) if listed is None else find_listed(root, listed)
     result = ScanReport(split=split, problems=problems)
     existing = {
         row.relpath: row
         for row in session.execute(
-            select(Image.id, Image.relpath, Image.size_bytes, Image.mtime_ns).where(
+            select(Image.id, Image.relpath, Image.size_bytes, Image.mtime_ns, Image.label).where(
                 Image.split == split
             )
         )
     }
     todo: list[FoundFile] = []
     ids: dict[str, int] = {}
+    relabelled: list[dict] = []  # unchanged files whose row in labels.csv changed label
     for f in found:
         row = existing.pop(f.relpath, None)
         if row is None:
             todo.append(f)
         elif row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns:
             result.unchanged += 1
+            if row.label != f.label:
+                relabelled.append({"id": row.id, "label": f.label})
         else:
             ids[f.relpath] = row.id
             todo.append(f)
@@ -225,8 +257,9 @@ def scan_split(
         session.execute(delete(Image).where(Image.id.in_(gone)))
     if new_rows:
         session.execute(insert(Image), new_rows)
-    if changed_rows:
-        session.execute(update(Image), changed_rows)
+    for rows in (changed_rows, relabelled):
+        if rows:
+            session.execute(update(Image), rows)
     session.execute(delete(ScanProblem).where(ScanProblem.split == split))
     if result.problems:
         session.execute(
