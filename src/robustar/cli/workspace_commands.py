@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,7 +33,9 @@ from robustar.config import LABELLED_SPLITS
 from robustar.data.labels import LABELS_FILE
 
 if TYPE_CHECKING:
+    from robustar.config import WorkspaceConfig
     from robustar.data.labels import LabelTable
+    from robustar.data.propose import ModelProposal
     from robustar.models.versions import VersionInfo
     from robustar.predict.metrics import SplitMetrics
     from robustar.workspace import Workspace
@@ -93,7 +96,6 @@ def init(
     from a labels file over a flat folder (--labels, --images), and index them. Without
     --architecture or --image-size, they are proposed from the training images' median size
     (and said)."""
-    from robustar.config import parse_config
     from robustar.workspace import Workspace
 
     folders = {"train": train, "validation": validation, "test": test, "pool": pool}
@@ -104,32 +106,24 @@ def init(
     elif train is None:
         raise typer.BadParameter("give --train FOLDER, or --labels FILE with --images FOLDER")
     sample = folders["train"]
-    if (architecture is None or image_size is None) and sample is not None and sample.is_dir():
+    if sample is not None and sample.is_dir():
         from robustar.data.propose import propose_model
 
-        proposal = propose_model(sample, architecture)
-        architecture, image_size = proposal.architecture, image_size or proposal.size
-        stdout.print(
-            f"model: {architecture} at {image_size} px, proposed from the data: "
-            f"{proposal.reason} (--architecture and --image-size choose otherwise)"
+        architecture, image_size = _choose_model(
+            architecture, image_size, lambda chosen: propose_model(sample, chosen)
         )
-
-    def absolute(p: Path | None) -> str | None:
-        return None if p is None else str(p.expanduser().resolve())
-
     raw: dict[str, dict[str, object]] = {
         "data": {
-            **{name: absolute(folder) for name, folder in folders.items()},
-            "class_file": absolute(class_file),
+            **{name: _absolute(folder) for name, folder in folders.items()},
+            "class_file": _absolute(class_file),
             "labels": None if table is None else LABELS_FILE,
         },
         "image": {"size": image_size, "resize": resize, "mean": mean, "std": std},
-        "model": {"architecture": architecture, "checkpoint": absolute(checkpoint)},
+        "model": {"architecture": architecture, "checkpoint": _absolute(checkpoint)},
         "runtime": {"device": device, "batch_size": batch_size},
         "database": {"url": database_url},
     }
-    raw = {k: {f: v for f, v in section.items() if v is not None} for k, section in raw.items()}
-    config = parse_config(raw, directory / "robustar.toml")
+    config = _config(raw, directory)
     with progress_bars(console, not quiet) as progress:
         workspace = Workspace.create(
             directory, config, progress, None if table is None else lambda _root: table
@@ -137,6 +131,102 @@ def init(
     _print_info(workspace)
     if workspace.current_model is not None:  # the --checkpoint
         print_warnings(workspace.current_model)
+
+
+def _absolute(path: Path | None) -> str | None:
+    return None if path is None else str(path.expanduser().resolve())
+
+
+def _config(raw: dict[str, dict[str, object]], directory: Path) -> WorkspaceConfig:
+    """The configuration from the options given (None: not given, the default)."""
+    from robustar.config import parse_config
+
+    raw = {k: {f: v for f, v in section.items() if v is not None} for k, section in raw.items()}
+    return parse_config(raw, directory / "robustar.toml")
+
+
+def _choose_model(
+    architecture: str | None,
+    image_size: int | None,
+    propose: Callable[[str | None], ModelProposal],
+) -> tuple[str | None, int | None]:
+    """The architecture and input size given, or proposed from the data (and said)."""
+    if architecture is not None and image_size is not None:
+        return architecture, image_size
+    proposal = propose(architecture)
+    architecture, image_size = proposal.architecture, image_size or proposal.size
+    stdout.print(
+        f"model: {architecture} at {image_size} px, proposed from the data: "
+        f"{proposal.reason} (--architecture and --image-size choose otherwise)"
+    )
+    return architecture, image_size
+
+
+@app.command("import-hf")
+def import_hf(
+    directory: WorkspaceDir,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="a Hugging Face dataset saved with save_to_disk, or an imagefolder", file_okay=False
+        ),
+    ],
+    split: Annotated[
+        str | None, typer.Option(help="the split of a single Dataset (default train)")
+    ] = None,
+    architecture: Annotated[
+        str | None, typer.Option(help="model name; default: proposed from the images")
+    ] = None,
+    image_size: Annotated[
+        int | None,
+        typer.Option(help="model input size in pixels; default: proposed from the images"),
+    ] = None,
+    resize: Annotated[str, typer.Option(help="pad, stretch or crop")] = "pad",
+    mean: Mean = None,
+    std: Std = None,
+    quiet: Quiet = False,
+) -> None:
+    """Create a workspace from a Hugging Face `datasets` image dataset: its images are copied
+    into the workspace, its ClassLabel names are the classes, its splits the splits."""
+    import shutil
+
+    from robustar.config import CONFIG_FILE
+    from robustar.data.hf import IMAGES_DIR, open_dataset
+    from robustar.data.propose import propose_from_sides
+    from robustar.errors import ConfigError
+    from robustar.workspace import Workspace
+
+    root = directory.expanduser().resolve()
+    if (root / CONFIG_FILE).exists():
+        raise ConfigError(f"{root} is already a Robustar workspace", "choose another folder")
+    made, cache = not root.exists(), root / ".hf-cache"
+    try:
+        dataset = open_dataset(source.expanduser().resolve(), cache, split)
+        architecture, image_size = _choose_model(
+            architecture,
+            image_size,
+            lambda chosen: propose_from_sides(dataset.sides(), chosen, source),
+        )
+        raw: dict[str, dict[str, object]] = {
+            "data": {
+                **dict.fromkeys(dataset.workspace_splits(), IMAGES_DIR),
+                "labels": LABELS_FILE,
+            },
+            "image": {"size": image_size, "resize": resize, "mean": mean, "std": std},
+            "model": {"architecture": architecture},
+        }
+        config = _config(raw, directory)
+        with progress_bars(console, not quiet) as progress:
+            workspace = Workspace.create(
+                root, config, progress, lambda new: dataset.write(new, progress)
+            )
+    except BaseException:
+        if made:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    _print_info(workspace)
 
 
 def _labels_table(

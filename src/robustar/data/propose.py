@@ -60,11 +60,17 @@ def propose_model(train: str | Path, architecture: str | None = None) -> ModelPr
     is kept and only the size proposed: native for the built-in CNNs, the resnet18 rule for
     any other."""
     folder = Path(train).expanduser()
-    sides = _sides(folder) if folder.is_dir() else []
+    return propose_from_sides(_sides(folder) if folder.is_dir() else [], architecture, folder)
+
+
+def propose_from_sides(
+    sides: list[int], architecture: str | None, where: str | Path
+) -> ModelProposal:
+    """`propose_model` for images whose longer sides are known (`where` names them)."""
     if not sides:
         raise DataError(
-            f"{folder}: no readable images to propose a model from",
-            "check the --train folder, or give --architecture and --image-size",
+            f"{where}: no readable images to propose a model from",
+            "check the images, or give --architecture and --image-size",
         )
     side = int(statistics.median(sides))
     chosen = architecture or (SMALL_ARCHITECTURE if side <= SMALL_SIDE else LARGE_ARCHITECTURE)
