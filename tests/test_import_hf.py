@@ -17,7 +17,9 @@ datasets = pytest.importorskip("datasets")
 
 def _images(count: int, seed: int) -> list[Image.Image]:
     rng = np.random.default_rng(seed)
-    return [Image.fromarray(rng.integers(0, 256, (10, 14, 3), dtype=np.uint8)) for _ in range(count)]
+    return [
+        Image.fromarray(rng.integers(0, 256, (10, 14, 3), dtype=np.uint8)) for _ in range(count)
+    ]
 
 
 def saved_dataset(path: Path) -> Path:

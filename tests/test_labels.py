@@ -46,7 +46,7 @@ def test_csv_labels_make_a_workspace_like_class_folders(tmp_path: Path, monkeypa
     images = flat_folder(tmp_path / "flat")
     before = sorted(p.name for p in images.iterdir())
     labels = write_csv(tmp_path / "labels.csv", rows())
-    code, out, err = init(monkeypatch, capsys, tmp_path / "ws", labels, images)
+    code, _, err = init(monkeypatch, capsys, tmp_path / "ws", labels, images)
     assert code == 0, err
     assert sorted(p.name for p in images.iterdir()) == before  # nothing written there
     with Workspace.open(tmp_path / "ws") as ws:
@@ -116,7 +116,9 @@ def test_unknown_labels_against_a_class_file_and_other_mistakes(
     labels = write_csv(tmp_path / "labels.csv", rows())
     (tmp_path / "classes.txt").write_text("cat\nbird\n")
     ws = tmp_path / "ws"
-    code, _, err = init(monkeypatch, capsys, ws, labels, images, "--class-file", tmp_path / "classes.txt")
+    code, _, err = init(
+        monkeypatch, capsys, ws, labels, images, "--class-file", tmp_path / "classes.txt"
+    )
     assert code == 2 and "label 'dog' is not one of the classes (cat, bird)" in err
     code, _, err = init(monkeypatch, capsys, ws, labels, images, "--split", "train")
     assert code == 2 and "but --split train was given" in err

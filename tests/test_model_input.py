@@ -23,7 +23,9 @@ def test_one_value_stands_for_the_three_channels_of_a_grey_model() -> None:
     assert config.mean == [0.5] * 3 and config.std == [0.25] * 3
     tensor = ModelInput(config)(Image.new("RGB", (4, 4), (255, 0, 128)))
     assert tensor.shape == (3, 8, 8)
-    assert torch.allclose(tensor[:, 0, 0], torch.tensor([2.0, -2.0, (128 / 255 - 0.5) / 0.25]), atol=1e-5)
+    assert torch.allclose(
+        tensor[:, 0, 0], torch.tensor([2.0, -2.0, (128 / 255 - 0.5) / 0.25]), atol=1e-5
+    )
     with pytest.raises(ValueError, match="at most 3"):
         ImageConfig(mean=[0.1, 0.2, 0.3, 0.4])
 

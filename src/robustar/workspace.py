@@ -92,7 +92,9 @@ class Workspace:
                     f"create it, or remove '{split}' from [data] in robustar.toml",
                 )
         self.labels = (
-            None if config.data.labels is None else read_labels(self.paths.resolve(config.data.labels))
+            None
+            if config.data.labels is None
+            else read_labels(self.paths.resolve(config.data.labels))
         )
         self.classes = resolve_classes(
             config.data, train, root, None if self.labels is None else self.labels.classes

@@ -168,7 +168,8 @@ def import_hf(
     source: Annotated[
         Path,
         typer.Argument(
-            help="a Hugging Face dataset saved with save_to_disk, or an imagefolder", file_okay=False
+            help="a Hugging Face dataset saved with save_to_disk, or an imagefolder",
+            file_okay=False,
         ),
     ],
     split: Annotated[

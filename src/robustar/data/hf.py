@@ -139,7 +139,7 @@ def _columns(features: Any, datasets: Any) -> tuple[str, str, list[str]]:
     if not labels:
         raise DataError(
             f"the dataset has no ClassLabel column (columns: {', '.join(features)})",
-            "cast the label column with dataset.cast_column(name, datasets.ClassLabel(names=[...]))",
+            "cast the label column: dataset.cast_column(name, ClassLabel(names=[...]))",
         )
     label = "label" if "label" in labels else "labels" if "labels" in labels else labels[0]
     return images[0], label, list(features[label].names)

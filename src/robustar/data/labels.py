@@ -135,9 +135,13 @@ def _check_split(split: str, fixed: str | None) -> tuple[str | None, str | None]
 
 def _check_label(label: str, split: str, classes: list[str] | None) -> str | None:
     if split not in LABELLED_SPLITS:
-        return None if not label else (
-            f"label {label!r} on a pool image; pool images are unlabelled: leave the label "
-            "empty or put the row in train, validation or test"
+        return (
+            None
+            if not label
+            else (
+                f"label {label!r} on a pool image; pool images are unlabelled: leave the label "
+                "empty or put the row in train, validation or test"
+            )
         )
     if not label:
         return f"no label for a {split} image; fill the label column (or move the row to pool)"
@@ -163,7 +167,7 @@ def parse_labels(
     seen: dict[str, str] = {}
     for where, fields in reader(text, name):
         if "not_an_object" in fields:
-            problems.append(f"{where}: not an object; write {{\"file\": ..., \"label\": ...}}")
+            problems.append(f'{where}: not an object; write {{"file": ..., "label": ...}}')
             continue
         file = fields.get("file", "").replace("\\", "/")
         chosen, split_problem = _check_split(fields.get("split", ""), split)

@@ -134,8 +134,13 @@ def find_listed(
     for rel, label in sorted(listed.items()):
         path = root / rel
         if not path.is_file():
-            problems.append((rel, "listed in the labels file but missing; restore it or remove "
-                             "its row from labels.csv"))
+            problems.append(
+                (
+                    rel,
+                    "listed in the labels file but missing; restore it or remove "
+                    "its row from labels.csv",
+                )
+            )
             continue
         if inside not in path.resolve().parents:
             problems.append((rel, f"link to {path.resolve()}, outside the split folder; skipped"))

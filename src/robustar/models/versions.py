@@ -170,8 +170,9 @@ def add_version(
     or, with `current=False`, as a candidate the regression guard has yet to judge.
 
     `metadata` goes into the weights file (the input settings the version is scored with, so
-    the file carries them when exported). The folder is moved to models/v<id>. If the transaction then fails, the row is rolled back
-    and the id is free again; a leftover folder of that id is replaced when the id is reused.
+    the file carries them when exported). The folder is moved to models/v<id>. If the
+    transaction then fails, the row is rolled back and the id is free again; a leftover folder
+    of that id is replaced when the id is reused.
     """
     save_weights(model, staged / WEIGHTS_FILE, metadata)
     row = ModelVersion(

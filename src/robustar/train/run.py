@@ -18,8 +18,8 @@ from robustar.data.masked import MaskedDataset
 from robustar.db.session import Database
 from robustar.db.tables import Mask
 from robustar.models.checkpoint import load_weights
-from robustar.models.inputs import write_metadata
 from robustar.models.device import select_device
+from robustar.models.inputs import write_metadata
 from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.models.versions import EpochResult, VersionInfo, add_version, to_info
