@@ -215,7 +215,7 @@ class Workspace:
                         split,
                         self.images_store.folder(split),
                         classes,
-                        self.config.image.max_pixels,
+                        self.images_store.reading,
                         workers=max(1, self.config.runtime.workers),
                         progress=progress,
                     )

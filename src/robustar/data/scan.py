@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, decode_bytes
+from robustar.data.formats import read_pixels
+from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, Reading, picture
 from robustar.db.tables import Image, ScanProblem
 from robustar.errors import DataError
 from robustar.progress import ProgressCallback, report
@@ -123,15 +124,19 @@ def find_files(
     return found, problems
 
 
-def _read(task: tuple[str, str, int]) -> tuple[str, int, int, str] | tuple[str, str]:
-    """Worker: hash and fully decode one file; return (rel, w, h, digest) or (rel, problem)."""
-    path, rel, max_pixels = task
+def _read(task: tuple[str, str, Reading]) -> tuple[str, int, int, str] | tuple[str, str]:
+    """Worker: hash and fully decode one file, as the model sees it and as the page shows it
+    (so a wrong channel mapping is a problem here); return (rel, w, h, digest) or (rel, problem)."""
+    path, rel, reading = task
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         return rel, f"cannot read file: {error.strerror or error}"
     try:
-        image = decode_bytes(data, max_pixels)
+        pixels = read_pixels(data, reading.max_pixels)
+        image = picture(pixels, reading, rel)
+        if reading.display_channels is not None:
+            picture(pixels, reading.for_display(), rel)
     except ImageDecodeError as error:
         return rel, str(error)
     return rel, image.width, image.height, hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -141,11 +146,11 @@ def _read_all(
     split: str,
     root: Path,
     files: list[FoundFile],
-    max_pixels: int,
+    reading: Reading,
     workers: int,
     progress: ProgressCallback,
 ) -> Iterator[tuple[str, int, int, str] | tuple[str, str]]:
-    tasks = [(str(root / f.relpath), f.relpath, max_pixels) for f in files]
+    tasks = [(str(root / f.relpath), f.relpath, reading) for f in files]
     if workers > 1 and len(tasks) >= PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, result in enumerate(pool.map(_read, tasks, chunksize=256), 1):
@@ -162,7 +167,7 @@ def scan_split(
     split: str,
     root: Path,
     classes: list[str] | None,
-    max_pixels: int,
+    reading: Reading,
     workers: int = 1,
     progress: ProgressCallback = None,
 ) -> ScanReport:
@@ -198,7 +203,7 @@ def scan_split(
     gone = [row.id for row in existing.values()]
     new_rows: list[dict] = []
     changed_rows: list[dict] = []
-    for outcome in _read_all(split, root, todo, max_pixels, workers, progress):
+    for outcome in _read_all(split, root, todo, reading, workers, progress):
         if len(outcome) == 2:
             rel, message = outcome
             result.problems.append((rel, message))
