@@ -218,9 +218,15 @@ class Workspace:
                         self.images_store.reading,
                         workers=max(1, self.config.runtime.workers),
                         progress=progress,
+                        large=self._large_images(),
                     )
                 )
         return reports
+
+    def _large_images(self) -> tuple[int, int] | None:
+        """(threshold, tile side) when `[image] large = "tile"`, for the scan."""
+        image = self.config.image
+        return (image.large_threshold, image.size) if image.large == "tile" else None
 
     def images(
         self,

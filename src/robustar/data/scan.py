@@ -15,11 +15,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from robustar.data.formats import read_pixels
 from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, Reading, picture
+from robustar.data.tiles import cut_large
 from robustar.db.tables import Image, ScanProblem
 from robustar.errors import DataError
 from robustar.progress import ProgressCallback, report
@@ -124,6 +125,10 @@ def find_files(
     return found, problems
 
 
+def _unchanged(row: Row | None, f: FoundFile) -> bool:
+    return row is not None and row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns
+
+
 def _read(task: tuple[str, str, Reading]) -> tuple[str, int, int, str] | tuple[str, str]:
     """Worker: hash and fully decode one file, as the model sees it and as the page shows it
     (so a wrong channel mapping is a problem here); return (rel, w, h, digest) or (rel, problem)."""
@@ -170,8 +175,10 @@ def scan_split(
     reading: Reading,
     workers: int = 1,
     progress: ProgressCallback = None,
+    large: tuple[int, int] | None = None,
 ) -> ScanReport:
-    """Bring the image index of one split up to date with its folder (caller commits)."""
+    """Bring the image index of one split up to date with its folder (caller commits).
+    `large` (threshold, tile side) cuts TIFFs above the threshold into tiles first."""
     started = time.perf_counter()
     if not root.is_dir():
         raise DataError(
@@ -179,7 +186,6 @@ def scan_split(
             f"create it, or fix [data] {split} in robustar.toml",
         )
     found, problems = find_files(root, classes)
-    result = ScanReport(split=split, problems=problems)
     existing = {
         row.relpath: row
         for row in session.execute(
@@ -188,13 +194,21 @@ def scan_split(
             )
         )
     }
+    if large is not None:  # only files not indexed as they are now can be new slides
+        fresh = [f.relpath for f in found if not _unchanged(existing.get(f.relpath), f)]
+        slides, wrote = cut_large(root, fresh, *large)
+        if wrote:
+            found, problems = find_files(root, classes)
+        found = [f for f in found if f.relpath not in slides]
+        problems += list(slides.items())
+    result = ScanReport(split=split, problems=problems)
     todo: list[FoundFile] = []
     ids: dict[str, int] = {}
     for f in found:
         row = existing.pop(f.relpath, None)
         if row is None:
             todo.append(f)
-        elif row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns:
+        elif _unchanged(row, f):
             result.unchanged += 1
         else:
             ids[f.relpath] = row.id

@@ -134,3 +134,48 @@ def _record(path: Path, slide: str, tiles: list[Tile]) -> None:
     writer.writeheader()
     writer.writerows(asdict(t) for t in rows)
     atomic_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+def tiff_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a TIFF's header; None for other files or unreadable headers
+    (the scan's decoding reports those)."""
+    try:
+        with path.open("rb") as probe:
+            if probe.read(4) not in TIFF_MAGIC:
+                return None
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape = dict(zip(series.axes, series.shape, strict=True))
+    except Exception:  # noqa: BLE001  (a third-party parser given untrusted bytes)
+        return None
+    return shape.get("X", 0), shape.get("Y", 0)
+
+
+def cut_large(
+    root: Path, relpaths: list[str], threshold: int, tile: int
+) -> tuple[dict[str, str], bool]:
+    """`[image] large = "tile"` at scan time: TIFFs among `relpaths` whose longer side exceeds
+    `threshold` are cut into `<name>_tiles/` next to them (unless an up-to-date cut is there).
+    Returns why each slide is left out of the index, and whether new tiles were written."""
+    slides: dict[str, str] = {}
+    wrote = False
+    for rel in relpaths:
+        path = root / rel
+        size = tiff_size(path)
+        if size is None or max(size) <= threshold:
+            continue
+        out = path.parent / f"{path.stem}_tiles"
+        sidecar = out / SIDECAR
+        fresh = sidecar.is_file() and sidecar.stat().st_mtime_ns >= path.stat().st_mtime_ns
+        try:
+            if not (fresh and any(t.slide == path.name for t in read_sidecar(sidecar))):
+                make_tiles(path, out, tile)
+                wrote = True
+        except DataError as error:
+            slides[rel] = f"{error.what}; fix: {error.fix}"
+            continue
+        slides[rel] = (
+            f"{max(size)} px is above [image] large_threshold ({threshold}): cut into {tile} px "
+            f"tiles in {out.name}/ ([image] large = 'tile'), which are indexed instead"
+        )
+    return slides, wrote
