@@ -41,9 +41,10 @@ def test_biomedical_workspace_predicts_and_serves_8_bit_thumbnails(tmp_path: Pat
     )
     with Workspace.create(tmp_path / "ws", config) as ws:
         problems = {rel: message for _, rel, message in ws.problems()}
-        assert list(problems) == ["lesion/slide.tif"] and "cut into 32 px tiles" in problems[
-            "lesion/slide.tif"
-        ]
+        assert (
+            list(problems) == ["lesion/slide.tif"]
+            and "cut into 32 px tiles" in problems["lesion/slide.tif"]
+        )
         names = [i.relpath for i in ws.images("train", limit=100)]
         assert len(names) == 16 + 9  # 8 TIFFs, 8 DICOMs, 3 x 3 tiles of the 70 x 90 slide
         assert "lesion/slide_tiles/slide_l0_x58_y38.tif" in names  # coordinates in the name

@@ -53,7 +53,8 @@ def test_rgb_tiles_are_pngs_and_the_cli_reports(tmp_path: Path) -> None:
     rgb = np.random.default_rng(1).integers(0, 256, (300, 300, 3), dtype=np.uint8)
     tifffile.imwrite(tmp_path / "he.tif", rgb, photometric="rgb", tile=(64, 64))
     result = CliRunner().invoke(
-        app, ["tiles", "make", str(tmp_path / "he.tif"), "--tile", "200", "--out", str(tmp_path / "o")]
+        app,
+        ["tiles", "make", str(tmp_path / "he.tif"), "--tile", "200", "--out", str(tmp_path / "o")],
     )
     assert result.exit_code == 0, result.output
     assert "4 tiles of he.tif" in result.output

@@ -20,7 +20,10 @@ from robustar.data.intensity import ImageDecodeError, Pixels
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 DICOM_EXTENSIONS = frozenset({".dcm", ".dicom"})
 CHANNEL_AXES = "CSQI"  # tifffile's axis letters for channels, samples and unnamed planes
-BOMB_FIX = "raise [image] max_pixels if the image is genuine, or cut it into tiles with 'robustar tiles make'"
+BOMB_FIX = (
+    "raise [image] max_pixels if the image is genuine, or cut it into tiles with "
+    "'robustar tiles make'"
+)
 
 
 def sniff(head: bytes) -> str:
@@ -100,7 +103,12 @@ def channels_last(array: np.ndarray, axes: str) -> np.ndarray:
     kept = "".join(axes[i] for i in keep)
     array = array.reshape([array.shape[i] for i in keep])
     extra = [a for a in kept if a not in "YX"]
-    if "Y" not in kept or "X" not in kept or len(extra) > 1 or (extra and extra[0] not in CHANNEL_AXES):
+    if (
+        "Y" not in kept
+        or "X" not in kept
+        or len(extra) > 1
+        or (extra and extra[0] not in CHANNEL_AXES)
+    ):
         raise ImageDecodeError(
             f"holds a stack of planes (axes {axes}, shape {tuple(array.shape)}), not one image; "
             "fix: save one plane per file, as height x width (x channels)"
@@ -124,7 +132,7 @@ def read_tiff(stream: BinaryIO, max_pixels: int) -> Pixels:
             axes = series.axes
     except ImageDecodeError:
         raise
-    except Exception as error:  # noqa: BLE001  (a third-party decoder given untrusted bytes)
+    except Exception as error:
         stream.seek(0)
         try:
             return read_pillow(stream, max_pixels)
@@ -148,7 +156,7 @@ def read_dicom(stream: BinaryIO, max_pixels: int) -> Pixels:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except ImageDecodeError:
         raise
-    except Exception as error:  # noqa: BLE001  (a third-party decoder given untrusted bytes)
+    except Exception as error:
         raise ImageDecodeError(f"corrupt or unreadable DICOM: {error}") from None
     if frames > 1:
         raise ImageDecodeError(
@@ -156,7 +164,7 @@ def read_dicom(stream: BinaryIO, max_pixels: int) -> Pixels:
         )
     try:
         array = ds.pixel_array
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise ImageDecodeError(
             f"DICOM pixel data cannot be decoded: {error}; fix: install the decoder pydicom "
             "names (e.g. pip install pylibjpeg pylibjpeg-libjpeg), or save it uncompressed"

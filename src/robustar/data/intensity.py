@@ -51,7 +51,7 @@ class Reading:
             display_channels=tup(config.display_channels),
             intensity=config.intensity,
             percentiles=(config.percentiles[0], config.percentiles[1]),
-            window=tup(config.window),  # type: ignore[arg-type]
+            window=tup(config.window),
             dicom_window=config.dicom_window,
             inputs=len(config.mean),
         )

@@ -47,7 +47,9 @@ def _shown(fingerprint: str, reading: Reading) -> str:
     return f"{fingerprint}-{reading.for_display().key()}"
 
 
-def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, reading: Reading) -> MediaFile:
+def thumbnail(
+    cache: Path, source: Path, fingerprint: str, size: int, reading: Reading
+) -> MediaFile:
     """A WebP that fits in size x size, keeping the aspect ratio."""
     if size not in THUMBNAIL_SIZES:
         raise DataError(
