@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from robustar.data.imageio import ImageDecodeError, decode_bytes, load_image
+from robustar.data.imageio import ImageDecodeError, Reading, decode_bytes, load_image
 
-LIMIT = 10_000_000
+LIMIT = Reading(max_pixels=10_000_000)
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -23,12 +23,12 @@ def test_grey_becomes_rgb_with_same_values() -> None:
     assert (out[..., 0] == np.arange(64).reshape(8, 8)).all()
 
 
-def test_16_bit_is_scaled_by_type_range() -> None:
+def test_16_bit_is_scaled_by_type_range_when_asked() -> None:
     array = np.full((4, 4), 65535, dtype=np.uint16)
     array[0, 0] = 256
     image = Image.fromarray(array)
     assert image.mode.startswith("I;16")
-    out = np.asarray(decode_bytes(encode(image), LIMIT))
+    out = np.asarray(decode_bytes(encode(image), Reading(intensity="range")))
     assert out[1, 1].tolist() == [255, 255, 255]
     assert out[0, 0].tolist() == [1, 1, 1]
 
@@ -76,8 +76,8 @@ def test_bad_bytes_are_refused(data: bytes, message: str) -> None:
 def test_decompression_bomb_is_refused() -> None:
     data = encode(Image.new("L", (200, 200)))
     with pytest.raises(ImageDecodeError, match="decompression bomb"):
-        decode_bytes(data, max_pixels=10_000)
-    assert decode_bytes(data, max_pixels=40_000).size == (200, 200)
+        decode_bytes(data, Reading(max_pixels=10_000))
+    assert decode_bytes(data, Reading(max_pixels=40_000)).size == (200, 200)
 
 
 def test_load_image_reads_a_file(tmp_path: Path) -> None:

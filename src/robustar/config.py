@@ -76,6 +76,57 @@ class ImageConfig(_Section):
             raise ValueError("every std value must be > 0")
         return value
 
+    # --- biomedical images: channels, intensity, large images (see docs/decisions.md) ---
+    channels: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="which channels of a multi-channel image the model sees, in order, e.g. "
+        "[2, 0, 1]; as many as the model's input channels; default: RGB as is, grey repeated",
+    )
+    display_channels: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="channels the page shows: 1 (grey) or 3 (an RGB composite); "
+        "default: those of 'channels'",
+    )
+    intensity: Literal["percentile", "range", "window"] = Field(
+        default="percentile",
+        description="how 16-bit and float data become 8-bit: 'percentile' stretches each "
+        "channel of each image between 'percentiles', 'range' uses the full range of the "
+        "data type, 'window' the fixed 'window'; 8-bit data are never rescaled",
+    )
+    percentiles: Annotated[list[float], Field(min_length=2, max_length=2)] = [1.0, 99.5]
+    window: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="[low, high] for intensity = 'window'"
+    )
+    dicom_window: bool = Field(
+        default=True,
+        description="use a DICOM file's WindowCenter/WindowWidth when it has them "
+        "(RescaleSlope/Intercept are always applied)",
+    )
+    large: Literal["resize", "tile"] = Field(
+        default="resize",
+        description="images whose longer side exceeds 'large_threshold': 'resize' them to "
+        "the model input like any image, or 'tile': cut them into tiles of 'size' when scanned",
+    )
+    large_threshold: Annotated[int, Field(ge=8)] = 4096
+
+    @model_validator(mode="after")
+    def _biomedical(self) -> ImageConfig:
+        if self.channels is not None and len(self.channels) != len(self.mean):
+            raise ValueError(
+                f"'channels' lists {len(self.channels)} channels but the model takes "
+                f"{len(self.mean)} (one per 'mean' value); list exactly {len(self.mean)}"
+            )
+        if self.display_channels is not None and len(self.display_channels) not in (1, 3):
+            raise ValueError("'display_channels' lists 1 channel (grey) or 3 (red, green, blue)")
+        low, high = self.percentiles
+        if not 0 <= low < high <= 100:
+            raise ValueError("'percentiles' is [low, high] with 0 <= low < high <= 100")
+        if self.intensity == "window" and self.window is None:
+            raise ValueError("intensity = 'window' needs 'window = [low, high]'")
+        if self.window is not None and not self.window[0] < self.window[1]:
+            raise ValueError("'window' is [low, high] with low < high")
+        return self
+
 
 class ModelConfig(_Section):
     """The architecture name (see robustar.models.registry) and optional starting weights."""

@@ -239,13 +239,19 @@ class Workspace:
                         split,
                         self.images_store.folder(split),
                         classes,
-                        self.config.image.max_pixels,
+                        self.images_store.reading,
                         workers=max(1, self.config.runtime.workers),
                         progress=progress,
                         listed=listed,
+                        large=self._large_images(),
                     )
                 )
         return reports
+
+    def _large_images(self) -> tuple[int, int] | None:
+        """(threshold, tile side) when `[image] large = "tile"`, for the scan."""
+        image = self.config.image
+        return (image.large_threshold, image.size) if image.large == "tile" else None
 
     def images(
         self,

@@ -20,6 +20,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     proposal_commands,
     run_commands,
     search_commands,
+    tile_commands,
     workspace_commands,
 )
 from robustar.cli.common import app, console

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from robustar.data.imageio import ImageDecodeError, load_image, unreadable
+from robustar.data.imageio import ImageDecodeError, Reading, load_image, unreadable
 
 UNLABELLED = -1
 
@@ -28,13 +28,13 @@ class ImageDataset(Dataset):
         self,
         items: Sequence[IndexedImage],
         transform: Callable[..., torch.Tensor],
-        max_pixels: int,
+        reading: Reading,
     ) -> None:
         self.ids = [item.id for item in items]
         self.paths = [str(item.path) for item in items]
         self.labels = [UNLABELLED if item.label is None else item.label for item in items]
         self.transform = transform
-        self.max_pixels = max_pixels
+        self.reading = reading
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -42,7 +42,7 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
         path = Path(self.paths[index])
         try:
-            image = load_image(path, self.max_pixels)
+            image = load_image(path, self.reading)
         except (OSError, ImageDecodeError) as error:
             raise unreadable(self.ids[index], error) from None
         return self.transform(image), self.labels[index], self.ids[index]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from robustar.config import LABELLED_SPLITS, ImageConfig
 from robustar.data.dataset import ImageDataset, IndexedImage
-from robustar.data.imageio import load_image
+from robustar.data.imageio import Reading, load_image
 from robustar.data.transforms import ModelInput
 from robustar.db.session import Database
 from robustar.db.tables import Image
@@ -38,6 +38,7 @@ class ImageStore:
         self.classes = classes
         self.config = config
         self.transform = ModelInput(config)
+        self.reading = Reading.of(config)
 
     def folder(self, split: str) -> Path:
         """The split's folder; a clear error when the split is not configured."""
@@ -77,8 +78,8 @@ class ImageStore:
         return self.folder(found.split) / found.relpath
 
     def load(self, image_id: int) -> PILImage.Image:
-        """The image as RGB at its native resolution, upright."""
-        return load_image(self.path(image_id), self.config.max_pixels)
+        """The image as the model sees it (RGB, channels chosen, 8-bit), native size, upright."""
+        return load_image(self.path(image_id), self.reading)
 
     def dataset(self, split: str, ids: list[int] | None = None) -> ImageDataset:
         """The split's images in id order (only `ids` when given), decoded per item."""
@@ -89,7 +90,7 @@ class ImageStore:
         with self.db.session() as session:
             rows = session.execute(query.order_by(Image.id)).all()
         items = [IndexedImage(r.id, folder / r.relpath, r.label) for r in rows]
-        return ImageDataset(items, self.transform, self.config.max_pixels)
+        return ImageDataset(items, self.transform, self.reading)
 
     def class_index(self, value: int | str | None) -> int | None:
         """Accept a class index or a class name; a string of digits that names no class is

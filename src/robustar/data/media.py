@@ -1,7 +1,8 @@
 """Browser-ready image files: thumbnails and display copies, made once and cached on disk.
 
-Cache files are named by the image's content fingerprint, so a changed file gets a new entry and
-an unchanged one is never recomputed.
+Cache files are named by the image's content fingerprint and a digest of the display settings
+(`[image] display_channels`, intensity), so a changed file or setting gets a new entry and an
+unchanged one is never recomputed. TIFF, DICOM and 16-bit files always go out as 8-bit copies.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from robustar.data.imageio import ImageDecodeError, load_image, unreadable
+from robustar.data.imageio import ImageDecodeError, Reading, load_image, unreadable
 from robustar.data.images import ImageStore
 from robustar.errors import DataError
 from robustar.storage import atomic_path
@@ -33,7 +34,7 @@ BROWSER_MODES = {"RGB", "L", "RGBA", "P", "LA"}
 class MediaFile:
     path: Path
     media_type: str
-    fingerprint: str  # of the source image: changes exactly when the content does
+    fingerprint: str  # of the source image (+ display settings): changes when the picture does
 
 
 def _atomic_save(image: Image.Image, path: Path, **options: object) -> None:
@@ -41,35 +42,58 @@ def _atomic_save(image: Image.Image, path: Path, **options: object) -> None:
         image.save(tmp, **options)  # type: ignore[arg-type]
 
 
-def thumbnail(cache: Path, source: Path, fingerprint: str, size: int, max_pixels: int) -> MediaFile:
+def _shown(fingerprint: str, reading: Reading) -> str:
+    """The fingerprint of a picture made from the file by the display settings."""
+    return f"{fingerprint}-{reading.for_display().key()}"
+
+
+def thumbnail(
+    cache: Path, source: Path, fingerprint: str, size: int, reading: Reading
+) -> MediaFile:
     """A WebP that fits in size x size, keeping the aspect ratio."""
     if size not in THUMBNAIL_SIZES:
         raise DataError(
             f"thumbnail size {size} is not offered",
             f"use one of {', '.join(map(str, THUMBNAIL_SIZES))}",
         )
-    path = cache / "thumbnails" / str(size) / fingerprint[:2] / f"{fingerprint}.webp"
+    shown = _shown(fingerprint, reading)
+    path = cache / "thumbnails" / str(size) / fingerprint[:2] / f"{shown}.webp"
     if not path.is_file():
-        image = load_image(source, max_pixels)
+        image = load_image(source, reading, display=True)
         image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
         if max(image.size) < size // 2:  # tiny images: enlarge crisply instead of blurring
             scale = (size // 2) // max(image.size)
             enlarged = (image.width * scale, image.height * scale)
             image = image.resize(enlarged, Image.Resampling.NEAREST)
         _atomic_save(image, path, format="WEBP", quality=85, method=4)
-    return MediaFile(path, "image/webp", fingerprint)
+    return MediaFile(path, "image/webp", shown)
 
 
-def display_file(cache: Path, source: Path, fingerprint: str, max_pixels: int) -> MediaFile:
-    """The original when a browser shows it correctly as is, else an upright 8-bit PNG copy."""
-    with Image.open(source) as probe:
+def _shows_as_is(source: Path, reading: Reading) -> str | None:
+    """The media type when a browser shows the original as the page would, else None."""
+    if not reading.for_display().is_plain:
+        return None
+    try:
+        probe = Image.open(source)
+    except UnidentifiedImageError:  # DICOM, or a file Pillow does not know
+        return None
+    with probe:
         upright = probe.getexif().get(0x0112, 1) == 1
         if probe.format in BROWSER_FORMATS and probe.mode in BROWSER_MODES and upright:
-            return MediaFile(source, BROWSER_FORMATS[probe.format], fingerprint)
-    path = cache / "display" / fingerprint[:2] / f"{fingerprint}.png"
+            return BROWSER_FORMATS[probe.format]
+    return None
+
+
+def display_file(cache: Path, source: Path, fingerprint: str, reading: Reading) -> MediaFile:
+    """The original when a browser shows it correctly as is, else an upright 8-bit PNG copy."""
+    media_type = _shows_as_is(source, reading)
+    if media_type is not None:
+        return MediaFile(source, media_type, fingerprint)
+    shown = _shown(fingerprint, reading)
+    path = cache / "display" / fingerprint[:2] / f"{shown}.png"
     if not path.is_file():
-        _atomic_save(load_image(source, max_pixels), path, format="PNG")
-    return MediaFile(path, "image/png", fingerprint)
+        _atomic_save(load_image(source, reading, display=True), path, format="PNG")
+    return MediaFile(path, "image/png", shown)
 
 
 class Media:
@@ -87,13 +111,13 @@ class Media:
         """A cached WebP thumbnail of the image (made on first request)."""
         source, fingerprint = self._source(image_id)
         with _readable(image_id):
-            return thumbnail(self._cache, source, fingerprint, size, self._images.config.max_pixels)
+            return thumbnail(self._cache, source, fingerprint, size, self._images.reading)
 
     def display_file(self, image_id: int) -> MediaFile:
         """A file a browser shows correctly: the original, or a cached upright PNG copy."""
         source, fingerprint = self._source(image_id)
         with _readable(image_id):
-            return display_file(self._cache, source, fingerprint, self._images.config.max_pixels)
+            return display_file(self._cache, source, fingerprint, self._images.reading)
 
 
 @contextmanager

@@ -15,10 +15,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, decode_bytes
+from robustar.data.formats import read_pixels
+from robustar.data.imageio import IMAGE_EXTENSIONS, ImageDecodeError, Reading, picture
+from robustar.data.tiles import cut_large
 from robustar.db.tables import Image, ScanProblem
 from robustar.errors import DataError
 from robustar.progress import ProgressCallback, report
@@ -154,15 +156,23 @@ def find_listed(
     return found, problems
 
 
-def _read(task: tuple[str, str, int]) -> tuple[str, int, int, str] | tuple[str, str]:
-    """Worker: hash and fully decode one file; return (rel, w, h, digest) or (rel, problem)."""
-    path, rel, max_pixels = task
+def _unchanged(row: Row | None, f: FoundFile) -> bool:
+    return row is not None and row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns
+
+
+def _read(task: tuple[str, str, Reading]) -> tuple[str, int, int, str] | tuple[str, str]:
+    """Worker: hash and fully decode one file, as the model sees it and as the page shows it
+    (so a wrong channel mapping is a problem here); return (rel, w, h, digest) or (rel, problem)."""
+    path, rel, reading = task
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         return rel, f"cannot read file: {error.strerror or error}"
     try:
-        image = decode_bytes(data, max_pixels)
+        pixels = read_pixels(data, reading.max_pixels)
+        image = picture(pixels, reading, rel)
+        if reading.display_channels is not None:
+            picture(pixels, reading.for_display(), rel)
     except ImageDecodeError as error:
         return rel, str(error)
     return rel, image.width, image.height, hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -172,11 +182,11 @@ def _read_all(
     split: str,
     root: Path,
     files: list[FoundFile],
-    max_pixels: int,
+    reading: Reading,
     workers: int,
     progress: ProgressCallback,
 ) -> Iterator[tuple[str, int, int, str] | tuple[str, str]]:
-    tasks = [(str(root / f.relpath), f.relpath, max_pixels) for f in files]
+    tasks = [(str(root / f.relpath), f.relpath, reading) for f in files]
     if workers > 1 and len(tasks) >= PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, result in enumerate(pool.map(_read, tasks, chunksize=256), 1):
@@ -193,14 +203,16 @@ def scan_split(
     split: str,
     root: Path,
     classes: list[str] | None,
-    max_pixels: int,
+    reading: Reading,
     workers: int = 1,
     progress: ProgressCallback = None,
     listed: dict[str, int | None] | None = None,
+    large: tuple[int, int] | None = None,
 ) -> ScanReport:
     """Bring the image index of one split up to date with its folder (caller commits); with
     `listed` (a labels table's rows for the split), with those files and labels instead of
-    the class sub-folders."""
+    the class sub-folders. `large` (threshold, tile side) cuts TIFFs above the threshold into
+    tiles first (class folders only: a labels table lists its files)."""
     started = time.perf_counter()
     if not root.is_dir():
         raise DataError(
@@ -208,7 +220,6 @@ def scan_split(
             f"create it, or fix [data] {split} in robustar.toml",
         )
     found, problems = find_files(root, classes) if listed is None else find_listed(root, listed)
-    result = ScanReport(split=split, problems=problems)
     existing = {
         row.relpath: row
         for row in session.execute(
@@ -217,6 +228,15 @@ def scan_split(
             )
         )
     }
+    # Only files not indexed as they are now can be new slides.
+    if large is not None and listed is None:
+        fresh = [f.relpath for f in found if not _unchanged(existing.get(f.relpath), f)]
+        slides, wrote = cut_large(root, fresh, *large)
+        if wrote:
+            found, problems = find_files(root, classes)
+        found = [f for f in found if f.relpath not in slides]
+        problems += list(slides.items())
+    result = ScanReport(split=split, problems=problems)
     todo: list[FoundFile] = []
     ids: dict[str, int] = {}
     relabelled: list[dict] = []  # unchanged files whose row in labels.csv changed label
@@ -224,7 +244,7 @@ def scan_split(
         row = existing.pop(f.relpath, None)
         if row is None:
             todo.append(f)
-        elif row.size_bytes == f.size_bytes and row.mtime_ns == f.mtime_ns:
+        elif _unchanged(row, f):
             result.unchanged += 1
             if row.label != f.label:
                 relabelled.append({"id": row.id, "label": f.label})
@@ -235,7 +255,7 @@ def scan_split(
     gone = [row.id for row in existing.values()]
     new_rows: list[dict] = []
     changed_rows: list[dict] = []
-    for outcome in _read_all(split, root, todo, max_pixels, workers, progress):
+    for outcome in _read_all(split, root, todo, reading, workers, progress):
         if len(outcome) == 2:
             rel, message = outcome
             result.problems.append((rel, message))
