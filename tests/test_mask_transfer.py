@@ -273,3 +273,23 @@ def test_bad_imports_change_nothing(demo: Workspace, tmp_path: Path) -> None:
         demo.masks.import_from(tmp_path / "big.json", "yolo")
     assert demo.masks.get(image.id).all()
     assert demo.masks.current(image.id).version == 1
+
+
+def test_command_line_export_and_quiet_dry_run_import(
+    demo: Workspace, masked: dict[int, np.ndarray], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from tests.test_cli import run
+
+    out = tmp_path / "tasks.json"
+    code, text, _ = run(
+        monkeypatch, capsys, "masks", "export", demo.root, out, "--format", "labelstudio"
+    )
+    assert code == 0 and "exported 4 spurious masks" in text
+    clear(demo, masked)
+    args = ("masks", "import", demo.root, out, "--format", "labelstudio")
+    code, text, err = run(monkeypatch, capsys, *args, "-q", "--dry-run")
+    assert code == 0 and "4 images matched, 4 would change (dry run" in text and not err
+    code, text, _ = run(monkeypatch, capsys, *args, "--split", "train")
+    assert code != 0 and "4 match no image" in text + _
+    code, text, _ = run(monkeypatch, capsys, *args, "-q")
+    assert code == 0 and "4 changed and stored" in text and same(demo, masked)
