@@ -9,7 +9,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := src/robustar/server/static/index.html
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: install web types demo test bench bench-smoke sweep lint format clean
+.PHONY: install web types peers demo test bench bench-smoke sweep lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ types: $(STAMP) $(WEB_STAMP)
 	cd web && npx openapi-typescript openapi.json -o src/api-schema.d.ts && rm openapi.json
 
 web: $(WEB_BUILD)
+
+# The peers' own parsers that cannot share .venv (label-studio-sdk pins an older numpy): the
+# mask export tests use them (tests/peers.py makes this on first use, too).
+peers:
+	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet label-studio-sdk
 
 demo: $(STAMP) $(WEB_BUILD)
 	@if [ -f $(DEMO_DIR)/robustar.toml ]; then \

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from robustar import Workspace
-from robustar.annotations.transfer import png_name
+from robustar.annotations.transfer.pngs import file_name
 from robustar.errors import ConflictError
 from robustar.server.background import serve_in_background
 
@@ -87,7 +87,7 @@ def python_writer(
                     ws.masks.accept(proposals.pop(), edited=mask)
                 elif face == "python import":
                     folder = Path(scratch) / str(save_id)
-                    target = folder / png_name(image.split, image.relpath)
+                    target = folder / file_name(f"{image.split}/{image.relpath}")
                     target.parent.mkdir(parents=True)
                     target.write_bytes(png(mask))
                     ws.masks.import_from(folder)

@@ -1,6 +1,3 @@
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -79,63 +76,6 @@ def test_annotated_filter_and_progress(demo: Workspace) -> None:
     progress = demo.masks.progress()
     assert progress["train"]["4"] == (2, demo.count("train", label="4"))
     assert progress["test"]["4"][0] == 0
-
-
-def test_png_and_coco_round_trips(demo: Workspace, tmp_path: Path) -> None:
-    ids = [i.id for i in demo.images("test", limit=4)]
-    masks = {i: random_mask(demo, i, i) for i in ids}
-    for image_id, mask in masks.items():
-        demo.masks.set(image_id, mask)
-    assert demo.masks.export_to(tmp_path / "png", "png") == 4
-    assert demo.masks.export_to(tmp_path / "coco.json", "coco") == 4
-    for image_id in ids:
-        demo.masks.set(image_id, np.zeros((32, 32), dtype=bool))
-    assert demo.masks.import_from(tmp_path / "png", "png") == 4
-    assert all(np.array_equal(demo.masks.get(i), masks[i]) for i in ids)
-    assert demo.masks.import_from(tmp_path / "coco.json", "coco", kind="object") == 4
-    assert all(np.array_equal(demo.masks.get(i, "object"), masks[i]) for i in ids)
-
-
-def test_coco_polygons_from_other_tools(demo: Workspace, tmp_path: Path) -> None:
-    image = demo.images("test", limit=1)[0]
-    document = {
-        "images": [{"id": 7, "file_name": image.relpath, "width": 32, "height": 32}],
-        "categories": [{"id": 3, "name": "spurious"}],
-        "annotations": [
-            {"id": 1, "image_id": 7, "category_id": 3, "segmentation": [[0, 0, 8, 0, 8, 8, 0, 8]]}
-        ],
-    }
-    (tmp_path / "ls.json").write_text(json.dumps(document))
-    assert demo.masks.import_from(tmp_path / "ls.json", "coco") == 1
-    mask = demo.masks.get(image.id)
-    assert mask[2:6, 2:6].all() and not mask[12:, 12:].any()
-
-
-def test_bad_imports_change_nothing(demo: Workspace, tmp_path: Path) -> None:
-    image = demo.images("test", limit=1)[0]
-    demo.masks.set(image.id, np.ones((32, 32), dtype=bool))
-    document = {
-        "images": [{"id": 1, "file_name": "test/9/nope.png", "width": 32, "height": 32}],
-        "categories": [{"id": 1, "name": "spurious"}],
-        "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]}
-        ],
-    }
-    (tmp_path / "bad.json").write_text(json.dumps(document))
-    with pytest.raises(DataError, match="matches no image"):
-        demo.masks.import_from(tmp_path / "bad.json", "coco")
-    folder = tmp_path / "png" / "test"
-    (folder / Path(image.relpath).parent).mkdir(parents=True)
-    Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / Path(image.relpath))
-    Image.fromarray(np.zeros((5, 5), np.uint8)).save(folder / "extra.png")
-    with pytest.raises(DataError, match=r"extra\.png"):
-        demo.masks.import_from(tmp_path / "png", "png")
-    (folder / "extra.png").unlink()
-    (folder / Path(image.relpath)).write_bytes(b"\x89PNG broken")
-    with pytest.raises(DataError, match="not a readable PNG"):
-        demo.masks.import_from(tmp_path / "png", "png")
-    assert demo.masks.get(image.id).all()
-    assert demo.masks.current(image.id).version == 1
 
 
 def test_superpixels_and_grabcut_follow_the_image() -> None:

@@ -545,6 +545,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/masks/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Masks
+         * @description The current masks as a file to download: PNG (a zip of 0/255 PNGs), COCO (RLE or
+         *     polygons) or Label Studio tasks. image_root only shapes the names written (it is compared
+         *     with the images' paths, never opened).
+         */
+        get: operations["export_masks_api_v1_masks_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/masks/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Masks
+         * @description Upload masks as the request body (PNG: a zip; COCO or Label Studio: the JSON file), at
+         *     most [server] max_upload_mb. Everything is read and matched before anything is stored;
+         *     names that match no image or several are refused with the list (skip_unmatched stores the
+         *     rest); dry_run stores nothing and reports what would change.
+         */
+        post: operations["import_masks_api_v1_masks_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -1214,6 +1259,46 @@ export interface components {
             loss: number | null;
             /** Correct */
             correct: boolean | null;
+        };
+        /**
+         * ImportReport
+         * @description What an import matched and changed (a dry run: would change).
+         */
+        ImportReport: {
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Masks
+             * @description masks read from the source
+             */
+            masks: number;
+            /**
+             * Matched
+             * @description images that match a mask
+             */
+            matched: number;
+            /**
+             * Would Change
+             * @description matched images whose current mask differs
+             */
+            would_change: number;
+            /**
+             * Stored
+             * @description new mask versions saved (0 on a dry run)
+             */
+            stored: number;
+            /**
+             * Unmatched
+             * @description names that match no image
+             */
+            unmatched: string[];
+            /**
+             * Ambiguous
+             * @description names that match several images
+             */
+            ambiguous: {
+                [key: string]: string[];
+            };
         };
         /** IndexStatus */
         IndexStatus: {
@@ -4342,6 +4427,190 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConflictBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_masks_api_v1_masks_export_get: {
+        parameters: {
+            query?: {
+                /** @description png (a folder of 0/255 PNGs, or a .zip), coco (RLE), coco-polygons (polygons; holes are cut open), labelstudio (tasks with brush labels) */
+                format?: "png" | "coco" | "coco-polygons" | "labelstudio";
+                kind?: "spurious" | "object";
+                /** @description one split only */
+                split?: string | null;
+                /** @description one class only (name or index) */
+                label?: string | null;
+                /** @description name images relative to this folder (only compared with the images' paths, never opened); default: <split>/<path inside the split> */
+                image_root?: string | null;
+                /** @description name images by their absolute path */
+                absolute_paths?: boolean;
+                /** @description put before every image name, e.g. /data/local-files/?d= (Label Studio's local files) or s3://bucket/ */
+                name_prefix?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a zip of PNGs (png) or a JSON file (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                    "application/json": string;
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_masks_api_v1_masks_import_post: {
+        parameters: {
+            query?: {
+                /** @description png (a folder or .zip of PNGs), coco or coco-polygons (RLE and polygons alike), labelstudio (JSON tasks with brush labels) */
+                format?: "png" | "coco" | "coco-polygons" | "labelstudio";
+                kind?: "spurious" | "object";
+                /** @description the COCO category or Label Studio brush label to read; default: the kind */
+                category?: string | null;
+                /** @description path: <split>/<image path> (or <image path> with --split, or a path under --image-root, or an absolute one); stem: the file name without suffix */
+                match?: "path" | "stem";
+                /** @description match images of this split only (names may omit it) */
+                split?: string | null;
+                /** @description names are relative to this folder (never opened) */
+                image_root?: string | null;
+                /** @description store the matched masks although some match no image or several */
+                skip_unmatched?: boolean;
+                /** @description report what would change; store nothing */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/zip": string;
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description a body larger than the route accepts */

@@ -8,6 +8,9 @@ import type {
   Job,
   ImageDetail,
   MaskCoverage,
+  MaskExportOptions,
+  MaskImportOptions,
+  MaskImportReport,
   MaskKind,
   MaskVersion,
   Proposal,
@@ -107,6 +110,13 @@ export const api = {
     request<ModelVersion>(withParams("/models/import", { format, architecture }), {
       method: "POST",
       headers: { "content-type": "application/octet-stream" },
+      body: file,
+    }),
+  /** Upload masks (a zip of PNGs, or a COCO / Label Studio JSON file); dry_run only reports. */
+  importMasks: (file: Blob, options: MaskImportOptions) =>
+    request<MaskImportReport>(withParams("/masks/import", { ...options }), {
+      method: "POST",
+      headers: { "content-type": file.type || "application/octet-stream" },
       body: file,
     }),
   images: (params: Params) => request<ImagePage>(withParams("/images", params)),
@@ -227,6 +237,11 @@ export function watchJob(id: number, onJob: (job: Job) => void): () => void {
 /** The repair report as a file to download (Content-Disposition: attachment). */
 export function reportUrl(before: number, after: number, format: "html" | "markdown"): string {
   return withParams(`${API}/compare/report`, { before, after, format });
+}
+
+/** The masks as a file to download (a zip of PNGs, or JSON): Content-Disposition: attachment. */
+export function maskExportUrl(options: MaskExportOptions): string {
+  return withParams(`${API}/masks/export`, { ...options });
 }
 
 export function proposalMaskUrl(id: number): string {

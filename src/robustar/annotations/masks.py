@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import getpass
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
-from robustar.annotations import assist, proposals, store, transfer
+from robustar.annotations import assist, proposals, store
 from robustar.annotations.coverage import Coverage, annotated_counts, judge
 from robustar.annotations.maskfile import as_binary
 from robustar.annotations.proposals import AutoAnnotate, AutoAnnotated, ProposalInfo
 from robustar.annotations.segmenters import Segmenter, load_segmenter
+from robustar.annotations.transfer import run
+from robustar.annotations.transfer.names import Matcher, Naming, Row
+from robustar.annotations.transfer.options import (
+    ExportOptions,
+    ImportOptions,
+    ImportReport,
+    parse,
+)
+from robustar.annotations.transfer.shared import Item
 from robustar.config import LABELLED_SPLITS, RuntimeConfig, SegmentationConfig
 from robustar.data.images import ImageStore
 from robustar.db.tables import Image, Mask
 from robustar.errors import ConflictError, DataError, NotFoundError
 from robustar.predict.browse import Browser
-from robustar.progress import ProgressCallback
+from robustar.progress import ProgressCallback, report
 
 LOCAL_AUTHOR = getpass.getuser() or "local"
 SET_ATTEMPTS = 5  # `set` overwrites: a save lost to a concurrent one is tried again
@@ -206,58 +217,84 @@ class Masks:
 
     # ----- import and export -----------------------------------------------------------------
 
-    def _annotated(self, kind: str, split: str | None) -> list[tuple[int, str, str]]:
+    def _exported(self, options: ExportOptions) -> Iterator[Item]:
+        """(image id, name, mask) of each current mask the options select, in id order."""
         query = (
             select(Image.id, Image.split, Image.relpath)
             .join(Mask, Mask.image_id == Image.id)
-            .where(Mask.is_current, Mask.kind == store.check_kind(kind))
+            .where(Mask.is_current, Mask.kind == store.check_kind(options.kind))
             .order_by(Image.id)
         )
-        if split is not None:
-            query = query.where(Image.split == split)
+        if options.split is not None:
+            self._images.folder(options.split)  # an unknown split is an error, not no masks
+            query = query.where(Image.split == options.split)
+        if options.label is not None:
+            query = query.where(Image.label == self._images.class_index(options.label))
+        naming = Naming(
+            self._images.folders, options.image_root, options.absolute_paths, options.name_prefix
+        )
         with self._db.session() as session:
-            return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+            rows = session.execute(query).all()
+        for image_id, split, relpath in rows:
+            yield image_id, naming(split, relpath), self.get(image_id, options.kind)
 
-    def export_to(
-        self, out: str | Path, format: str = "png", kind: str = "spurious", split: str | None = None
-    ) -> int:
-        """PNG folder (`<out>/<split>/<image path>.png`) or one COCO RLE JSON file."""
-        rows = self._annotated(kind, split)
-        if format == "png":
-            items = ((s, rel, self.get(i, kind)) for i, s, rel in rows)
-            return transfer.export_png(Path(out), items)
-        if format == "coco":
-            return transfer.export_coco(
-                Path(out), kind, ((i, s, rel, self.get(i, kind)) for i, s, rel in rows)
-            )
-        raise DataError(f"unknown mask format {format!r}", "use png or coco")
+    def export_to(self, out: str | Path, format: str = "png", **options: Any) -> int:
+        """Write the current masks (ExportOptions: format, kind, split, label, image_root,
+        absolute_paths, name_prefix): a PNG folder (or .zip) or one JSON file; returns the
+        number of masks."""
+        chosen = parse(ExportOptions, {"format": format, **options})
+        return run.export_path(Path(out), self._exported(chosen), chosen)
 
-    def import_from(self, source: str | Path, format: str = "png", kind: str = "spurious") -> int:
-        """Read every mask first; store them all (one new version each) only if all are valid."""
-        store.check_kind(kind)
+    def export_file(self, **options: Any) -> run.ExportFile:
+        """The export as one file in memory (PNG: a zip), for a download."""
+        chosen = parse(ExportOptions, options)
+        return run.export_file(self._exported(chosen), chosen)
+
+    def import_from(
+        self,
+        source: str | Path | bytes,
+        format: str = "png",
+        progress: ProgressCallback = None,
+        **options: Any,
+    ) -> ImportReport:
+        """Read, match and check every mask first (ImportOptions: format, kind, category,
+        match, split, image_root, skip_unmatched, dry_run); then store the ones that change
+        (one new version each), unless it is a dry run or something is wrong."""
+        chosen = parse(ImportOptions, {"format": format, **options})
+        store.check_kind(chosen.kind)
+        if chosen.split is not None:
+            self._images.folder(chosen.split)
+        given = source if isinstance(source, bytes) else Path(source)
+        found = run.read_source(given, chosen)
         with self._db.session() as session:
-            images = {
-                transfer.png_name(split, rel): (image_id, width, height)
-                for image_id, split, rel, width, height in session.execute(
+            rows = [
+                Row(*row)
+                for row in session.execute(
                     select(Image.id, Image.split, Image.relpath, Image.width, Image.height)
                 )
-            }
-        if format == "png":
-            masks = transfer.read_png_folder(Path(source), images)
-        elif format == "coco":
-            masks = transfer.read_coco(Path(source), kind, images)
-        else:
-            raise DataError(f"unknown mask format {format!r}", "use png or coco")
+            ]
+        matcher = Matcher(rows, self._images.folders, chosen.match, chosen.split, chosen.image_root)
+        plan = run.plan(
+            found,
+            matcher,
+            lambda image_id: self.current_pixels(image_id, chosen.kind),
+            chosen.dry_run,
+            progress,
+        )
+        if chosen.dry_run:
+            return plan.report
+        run.check(plan, "the upload" if isinstance(given, bytes) else str(given), chosen)
         with self._db.session() as session:
-            for image_id, mask in masks.items():
-                row = store.current_row(session, image_id, kind)
+            for done, (image_id, mask) in enumerate(plan.changed.items()):
+                row = store.current_row(session, image_id, chosen.kind)
                 store.save_mask(
                     session,
                     self._root,
                     image_id,
-                    kind,
+                    chosen.kind,
                     mask,
                     None if row is None else row.version,
                     LOCAL_AUTHOR,
                 )
-        return len(masks)
+                report(progress, "store masks", done + 1, len(plan.changed))
+        return plan.report.model_copy(update={"stored": len(plan.changed)})

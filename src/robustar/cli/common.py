@@ -61,6 +61,7 @@ LONG_COMMANDS = frozenset(
         "repair-search",
         "problems make",
         "masks auto",
+        "masks import",
         "attribute build",
         "attribute suspicious",
     }

@@ -23,30 +23,57 @@ from robustar.cli.progress import progress_bars
 
 if TYPE_CHECKING:
     from robustar.annotations.coverage import Coverage
+    from robustar.annotations.transfer.options import ImportReport
 
-MaskFormat = Annotated[str, typer.Option("--format", help="png (a folder) or coco (a JSON file)")]
 
-
-@masks_app.command("export")
+@command(masks_app, "export")
 def masks_export(
     directory: WorkspaceDir,
-    out: Path,
-    format: MaskFormat = "png",
-    kind: MaskKind = "spurious",
-    split: Annotated[str | None, typer.Option(help="one split only")] = None,
+    out: Annotated[Path, typer.Argument(help="a folder (png), a .zip (png) or a .json file")],
+    options: Annotated[
+        dict[str, Any], Fields("robustar.annotations.transfer.options:ExportOptions")
+    ],
 ) -> None:
-    """Write the current masks as a PNG folder or a COCO RLE JSON file."""
-    count = open_workspace(directory).masks.export_to(out, format, kind, split)
-    stdout.print(f"exported {count} {kind} masks to {out}")
+    """Write the current masks for other tools: PNG (0/255), COCO (RLE or polygons) or Label
+    Studio brush labels."""
+    count = open_workspace(directory).masks.export_to(out, **options)
+    kind = options.get("kind", "spurious")
+    stdout.print(f"exported {count} {kind} masks to {escape(str(out))}")
 
 
-@masks_app.command("import")
+@command(masks_app, "import")
 def masks_import(
-    directory: WorkspaceDir, source: Path, format: MaskFormat = "png", kind: MaskKind = "spurious"
+    directory: WorkspaceDir,
+    source: Annotated[Path, typer.Argument(help="a PNG folder or .zip, or a JSON file")],
+    options: Annotated[
+        dict[str, Any], Fields("robustar.annotations.transfer.options:ImportOptions")
+    ],
+    quiet: Quiet = False,
 ) -> None:
-    """Read masks (PNG folder or COCO JSON); nothing is stored unless every mask is valid."""
-    count = open_workspace(directory).masks.import_from(source, format, kind)
-    stdout.print(f"imported {count} {kind} masks from {source}")
+    """Read masks (PNG, COCO, Label Studio); nothing is stored unless every mask is valid and
+    every name matches one image (or --skip-unmatched); --dry-run reports what would change."""
+    workspace = open_workspace(directory)
+    with progress_bars(console, not quiet) as progress:
+        report = workspace.masks.import_from(source, progress=progress, **options)
+    print_import(report)
+
+
+def print_import(report: ImportReport) -> None:
+    """The counts, then every name that matched no image or several."""
+    changed = (
+        f"{report.would_change} would change (dry run: nothing stored)"
+        if report.dry_run
+        else f"{report.stored} changed and stored"
+    )
+    stdout.print(f"{report.masks} masks read, {report.matched} images matched, {changed}")
+    if report.unmatched:
+        stdout.print(f"{len(report.unmatched)} match no image:")
+        for name in report.unmatched:
+            stdout.print(f"  {escape(name)}")
+    if report.ambiguous:
+        stdout.print(f"{len(report.ambiguous)} match several images:")
+        for name, images in report.ambiguous.items():
+            stdout.print(f"  {escape(name)}: {escape(', '.join(images))}")
 
 
 @masks_app.command("progress")
