@@ -84,7 +84,8 @@ class Readiness:
 
     status: IndexState
     detail: str | None = None
-    fix: str | None = None
+    fix: str | None = None  # for the command line and the pages
+    python_fix: str | None = None  # the same fix as a Python call
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ class AttributionIndex:
         info = self.info()
         if info is None or not info.complete:
             state = self.readiness()
-            raise NotFoundError(state.detail or "", state.fix)
+            raise NotFoundError(state.detail or "", state.fix, state.python_fix)
         return info
 
     def readiness(self) -> Readiness:
@@ -475,6 +476,7 @@ class AttributionIndex:
             f"{'missing' if info is None else 'incomplete'}",
             f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
             "it' on an image page or the Suspicious page",
+            f"build it: ws.attribution.build({self.method!r})",
         )
 
     def featuriser(self) -> Featuriser:
@@ -567,6 +569,7 @@ class AttributionIndex:
             raise NotFoundError(
                 f"the {self.method} index of model version {self.version} lost its kernel",
                 f"rebuild it: 'robustar attribute build DIR --method {self.method} --fresh'",
+                f"rebuild it: ws.attribution.build({self.method!r}, fresh=True)",
             )
         return np.load(path)["inverse"]
 

@@ -150,7 +150,7 @@ class Attribution:
         try:
             index = self.index(method)
         except NotFoundError as none:  # no model version yet
-            return Readiness("no_model", none.what, none.fix)
+            return Readiness("no_model", none.what, none.fix, none.python_fix)
         return index.readiness()
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
