@@ -57,6 +57,7 @@ from robustar.train.run import train_version
 from robustar.train.runs import UnfinishedRun, delete_run, resumable, unfinished_runs
 from robustar.train.search import SearchOptions, parse_search
 from robustar.verdict import RepairReport, with_verdict
+from robustar.views import View
 
 
 class Workspace:
@@ -248,6 +249,12 @@ class Workspace:
             version=version,
             **filters,
         )
+
+    def view(self, split: str) -> View:
+        """A lazy, chainable view of a split's images, e.g.
+        `ws.view("test").wrong().sort_by("loss", reverse=True).take(50)`; iterate it for
+        `Sample`s, or call `len()`, `.ids()`, `.first()`, `.to_pandas()`, `.export(out)`."""
+        return View(self.browser, self.masks, split)
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
         return self.browser.count(split, version=version, **filters)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -206,7 +207,9 @@ class Masks:
 
     # ----- import and export -----------------------------------------------------------------
 
-    def _annotated(self, kind: str, split: str | None) -> list[tuple[int, str, str]]:
+    def _annotated(
+        self, kind: str, split: str | None, image_ids: Collection[int] | None = None
+    ) -> list[tuple[int, str, str]]:
         query = (
             select(Image.id, Image.split, Image.relpath)
             .join(Mask, Mask.image_id == Image.id)
@@ -216,13 +219,23 @@ class Masks:
         if split is not None:
             query = query.where(Image.split == split)
         with self._db.session() as session:
-            return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+            rows = [(i, s, rel) for i, s, rel in session.execute(query)]
+        if image_ids is not None:
+            chosen = set(image_ids)
+            rows = [row for row in rows if row[0] in chosen]
+        return rows
 
     def export_to(
-        self, out: str | Path, format: str = "png", kind: str = "spurious", split: str | None = None
+        self,
+        out: str | Path,
+        format: str = "png",
+        kind: str = "spurious",
+        split: str | None = None,
+        image_ids: Collection[int] | None = None,
     ) -> int:
-        """PNG folder (`<out>/<split>/<image path>.png`) or one COCO RLE JSON file."""
-        rows = self._annotated(kind, split)
+        """PNG folder (`<out>/<split>/<image path>.png`) or one COCO RLE JSON file; only the
+        masks of `image_ids` when given (a view's export)."""
+        rows = self._annotated(kind, split, image_ids)
         if format == "png":
             items = ((s, rel, self.get(i, kind)) for i, s, rel in rows)
             return transfer.export_png(Path(out), items)

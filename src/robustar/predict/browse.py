@@ -3,6 +3,9 @@ database; the gallery's and the image page's reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from typing import TypeVar
+
 from robustar.data.images import ImageStore
 from robustar.db.kinds import check_kind
 from robustar.errors import DataError, NotFoundError
@@ -15,9 +18,13 @@ from robustar.predict.gallery import (
     count_images,
     get_image,
     get_images,
+    list_ids,
     list_images,
     neighbours,
 )
+from robustar.predict.samples import Sample, annotated_kinds, to_sample
+
+T = TypeVar("T")
 
 
 def _check_flip(flip: str) -> str:
@@ -44,9 +51,10 @@ class Browser:
         versus: int | None = None,
         flip: str = "changed",
         suspicious: bool | None = None,
+        ids: Collection[int] | None = None,
     ) -> ImageFilter:
         """Checked filters: class names or indexes, a known mask kind and flip, an existing
-        version to compare with."""
+        version to compare with; `ids` keeps only those images."""
         self._images.folder(split)
         classes = self._images
         return ImageFilter(
@@ -61,7 +69,11 @@ class Browser:
             suspicious,
             None if versus is None else self._models.get(versus).id,
             _check_flip(flip),  # type: ignore[arg-type]
+            None if ids is None else tuple(sorted({int(i) for i in ids})),
         )
+
+    def class_index(self, value: int | str | None) -> int | None:
+        return self._images.class_index(value)
 
     def images(
         self,
@@ -74,10 +86,44 @@ class Browser:
         version: int | None = None,
         **filters: object,
     ) -> list[ImageInfo]:
+        page = (sort, descending, limit, offset)
+        return self._listed(list_images, split, page, version, filters)
+
+    def ids(
+        self,
+        split: str,
+        *,
+        sort: SortKey = "name",
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        version: int | None = None,
+        **filters: object,
+    ) -> list[int]:
+        """The ids `images` would list, without reading their rows."""
+        page = (sort, descending, limit, offset)
+        return self._listed(list_ids, split, page, version, filters)
+
+    def _listed(
+        self,
+        lister: Callable[..., list[T]],
+        split: str,
+        page: tuple[SortKey, bool, int | None, int],
+        version: int | None,
+        filters: dict[str, object],
+    ) -> list[T]:
         f = self.filter(split, **filters)  # type: ignore[arg-type]
         with self._images.db.session() as session:
-            version_id = self._models.version_id(session, version)
-            return list_images(session, f, version_id, sort, descending, limit, offset)
+            return lister(session, f, self._models.version_id(session, version), *page)
+
+    def samples(self, infos: list[ImageInfo]) -> list[Sample]:
+        """The images as `Sample`s (class names, file path, mask kinds), in the same order."""
+        with self._images.db.session() as session:
+            kinds = annotated_kinds(session, [i.id for i in infos])
+        classes = self._images.classes
+        return [
+            to_sample(i, classes, self._images.folder(i.split), kinds.get(i.id, ())) for i in infos
+        ]
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
         f = self.filter(split, **filters)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ class ImageFilter:
     suspicious: bool | None = None  # in the top K of the version's suspicious queue (train)
     versus: int | None = None  # compare with this model version's prediction ...
     flip: Literal["changed", "fixed", "broken"] = "changed"  # ... keep images that flipped so
+    ids: tuple[int, ...] | None = None  # only these images (a selection, not a whole split)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
             )
         )
     image_id = Prediction.image_id if driven else Image.id
+    if f.ids is not None:
+        query = query.where(image_id.in_(f.ids))
     if f.suspicious is not None:
         queued = exists().where(
             Suspicion.image_id == image_id, Suspicion.version_id == version_id, Suspicion.queued
@@ -157,6 +160,22 @@ def count_images(session: Session, f: ImageFilter, version_id: int | None) -> in
     return int(session.scalar(_where(query, f, version_id, driven)) or 0)
 
 
+def list_ids(
+    session: Session,
+    f: ImageFilter,
+    version_id: int | None,
+    sort: SortKey = "name",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[int]:
+    """The ids of a page, from an index-only query."""
+    query = _ids_query(f, version_id, sort, descending).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query).all())
+
+
 def list_images(
     session: Session,
     f: ImageFilter,
@@ -167,10 +186,7 @@ def list_images(
     offset: int = 0,
 ) -> list[ImageInfo]:
     """A page in two steps: ids from an index-only query, then the rows of just those ids."""
-    query = _ids_query(f, version_id, sort, descending).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    ids = session.scalars(query).all()
+    ids = list_ids(session, f, version_id, sort, descending, limit, offset)
     found: dict[int, ImageInfo] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
