@@ -35,7 +35,8 @@ from robustar.db.session import Database, database_url
 from robustar.db.tables import ScanProblem
 from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
-from robustar.explain.explainer import Explain
+from robustar.explain.explainer import Explain, SaliencyMap
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.guard import Guard
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
@@ -129,6 +130,7 @@ class Workspace:
             self.images_store,
             self.model_store,
             self.predictor,
+            self.browser,
             self.paths.cache,
             config.runtime.workers,
         )
@@ -421,6 +423,21 @@ class Workspace:
 
     def metrics(self, split: str, version: int | None = None) -> SplitMetrics:
         return self.predictor.metrics(split, version)
+
+    # ----- explanations ------------------------------------------------------------------------
+
+    def saliency(
+        self,
+        image_id: int,
+        method: str = DEFAULT_SALIENCY,
+        target: int | str | None = None,
+        version: int | None = None,
+        layer: str | None = None,
+    ) -> SaliencyMap:
+        """The saliency map of an image at its native size: `.map` is (H, W) float32 for every
+        method (`SaliencyMap` says more); `target` (class name or index) defaults to the
+        predicted class, `layer` is Grad-CAM's (default: the last convolution)."""
+        return self.explain.saliency(image_id, method, target, version, layer)
 
     # ----- training --------------------------------------------------------------------------
 

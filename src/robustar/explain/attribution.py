@@ -43,6 +43,7 @@ from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.numbers import JsonFloat, JsonInt
 from robustar.predict.engine import make_loader
+from robustar.predict.samples import Sample
 from robustar.progress import ProgressCallback, report
 from robustar.registry import Registry, pick_options
 from robustar.storage import atomic_path, atomic_write
@@ -90,8 +91,15 @@ class Readiness:
 
 @dataclass(frozen=True)
 class Scored:
-    image_id: int
+    """A training image's attribution score, with the image as a `Sample` (its class, the
+    index version's prediction, its masks)."""
+
     score: float
+    sample: Sample
+
+    @property
+    def image_id(self) -> int:
+        return self.sample.id
 
 
 @dataclass(frozen=True)
