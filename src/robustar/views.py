@@ -173,23 +173,21 @@ class View:
 
     # ----- running -----------------------------------------------------------------------------
 
-    def _page(self, offset: int, limit: int | None) -> dict[str, Any]:
-        q = self._query
-        return {
-            "sort": q.sort,
-            "descending": q.descending,
-            "offset": offset,
-            "limit": limit,
-            "version": q.version,
-            **q.filters,
-        }
-
     def __iter__(self) -> Iterator[Sample]:
         """The samples in order, read a page of `PAGE` at a time."""
         offset, left = self._query.offset, self._query.limit
         while left is None or left > 0:
             size = PAGE if left is None else min(PAGE, left)
-            infos = self._browser.images(self._query.split, **self._page(offset, size))
+            q = self._query
+            infos = self._browser.images(
+                q.split,
+                sort=q.sort,
+                descending=q.descending,
+                limit=size,
+                offset=offset,
+                version=q.version,
+                **q.filters,
+            )
             yield from self._browser.samples(infos)
             if len(infos) < size:
                 return
@@ -209,7 +207,8 @@ class View:
     def ids(self) -> list[int]:
         """The image ids in order (an index-only query; no rows read)."""
         q = self._query
-        return self._browser.ids(q.split, **self._page(q.offset, q.limit))
+        page = (q.sort, q.descending, q.limit, q.offset)
+        return self._browser.ids(q.split, page, q.version, **q.filters)
 
     def first(self) -> Sample:
         """The first sample; NotFoundError when the view is empty."""

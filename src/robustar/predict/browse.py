@@ -3,8 +3,10 @@ database; the gallery's and the image page's reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import TypeVar
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
 
 from robustar.data.images import ImageStore
 from robustar.db.kinds import check_kind
@@ -19,12 +21,11 @@ from robustar.predict.gallery import (
     get_image,
     get_images,
     list_ids,
-    list_images,
     neighbours,
 )
 from robustar.predict.samples import Sample, annotated_kinds, to_sample
 
-T = TypeVar("T")
+Page = tuple[SortKey, bool, int | None, int]  # sort, descending, limit, offset
 
 
 def _check_flip(flip: str) -> str:
@@ -75,6 +76,15 @@ class Browser:
     def class_index(self, value: int | str | None) -> int | None:
         return self._images.class_index(value)
 
+    @contextmanager
+    def _listing(
+        self, split: str, version: int | None, filters: dict[str, object]
+    ) -> Iterator[tuple[Session, ImageFilter, int | None]]:
+        """A session, the checked filter and the version's id: what every listing starts with."""
+        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        with self._images.db.session() as session:
+            yield session, f, self._models.version_id(session, version)
+
     def images(
         self,
         split: str,
@@ -86,35 +96,17 @@ class Browser:
         version: int | None = None,
         **filters: object,
     ) -> list[ImageInfo]:
-        page = (sort, descending, limit, offset)
-        return self._listed(list_images, split, page, version, filters)
+        """A page in two steps: ids from an index-only query, then the rows of just those."""
+        with self._listing(split, version, filters) as (session, f, version_id):
+            ids = list_ids(session, f, version_id, sort, descending, limit, offset)
+            return get_images(session, ids, version_id)
 
     def ids(
-        self,
-        split: str,
-        *,
-        sort: SortKey = "name",
-        descending: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-        version: int | None = None,
-        **filters: object,
+        self, split: str, page: Page, version: int | None = None, **filters: object
     ) -> list[int]:
-        """The ids `images` would list, without reading their rows."""
-        page = (sort, descending, limit, offset)
-        return self._listed(list_ids, split, page, version, filters)
-
-    def _listed(
-        self,
-        lister: Callable[..., list[T]],
-        split: str,
-        page: tuple[SortKey, bool, int | None, int],
-        version: int | None,
-        filters: dict[str, object],
-    ) -> list[T]:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
-        with self._images.db.session() as session:
-            return lister(session, f, self._models.version_id(session, version), *page)
+        """The ids `images` lists for `page` (sort, descending, limit, offset), rows unread."""
+        with self._listing(split, version, filters) as (session, f, version_id):
+            return list_ids(session, f, version_id, *page)
 
     def samples(self, infos: list[ImageInfo]) -> list[Sample]:
         """The images as `Sample`s (class names, file path, mask kinds), in the same order."""
@@ -126,9 +118,8 @@ class Browser:
         ]
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
-        with self._images.db.session() as session:
-            return count_images(session, f, self._models.version_id(session, version))
+        with self._listing(split, version, filters) as (session, f, version_id):
+            return count_images(session, f, version_id)
 
     def neighbours(
         self,
@@ -140,9 +131,7 @@ class Browser:
         version: int | None = None,
         **filters: object,
     ) -> Neighbours:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
-        with self._images.db.session() as session:
-            version_id = self._models.version_id(session, version)
+        with self._listing(split, version, filters) as (session, f, version_id):
             return neighbours(session, f, version_id, image_id, sort, descending)
 
     def images_by_id(self, image_ids: list[int], version: int | None = None) -> list[ImageInfo]:

@@ -169,30 +169,11 @@ def list_ids(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[int]:
-    """The ids of a page, from an index-only query."""
+    """The ids of a page, from an index-only query (`get_images` reads their rows)."""
     query = _ids_query(f, version_id, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query).all())
-
-
-def list_images(
-    session: Session,
-    f: ImageFilter,
-    version_id: int | None,
-    sort: SortKey = "name",
-    descending: bool = False,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[ImageInfo]:
-    """A page in two steps: ids from an index-only query, then the rows of just those ids."""
-    ids = list_ids(session, f, version_id, sort, descending, limit, offset)
-    found: dict[int, ImageInfo] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for row in session.execute(_rows_query(version_id).where(Image.id.in_(chunk))):
-            found[row[0].id] = _image_info(row)
-    return [found[i] for i in ids]
 
 
 @dataclass(frozen=True)
@@ -242,13 +223,14 @@ def get_image(session: Session, image_id: int, version_id: int | None) -> ImageI
 
 
 def get_images(session: Session, image_ids: list[int], version_id: int | None) -> list[ImageInfo]:
-    """Many images by id in a few queries, in no particular order; unknown ids are left out."""
-    unique = sorted(set(image_ids))
-    found: list[ImageInfo] = []
+    """Many images by id in a few queries, in the order given (each once); unknown ids are
+    left out."""
+    unique = list(dict.fromkeys(image_ids))
+    found: dict[int, ImageInfo] = {}
     for start in range(0, len(unique), _CHUNK):
         query = _rows_query(version_id).where(Image.id.in_(unique[start : start + _CHUNK]))
-        found.extend(_image_info(row) for row in session.execute(query))
-    return found
+        found.update((row[0].id, _image_info(row)) for row in session.execute(query))
+    return [found[i] for i in unique if i in found]
 
 
 def _image_info(row: Row[Any]) -> ImageInfo:
