@@ -163,8 +163,9 @@ def test_index_build_query_and_resume(demo: Workspace, method: str) -> None:
     if method in ("influence", "trak"):  # a kernel file lost on disk names the fix
         (index.folder / "inverse.npz").unlink()
         demo.attribution.build(method, dim=64)  # complete already: does not notice
-        with pytest.raises(NotFoundError, match="--fresh"):
+        with pytest.raises(NotFoundError, match=r"fresh=True") as lost:  # the Python call
             demo.attribution.query(test_image.id, method=method)
+        assert "--fresh" in (lost.value.fix or "")  # the command line's
 
 
 @pytest.mark.parametrize("method", ["cosine", "influence"])

@@ -48,7 +48,7 @@ def _results(demo: Workspace, device: str) -> dict[str, np.ndarray]:
             queue = demo.attribution.suspicious(method, limit=200)
             found[f"{method} queue"] = np.array([s.score for s in queue])
     for method in ("max_gradient", "gradcam", "integrated_gradients"):
-        found[method] = demo.explain.saliency(tests[0].id, method, 0)[0]
+        found[method] = demo.explain.saliency(tests[0].id, method, 0).map
     png = demo.explain.activation_maximisation(0)
     found["activation"] = np.asarray(Image.open(io.BytesIO(png)), dtype=float)
     return found

@@ -93,11 +93,12 @@ def test_maps_go_back_to_native_pixels(policy: str, expected: tuple[int, int]) -
 
 def test_workspace_saliency_is_cached_and_served(demo: Workspace) -> None:
     image = demo.images("test", limit=1)[0]
-    heat, target = demo.explain.saliency(image.id)
-    assert heat.shape == (32, 32) and target == image.prediction.predicted
+    found = demo.explain.saliency(image.id)
+    heat = found.map
+    assert heat.shape == (32, 32) and found.target == image.prediction.predicted
     cached = list((demo.root / "cache/saliency").rglob("*.npy"))
     assert len(cached) == 1
-    again, _ = demo.explain.saliency(image.id)
+    again = demo.explain.saliency(image.id).map
     assert np.allclose(again, heat, atol=1e-3)
     assert demo.explain.mass_in_mask(image.id) is None
     mask = np.zeros((32, 32), dtype=bool)
@@ -115,7 +116,7 @@ def test_workspace_saliency_is_cached_and_served(demo: Workspace) -> None:
     # The signed per-channel gradient: RGB, with the normalised magnitude as alpha.
     signed = client.get(f"/api/v1/images/{image.id}/saliency", params={"method": "gradient"})
     pixels = np.asarray(Image.open(io.BytesIO(signed.content)))
-    magnitude = np.abs(demo.explain.saliency(image.id, "gradient")[0]).max(0)
+    magnitude = demo.explain.saliency(image.id, "gradient").map
     assert pixels.shape[2] == 4
     alpha = pixels[..., 3].astype(float)
     assert alpha.flat[magnitude.argmax()] == 255 and alpha.flat[magnitude.argmin()] < 50
@@ -149,12 +150,12 @@ def test_saliency_reads_the_cache_before_the_image_and_the_stored_prediction(
             )
         ).one()
         row.predicted = other
-    heat, target = demo.explain.saliency(image.id, "gradcam")
-    assert target == other
+    found = demo.explain.saliency(image.id, "gradcam")
+    assert found.target == other
     # A cached map is served without the image file: nothing is decoded, no model runs.
     demo.image_path(image.id).unlink()
-    again, again_target = demo.explain.saliency(image.id, "gradcam")
-    assert again_target == other and np.allclose(again, heat, atol=1e-3)
+    again = demo.explain.saliency(image.id, "gradcam")
+    assert again.target == other and np.allclose(again.map, found.map, atol=1e-3)
     with pytest.raises((OSError, DataError)):  # another class is not cached: it needs the file
         demo.explain.saliency(image.id, "gradcam", stored)
 
@@ -171,9 +172,9 @@ def test_mask_share_header_describes_the_map_that_is_served(demo: Workspace) -> 
             f"/api/v1/images/{image.id}/saliency",
             params={"method": "gradcam", "target": target},
         )
-        heat, explained = demo.explain.saliency(image.id, "gradcam", target)
-        assert explained == target
-        expected = demo.explain.mask_share(heat, image.id)
+        found = demo.explain.saliency(image.id, "gradcam", target)
+        assert found.target == target
+        expected = demo.explain.mask_share(found)
         assert float(response.headers["x-mask-share"]) == pytest.approx(expected, abs=1e-4)
         assert expected == pytest.approx(
             demo.explain.mass_in_mask(image.id, method="gradcam", target=target), abs=1e-6

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from robustar import Workspace
+from robustar.explain.explainer import SaliencyMap
 
 COLOUR_BAR = Path(__file__).resolve().parents[1] / "web" / "src" / "colourBar.ts"
 
@@ -27,7 +28,8 @@ def test_the_colour_bar_matches_the_served_heat_map(workspace: Workspace) -> Non
     levels, colours = web_table("INFERNO_LEVELS"), web_table("INFERNO")
     ramp = [(level + 0.5) / 255 for level in levels]
     heat = np.array([ramp + [1.0] * 100], dtype=np.float64)  # the top percentile is 1
-    png = Image.open(io.BytesIO(workspace.explain.render(heat)))
+    found = SaliencyMap.of(heat, 1, "max_gradient", 0, 1, None)
+    png = Image.open(io.BytesIO(workspace.explain.render(found)))
     rgba = np.asarray(png.convert("RGBA"))[0, : len(levels)]
     assert rgba[:, 3].tolist() == levels, "the map's alpha is its level"
     assert rgba[:, :3].tolist() == colours

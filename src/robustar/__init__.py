@@ -2,7 +2,7 @@
 
 import robustar
 ws = robustar.Workspace.open("my-workspace")
-ws.images("test", correct=False, sort="loss", descending=True, limit=20)
+ws.view("test").wrong().sort_by("loss", reverse=True).take(20)  # lazy; iterate for Samples
 
 The names below are imported on first use, so that `import robustar.cli` (and so
 `robustar --help`) does not import torch.

@@ -248,6 +248,8 @@ def load_config(root: Path) -> WorkspaceConfig:
         raise ConfigError(
             f"{path} does not exist: {root} is not a Robustar workspace",
             f"create one with 'robustar init {root} --train <folder>' or 'robustar demo {root}'",
+            f"create one with robustar.Workspace.create({str(root)!r}, robustar.WorkspaceConfig("
+            "data={'train': <folder>})), or robustar.demo.create_demo(...)",
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

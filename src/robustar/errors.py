@@ -5,12 +5,22 @@ from typing import Any, Protocol
 
 
 class RobustarError(Exception):
-    """An expected problem the user can fix; the CLI prints it without a traceback."""
+    """An expected problem the user can fix; the CLI prints it without a traceback.
 
-    def __init__(self, what: str, fix: str | None = None) -> None:
+    `fix` is what the faces (command line, web app, job log) show; `python_fix`, when the
+    fix is a command, names the Python call instead (default: `fix`). `str(error)`, what a
+    Python caller sees in a traceback, uses `python_fix`; `text(python=False)` the faces'."""
+
+    def __init__(self, what: str, fix: str | None = None, python_fix: str | None = None) -> None:
         self.what = what
         self.fix = fix
-        super().__init__(f"{what}\n  fix: {fix}" if fix else what)
+        self.python_fix = python_fix or fix
+        super().__init__(self.text(python=True))
+
+    def text(self, python: bool = False) -> str:
+        """What went wrong, and the fix for a Python caller or for the faces."""
+        fix = self.python_fix if python else self.fix
+        return f"{self.what}\n  fix: {fix}" if fix else self.what
 
 
 class ConfigError(RobustarError):

@@ -174,15 +174,17 @@ class Repair:
             versions = sorted({v for v, _ in missing})
             commands = "; ".join(f"robustar predict DIR --version {v}" for v in versions)
             fix = (
-                f"run them: {commands} (or robustar compare DIR --predict; Python: "
-                "ws.compare(..., predict=True); the page: queue the missing predictions)"
+                f"run them: {commands} (or robustar compare DIR --predict; the page: queue "
+                "the missing predictions)"
             )
+            python_fix = "run them: ws.compare(..., predict=True), or ws.predict(split, version)"
             if report_missing:
                 listed = [MissingPrediction(v, s) for v, s in missing]
                 return Comparison(before, after, [], None, listed, fix)
             raise DataError(
                 f"no stored predictions for {named}: comparing needs both versions' predictions",
                 fix,
+                python_fix,
             )
         splits = [
             self._split(before, after, split)

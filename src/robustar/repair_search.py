@@ -75,6 +75,8 @@ def _criterion_split(host: SearchHost) -> tuple[str, int]:
             "a repair search needs a validation split: it chooses by validation accuracy",
             "add [data] validation to robustar.toml (a folder like train's), then "
             "'robustar scan DIR'",
+            "add [data] validation to robustar.toml (a folder like train's), then reopen the "
+            "workspace and call ws.scan()",
         )
     for split in (SPLIT, "train"):
         if images := len(host.repair.annotated_ids(split)):
@@ -83,6 +85,8 @@ def _criterion_split(host: SearchHost) -> tuple[str, int]:
         "a repair search needs spurious masks: its criterion fills the masked regions",
         "annotate some validation (or training) images' spurious regions first "
         "(the Annotate page, 'robustar masks', or auto-annotation)",
+        "annotate some validation (or training) images' spurious regions first "
+        "(ws.masks.set(image_id, mask), or ws.masks.auto_annotate(...))",
     )
 
 

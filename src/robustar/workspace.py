@@ -37,7 +37,8 @@ from robustar.db.session import Database, database_url
 from robustar.db.tables import ScanProblem
 from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
-from robustar.explain.explainer import Explain
+from robustar.explain.explainer import Explain, SaliencyMap
+from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.guard import Guard
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
@@ -59,6 +60,7 @@ from robustar.train.run import train_version
 from robustar.train.runs import UnfinishedRun, delete_run, resumable, unfinished_runs
 from robustar.train.search import SearchOptions, parse_search
 from robustar.verdict import RepairReport, with_verdict
+from robustar.views import View
 
 
 class Workspace:
@@ -138,6 +140,7 @@ class Workspace:
             self.images_store,
             self.model_store,
             self.predictor,
+            self.browser,
             self.paths.cache,
             config.runtime.workers,
         )
@@ -279,6 +282,12 @@ class Workspace:
             version=version,
             **filters,
         )
+
+    def view(self, split: str) -> View:
+        """A lazy, chainable view of a split's images, e.g.
+        `ws.view("test").wrong().sort_by("loss", reverse=True).take(50)`; iterate it for
+        `Sample`s, or call `len()`, `.ids()`, `.first()`, `.to_pandas()`, `.export(out)`."""
+        return View(self.browser, self.masks, split)
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
         return self.browser.count(split, version=version, **filters)
@@ -466,6 +475,21 @@ class Workspace:
 
     def metrics(self, split: str, version: int | None = None) -> SplitMetrics:
         return self.predictor.metrics(split, version)
+
+    # ----- explanations ------------------------------------------------------------------------
+
+    def saliency(
+        self,
+        image_id: int,
+        method: str = DEFAULT_SALIENCY,
+        target: int | str | None = None,
+        version: int | None = None,
+        layer: str | None = None,
+    ) -> SaliencyMap:
+        """The saliency map of an image at its native size: `.map` is (H, W) float32 for every
+        method (`SaliencyMap` says more); `target` (class name or index) defaults to the
+        predicted class, `layer` is Grad-CAM's (default: the last convolution)."""
+        return self.explain.saliency(image_id, method, target, version, layer)
 
     # ----- training --------------------------------------------------------------------------
 

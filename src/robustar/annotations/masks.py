@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +217,11 @@ class Masks:
 
     # ----- import and export -----------------------------------------------------------------
 
-    def _exported(self, options: ExportOptions) -> Iterator[Item]:
-        """(image id, name, mask) of each current mask the options select, in id order."""
+    def _exported(
+        self, options: ExportOptions, image_ids: Collection[int] | None = None
+    ) -> Iterator[Item]:
+        """(image id, name, mask) of each current mask the options select (only of
+        `image_ids` when given: a view's export), in id order."""
         query = (
             select(Image.id, Image.split, Image.relpath)
             .join(Mask, Mask.image_id == Image.id)
@@ -235,15 +238,23 @@ class Masks:
         )
         with self._db.session() as session:
             rows = session.execute(query).all()
+        chosen = None if image_ids is None else set(image_ids)
         for image_id, split, relpath in rows:
-            yield image_id, naming(split, relpath), self.get(image_id, options.kind)
+            if chosen is None or image_id in chosen:
+                yield image_id, naming(split, relpath), self.get(image_id, options.kind)
 
-    def export_to(self, out: str | Path, format: str = "png", **options: Any) -> int:
+    def export_to(
+        self,
+        out: str | Path,
+        format: str = "png",
+        image_ids: Collection[int] | None = None,
+        **options: Any,
+    ) -> int:
         """Write the current masks (ExportOptions: format, kind, split, label, image_root,
-        absolute_paths, name_prefix): a PNG folder (or .zip) or one JSON file; returns the
-        number of masks."""
+        absolute_paths, name_prefix), only those of `image_ids` when given (a view's export):
+        a PNG folder (or .zip) or one JSON file; returns the number of masks."""
         chosen = parse(ExportOptions, {"format": format, **options})
-        return run.export_path(Path(out), self._exported(chosen), chosen)
+        return run.export_path(Path(out), self._exported(chosen, image_ids), chosen)
 
     def export_file(self, **options: Any) -> run.ExportFile:
         """The export as one file in memory (PNG: a zip), for a download."""

@@ -47,12 +47,12 @@ def explain(
         return
     if image is None:
         raise typer.BadParameter("give an image id or --split")
-    heat, explained = workspace.explain.saliency(image, method, target)
+    found = workspace.explain.saliency(image, method, target)
     if out is not None:
-        out.write_bytes(workspace.explain.render(heat))
-    share = workspace.explain.mask_share(heat, image, "spurious")
+        out.write_bytes(workspace.explain.render(found))
+    share = workspace.explain.mask_share(found, "spurious")
     inside = "" if share is None else f"; {share:.1%} of it inside the spurious mask"
-    stdout.print(f"image {image}: {method} for class {workspace.classes[explained]}{inside}")
+    stdout.print(f"image {image}: {method} for class {workspace.classes[found.target]}{inside}")
 
 
 @app.command()

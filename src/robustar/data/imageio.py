@@ -32,6 +32,7 @@ def unreadable(image_id: int, error: Exception) -> DataError:
     return DataError(
         f"image {image_id} can no longer be read: {error}",
         "run 'robustar scan' to update the index after changing files or [image] settings",
+        "call ws.scan() to update the index after changing files or [image] settings",
     )
 
 

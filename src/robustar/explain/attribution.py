@@ -43,6 +43,7 @@ from robustar.models.registry import create_model
 from robustar.models.store import ModelStore
 from robustar.numbers import JsonFloat, JsonInt
 from robustar.predict.engine import make_loader
+from robustar.predict.samples import Sample
 from robustar.progress import ProgressCallback, report
 from robustar.registry import Registry, pick_options
 from robustar.storage import atomic_path, atomic_write
@@ -84,13 +85,21 @@ class Readiness:
 
     status: IndexState
     detail: str | None = None
-    fix: str | None = None
+    fix: str | None = None  # for the command line and the pages
+    python_fix: str | None = None  # the same fix as a Python call
 
 
 @dataclass(frozen=True)
 class Scored:
-    image_id: int
+    """A training image's attribution score, with the image as a `Sample` (its class, the
+    index version's prediction, its masks)."""
+
     score: float
+    sample: Sample
+
+    @property
+    def image_id(self) -> int:
+        return self.sample.id
 
 
 @dataclass(frozen=True)
@@ -461,7 +470,7 @@ class AttributionIndex:
         info = self.info()
         if info is None or not info.complete:
             state = self.readiness()
-            raise NotFoundError(state.detail or "", state.fix)
+            raise NotFoundError(state.detail or "", state.fix, state.python_fix)
         return info
 
     def readiness(self) -> Readiness:
@@ -475,6 +484,7 @@ class AttributionIndex:
             f"{'missing' if info is None else 'incomplete'}",
             f"build it: 'robustar attribute build DIR --method {self.method}', or 'Build "
             "it' on an image page or the Suspicious page",
+            f"build it: ws.attribution.build({self.method!r})",
         )
 
     def featuriser(self) -> Featuriser:
@@ -567,6 +577,7 @@ class AttributionIndex:
             raise NotFoundError(
                 f"the {self.method} index of model version {self.version} lost its kernel",
                 f"rebuild it: 'robustar attribute build DIR --method {self.method} --fresh'",
+                f"rebuild it: ws.attribution.build({self.method!r}, fresh=True)",
             )
         return np.load(path)["inverse"]
 

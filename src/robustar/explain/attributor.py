@@ -28,6 +28,7 @@ from robustar.explain.attribution import (
     save_arrays,
 )
 from robustar.models.store import ModelStore
+from robustar.predict.browse import Browser
 from robustar.predict.predictor import Predictor
 from robustar.progress import ProgressCallback, report
 
@@ -81,10 +82,12 @@ class Attribution:
         images: ImageStore,
         models: ModelStore,
         predictor: Predictor,
+        browser: Browser,
         cache: Path,
         workers: int,
     ) -> None:
         self._images, self._models, self._predictor = images, models, predictor
+        self._browser = browser
         self._cache, self._workers = cache, workers
         # The last index queried, with its featuriser, keyed by the index's description, the
         # time its meta was written (a rebuild, even in the worker process, changes it) and
@@ -150,7 +153,7 @@ class Attribution:
         try:
             index = self.index(method)
         except NotFoundError as none:  # no model version yet
-            return Readiness("no_model", none.what, none.fix)
+            return Readiness("no_model", none.what, none.fix, none.python_fix)
         return index.readiness()
 
     def status(self, version: int | None = None) -> list[IndexInfo]:
@@ -166,7 +169,8 @@ class Attribution:
         target: int | str | None = None,
     ) -> Attributions:
         """The k training images that most support and most oppose the image's `target`
-        class: by default its label, or for an unlabelled image the predicted class."""
+        class (by default its label, or for an unlabelled image the predicted class), each
+        with its score and its `Sample` (with the index version's prediction)."""
         index = self.index(method, version)
         chosen = self._images.class_index(target)
         if chosen is None:
@@ -177,10 +181,14 @@ class Attribution:
         scores = index.scores(test)[0]
         ids = index.ids()
         order = np.argsort(scores)
+        helpful, harmful = order[::-1][:k], order[:k]
+        shown = [int(ids[i]) for i in (*helpful, *harmful)]
+        infos = self._browser.images_by_id(shown, index.version)
+        samples = {s.id: s for s in self._browser.samples(infos)}
         return Attributions(
             chosen,
-            [Scored(int(ids[i]), float(scores[i])) for i in order[::-1][:k]],
-            [Scored(int(ids[i]), float(scores[i])) for i in order[:k]],
+            [Scored(float(scores[i]), samples[int(ids[i])]) for i in helpful],
+            [Scored(float(scores[i]), samples[int(ids[i])]) for i in harmful],
         )
 
     def _predicted(self, image_id: int, version: int) -> int:

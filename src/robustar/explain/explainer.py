@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,10 +28,43 @@ from robustar.storage import atomic_bytes
 MaskLookup = Callable[[int, str], np.ndarray | None]
 
 
-def share_inside(heat: np.ndarray, mask: np.ndarray) -> float | None:
-    """Share of a map's mass inside a mask (a signed gradient counts by its largest channel);
-    None when the map is zero everywhere."""
-    return mass_in_mask(np.abs(heat).max(0) if heat.ndim == 3 else heat, mask)
+@dataclass(frozen=True, eq=False)
+class SaliencyMap:
+    """One image's saliency for one class, at the image's native size.
+
+    Shapes: `map` is (H, W) float32 for every method, H the image's height and W its width
+    in pixels (rows first, like the image as an array and its masks: `map[y, x]`), and
+    non-negative; for `gradient`, whose map is signed per colour channel, `map` is the
+    largest absolute gradient over the channels and `channels` keeps the signed (3, H, W)
+    gradient (RGB first); `channels` is None for every other method.
+
+    `target` is the class index explained (the predicted class unless one was asked for),
+    `version` the model version, `layer` the Grad-CAM layer asked for (None: the last
+    convolution; always None for the other methods)."""
+
+    image_id: int
+    method: str
+    target: int
+    version: int
+    layer: str | None
+    map: np.ndarray
+    channels: np.ndarray | None = None
+
+    @classmethod
+    def of(
+        cls,
+        heat: np.ndarray,
+        image_id: int,
+        method: str,
+        target: int,
+        version: int,
+        layer: str | None,
+    ) -> SaliencyMap:
+        """From a method's native-size map: (H, W), or (3, H, W) for a per-channel one."""
+        heat = heat.astype(np.float32)
+        flat = np.abs(heat).max(0) if heat.ndim == 3 else heat
+        channels = heat if heat.ndim == 3 else None
+        return cls(image_id, method, target, version, layer, flat, channels)
 
 
 class Explain:
@@ -76,13 +110,14 @@ class Explain:
         target: int | str | None = None,
         version: int | None = None,
         layer: str | None = None,
-    ) -> tuple[np.ndarray, int]:
-        """The map at the image's native size, and the class it explains (default: the
-        predicted class, read from the stored prediction when there is one). Cached per
-        (version, image, method, target, layer); a cached map is read without decoding the
-        image or running the model."""
+    ) -> SaliencyMap:
+        """The map at the image's native size (see `SaliencyMap` for its shape) of class
+        `target` (default: the predicted class, read from the stored prediction when there is
+        one). Cached per (version, image, method, target, layer); a cached map is read
+        without decoding the image or running the model."""
         SALIENCY.entry(method)  # an unknown method fails before any work
         version_id = self._models.get(version).id
+        layer = layer if method == "gradcam" else None
         if target is None:
             target = self._predictor.predicted(image_id, version_id)
         else:
@@ -90,10 +125,11 @@ class Explain:
         if target is not None:
             cached = self._cache_file(version_id, image_id, method, target, layer)
             if cached.is_file():
-                return np.load(cached).astype(np.float32), target
+                return SaliencyMap.of(np.load(cached), image_id, method, target, version_id, layer)
         x = self._images.transform(self._images.load(image_id))[None]
         with self._lock:
-            return self._compute(image_id, x, method, target, version_id, layer)
+            heat, target = self._compute(image_id, x, method, target, version_id, layer)
+        return SaliencyMap.of(heat, image_id, method, target, version_id, layer)
 
     def _compute(
         self,
@@ -122,28 +158,30 @@ class Explain:
         buffer = io.BytesIO()
         np.save(buffer, native.astype(np.float16))
         atomic_bytes(self._cache_file(version, image_id, method, target, layer), buffer.getvalue())
-        return native.astype(np.float32), target
+        return native, target
 
-    def render(self, heat: np.ndarray) -> bytes:
+    def render(self, found: SaliencyMap) -> bytes:
         """PNG whose alpha is the normalised saliency, ready to lay over the image (and to
         threshold): a signed per-channel gradient as RGB, any other map as a colour heat map."""
-        if heat.ndim == 3:
+        heat = found.channels
+        if heat is not None:
             scale = float(np.percentile(np.abs(heat), 99)) or 1.0
             rgb = np.clip(0.5 + 0.5 * heat / scale, 0, 1).transpose(1, 2, 0)
-            level = (normalise(np.abs(heat).max(0)) * 255).astype(np.uint8)
+            level = (normalise(found.map) * 255).astype(np.uint8)
             image = Image.fromarray(np.dstack([(rgb * 255).astype(np.uint8), level]), "RGBA")
         else:
-            level = (normalise(heat) * 255).astype(np.uint8)
+            level = (normalise(found.map) * 255).astype(np.uint8)
             colour = cv2.applyColorMap(level, cv2.COLORMAP_INFERNO)[..., ::-1]
             image = Image.fromarray(np.dstack([colour, level]), "RGBA")
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         return buffer.getvalue()
 
-    def mask_share(self, heat: np.ndarray, image_id: int, kind: str = "spurious") -> float | None:
-        """Share of this map inside the image's current mask; None without a mask."""
-        mask = self._mask_of(image_id, kind)
-        return None if mask is None else share_inside(heat, mask)
+    def mask_share(self, found: SaliencyMap, kind: str = "spurious") -> float | None:
+        """Share of this map inside its image's current mask; None without a mask (or when
+        the map is zero everywhere)."""
+        mask = self._mask_of(found.image_id, kind)
+        return None if mask is None else mass_in_mask(found.map, mask)
 
     def mass_in_mask(
         self,
@@ -158,8 +196,7 @@ class Explain:
         mask = self._mask_of(image_id, kind)
         if mask is None:
             return None
-        heat, _ = self.saliency(image_id, method, target, version, layer)
-        return share_inside(heat, mask)
+        return mass_in_mask(self.saliency(image_id, method, target, version, layer).map, mask)
 
     def precompute(
         self,

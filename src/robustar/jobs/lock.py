@@ -29,6 +29,7 @@ def worker_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
             f"of {root}",
             "let that one run the queue (start the server with 'robustar serve --no-worker'), "
             "or stop it first",
+            "let that one run the queue, or stop it first",
         ) from None
     try:
         path.write_text(f"{os.getpid()}\n")

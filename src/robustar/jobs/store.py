@@ -80,7 +80,11 @@ def to_info(row: Job) -> JobInfo:
 def get_job(session: Session, job_id: int) -> Job:
     row = session.get(Job, job_id)
     if row is None:
-        raise NotFoundError(f"job {job_id} does not exist", "list jobs with 'robustar jobs list'")
+        raise NotFoundError(
+            f"job {job_id} does not exist",
+            "list jobs with 'robustar jobs list'",
+            "list jobs with ws.jobs.list()",
+        )
     return row
 
 

@@ -75,7 +75,7 @@ def run_job(
             if not heartbeat.lost:
                 context.log(f"interrupted: {why}; resume to continue")
         except RobustarError as failure:
-            status, error = "failed", str(failure)
+            status, error = "failed", failure.text()
         except Exception:
             status, error = "failed", traceback.format_exc(limit=8)
         except BaseException:  # KeyboardInterrupt, SystemExit: leave it resumable, then go

@@ -93,6 +93,7 @@ class ModelStore:
                 "this workspace has no model version yet",
                 f"train one with 'robustar train {self.root}' or import a checkpoint with "
                 f"'robustar models import {self.root} PATH'",
+                "train one with ws.train(...) or import a checkpoint with ws.import_model(path)",
             )
         return get_version(session, version_id)
 

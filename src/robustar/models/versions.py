@@ -113,6 +113,7 @@ def get_version(session: Session, version_id: int) -> ModelVersion:
         raise NotFoundError(
             f"model version {version_id} does not exist",
             "list the versions with 'robustar models list DIR'",
+            "list the versions with ws.models",
         )
     return row
 

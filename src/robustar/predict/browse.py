@@ -3,6 +3,11 @@ database; the gallery's and the image page's reads."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
 from robustar.data.images import ImageStore
 from robustar.db.kinds import check_kind
 from robustar.errors import DataError, NotFoundError
@@ -15,9 +20,12 @@ from robustar.predict.gallery import (
     count_images,
     get_image,
     get_images,
-    list_images,
+    list_ids,
     neighbours,
 )
+from robustar.predict.samples import Sample, annotated_kinds, to_sample
+
+Page = tuple[SortKey, bool, int | None, int]  # sort, descending, limit, offset
 
 
 def _check_flip(flip: str) -> str:
@@ -44,9 +52,10 @@ class Browser:
         versus: int | None = None,
         flip: str = "changed",
         suspicious: bool | None = None,
+        ids: Collection[int] | None = None,
     ) -> ImageFilter:
         """Checked filters: class names or indexes, a known mask kind and flip, an existing
-        version to compare with."""
+        version to compare with; `ids` keeps only those images."""
         self._images.folder(split)
         classes = self._images
         return ImageFilter(
@@ -61,7 +70,20 @@ class Browser:
             suspicious,
             None if versus is None else self._models.get(versus).id,
             _check_flip(flip),  # type: ignore[arg-type]
+            None if ids is None else tuple(sorted({int(i) for i in ids})),
         )
+
+    def class_index(self, value: int | str | None) -> int | None:
+        return self._images.class_index(value)
+
+    @contextmanager
+    def _listing(
+        self, split: str, version: int | None, filters: dict[str, object]
+    ) -> Iterator[tuple[Session, ImageFilter, int | None]]:
+        """A session, the checked filter and the version's id: what every listing starts with."""
+        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        with self._images.db.session() as session:
+            yield session, f, self._models.version_id(session, version)
 
     def images(
         self,
@@ -74,15 +96,30 @@ class Browser:
         version: int | None = None,
         **filters: object,
     ) -> list[ImageInfo]:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
+        """A page in two steps: ids from an index-only query, then the rows of just those."""
+        with self._listing(split, version, filters) as (session, f, version_id):
+            ids = list_ids(session, f, version_id, sort, descending, limit, offset)
+            return get_images(session, ids, version_id)
+
+    def ids(
+        self, split: str, page: Page, version: int | None = None, **filters: object
+    ) -> list[int]:
+        """The ids `images` lists for `page` (sort, descending, limit, offset), rows unread."""
+        with self._listing(split, version, filters) as (session, f, version_id):
+            return list_ids(session, f, version_id, *page)
+
+    def samples(self, infos: list[ImageInfo]) -> list[Sample]:
+        """The images as `Sample`s (class names, file path, mask kinds), in the same order."""
         with self._images.db.session() as session:
-            version_id = self._models.version_id(session, version)
-            return list_images(session, f, version_id, sort, descending, limit, offset)
+            kinds = annotated_kinds(session, [i.id for i in infos])
+        classes = self._images.classes
+        return [
+            to_sample(i, classes, self._images.folder(i.split), kinds.get(i.id, ())) for i in infos
+        ]
 
     def count(self, split: str, *, version: int | None = None, **filters: object) -> int:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
-        with self._images.db.session() as session:
-            return count_images(session, f, self._models.version_id(session, version))
+        with self._listing(split, version, filters) as (session, f, version_id):
+            return count_images(session, f, version_id)
 
     def neighbours(
         self,
@@ -94,9 +131,7 @@ class Browser:
         version: int | None = None,
         **filters: object,
     ) -> Neighbours:
-        f = self.filter(split, **filters)  # type: ignore[arg-type]
-        with self._images.db.session() as session:
-            version_id = self._models.version_id(session, version)
+        with self._listing(split, version, filters) as (session, f, version_id):
             return neighbours(session, f, version_id, image_id, sort, descending)
 
     def images_by_id(self, image_ids: list[int], version: int | None = None) -> list[ImageInfo]:

@@ -30,6 +30,7 @@ class ImageFilter:
     suspicious: bool | None = None  # in the top K of the version's suspicious queue (train)
     versus: int | None = None  # compare with this model version's prediction ...
     flip: Literal["changed", "fixed", "broken"] = "changed"  # ... keep images that flipped so
+    ids: tuple[int, ...] | None = None  # only these images (a selection, not a whole split)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def _where(query: Select, f: ImageFilter, version_id: int | None, driven: bool) 
             )
         )
     image_id = Prediction.image_id if driven else Image.id
+    if f.ids is not None:
+        query = query.where(image_id.in_(f.ids))
     if f.suspicious is not None:
         queued = exists().where(
             Suspicion.image_id == image_id, Suspicion.version_id == version_id, Suspicion.queued
@@ -157,7 +160,7 @@ def count_images(session: Session, f: ImageFilter, version_id: int | None) -> in
     return int(session.scalar(_where(query, f, version_id, driven)) or 0)
 
 
-def list_images(
+def list_ids(
     session: Session,
     f: ImageFilter,
     version_id: int | None,
@@ -165,18 +168,12 @@ def list_images(
     descending: bool = False,
     limit: int | None = None,
     offset: int = 0,
-) -> list[ImageInfo]:
-    """A page in two steps: ids from an index-only query, then the rows of just those ids."""
+) -> list[int]:
+    """The ids of a page, from an index-only query (`get_images` reads their rows)."""
     query = _ids_query(f, version_id, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    ids = session.scalars(query).all()
-    found: dict[int, ImageInfo] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for row in session.execute(_rows_query(version_id).where(Image.id.in_(chunk))):
-            found[row[0].id] = _image_info(row)
-    return [found[i] for i in ids]
+    return list(session.scalars(query).all())
 
 
 @dataclass(frozen=True)
@@ -226,13 +223,14 @@ def get_image(session: Session, image_id: int, version_id: int | None) -> ImageI
 
 
 def get_images(session: Session, image_ids: list[int], version_id: int | None) -> list[ImageInfo]:
-    """Many images by id in a few queries, in no particular order; unknown ids are left out."""
-    unique = sorted(set(image_ids))
-    found: list[ImageInfo] = []
+    """Many images by id in a few queries, in the order given (each once); unknown ids are
+    left out."""
+    unique = list(dict.fromkeys(image_ids))
+    found: dict[int, ImageInfo] = {}
     for start in range(0, len(unique), _CHUNK):
         query = _rows_query(version_id).where(Image.id.in_(unique[start : start + _CHUNK]))
-        found.extend(_image_info(row) for row in session.execute(query))
-    return found
+        found.update((row[0].id, _image_info(row)) for row in session.execute(query))
+    return [found[i] for i in unique if i in found]
 
 
 def _image_info(row: Row[Any]) -> ImageInfo:

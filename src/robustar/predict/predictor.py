@@ -10,7 +10,7 @@ from robustar.db.tables import Prediction
 from robustar.models.store import ModelStore
 from robustar.models.versions import get_version
 from robustar.predict.engine import make_loader, store_predictions
-from robustar.predict.gallery import ImageFilter, list_images
+from robustar.predict.gallery import ImageFilter, list_ids
 from robustar.predict.metrics import SplitMetrics, compute_metrics
 from robustar.progress import ProgressCallback
 
@@ -60,5 +60,4 @@ class Predictor:
         """Ids of the split's images the version got wrong, in name order."""
         self.images.folder(split)
         with self.images.db.session() as session:
-            found = list_images(session, ImageFilter(split, correct=False), version, "name")
-        return [image.id for image in found]
+            return list_ids(session, ImageFilter(split, correct=False), version, "name")

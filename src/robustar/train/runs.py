@@ -78,6 +78,7 @@ def _unfinished(runs: Path, name: str) -> UnfinishedRun:
             f"no unfinished run named {name!r} (unfinished: {listed})",
             "name one 'robustar runs list DIR' lists; a job's run resumes with "
             "'robustar jobs resume'",
+            "name one ws.unfinished_runs() lists; a job's run resumes with ws.jobs.resume(id)",
         )
     return found[name]
 

@@ -132,6 +132,7 @@ class Problem:
             raise DataError(
                 f"{path} holds no generated problem ({INFO_FILE} is missing)",
                 "generate one with 'robustar problems make KIND DIR'",
+                "generate one with robustar.data.problems.generate(kind, out)",
             ) from None
         return cls(**{**values, "root": path})
 
@@ -156,6 +157,7 @@ def generate(
         raise DataError(
             f"invalid options for problem kind {kind!r}: {validation_problems(error)}",
             f"use the options 'robustar problems list' shows for {kind}",
+            f"use the options robustar.data.problems.PROBLEMS.describe() shows for {kind}",
         ) from None
     if not 0 <= agreement <= 1 or ood not in ("random", "anti"):
         raise DataError(

@@ -13,8 +13,9 @@ from robustar.explain.attribution import (
     DEFAULT_METHOD,
     IndexOptions,
     IndexState,
-    Scored,
+    Readiness,
 )
+from robustar.explain.attribution import Scored as ScoredSample
 from robustar.explain.attributor import QUEUE_SIZE, Ordering, Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
@@ -41,12 +42,12 @@ def image_saliency(
     RGB gradient for method=gradient). X-Target names the class; X-Mask-Share is the share of
     saliency of this same map (method, class, layer) inside the spurious mask when the image has
     one."""
-    heat, explained = workspace.explain.saliency(image_id, method, target, version, layer)
-    headers = {"X-Target": str(explained), "Cache-Control": "no-store"}
-    share = workspace.explain.mask_share(heat, image_id, "spurious")
+    found = workspace.explain.saliency(image_id, method, target, version, layer)
+    headers = {"X-Target": str(found.target), "Cache-Control": "no-store"}
+    share = workspace.explain.mask_share(found, "spurious")
     if share is not None:
         headers["X-Mask-Share"] = f"{share:.4f}"
-    return Response(workspace.explain.render(heat), media_type="image/png", headers=headers)
+    return Response(workspace.explain.render(found), media_type="image/png", headers=headers)
 
 
 @router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
@@ -68,6 +69,22 @@ class IndexReadiness(BaseModel):
     )
     detail: str | None = Field(None, description="what is missing, when not ready")
     fix: str | None = Field(None, description="how to get it, when not ready")
+
+
+def readiness(state: Readiness) -> dict[str, object]:
+    """The state's fields the pages show (its Python fix stays in the library)."""
+    return {"status": state.status, "detail": state.detail, "fix": state.fix}
+
+
+# A training image's score; the library's carries the whole `Sample`, the page reads the
+# images it shows by id (no docstring: it would change the schema's description).
+class Scored(BaseModel):
+    image_id: int
+    score: float
+
+
+def scored(rows: list[ScoredSample]) -> list[Scored]:
+    return [Scored(image_id=s.image_id, score=s.score) for s in rows]
 
 
 class Influence(IndexReadiness):
@@ -129,14 +146,14 @@ def image_attribution(
     workspace.image(image_id)  # an unknown image is a 404 whatever the index's state
     state = workspace.attribution.readiness(method)
     if state.status != "ready":
-        return Influence(**asdict(state), method=method, target=None, helpful=[], harmful=[])
+        return Influence(**readiness(state), method=method, target=None, helpful=[], harmful=[])
     found = workspace.attribution.query(image_id, k, method, target=target)
     return Influence(
         status="ready",
         method=method,
         target=found.target,
-        helpful=found.helpful,
-        harmful=found.harmful,
+        helpful=scored(found.helpful),
+        harmful=scored(found.harmful),
     )
 
 
@@ -161,7 +178,7 @@ def suspicious(
     says when the index is not built yet."""
     state = workspace.attribution.readiness(method, ranking=True)
     if state.status != "ready":
-        return SuspiciousQueue(**asdict(state), method=method, suspects=[])
+        return SuspiciousQueue(**readiness(state), method=method, suspects=[])
     suspects = workspace.attribution.suspicious(
         method, limit=limit, ordering=ordering, exclude_annotated=exclude_annotated
     )
