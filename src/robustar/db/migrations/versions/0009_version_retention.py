@@ -1,0 +1,28 @@
+"""version retention: pinned versions (gc keeps them) and where gc archived a version's files
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-08
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("pinned", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(sa.Column("archived_to", sa.String(length=1024), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.drop_column("archived_to")
+        batch_op.drop_column("pinned")
