@@ -7,6 +7,7 @@ its run and cache) and v4 (with its attribution index).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import timedelta
@@ -14,12 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from robustar import Workspace
 from robustar.db.tables import Image, Job, ModelVersion, Prediction, utcnow
 from robustar.errors import NotFoundError
 from robustar.models.registry import create_model
+from robustar.server.app import create_app
+from tests.test_cli import run
 
 OLD = time.time() - 7 * 24 * 3600
 ORPHAN_THUMB = "cache/thumbnails/256/00/" + "0" * 32 + ".webp"
@@ -183,3 +187,45 @@ def test_the_disk_report_adds_up_to_the_files(ws: Workspace) -> None:
     v1 = next(v for v in report.versions if v.id == 1)
     assert (v1.cache_bytes, v1.run_bytes) == (300, 70)
     assert v1.model_bytes == (ws.root / "models/v1/model.safetensors").stat().st_size
+
+
+def test_the_commands(ws: Workspace, tmp_path: Path, monkeypatch, capsys) -> None:
+    root = ws.root
+    code, out, _ = run(monkeypatch, capsys, "gc", root, "--keep-last", "2")
+    assert code == 0 and "would free" in out and "--apply" in out
+    assert (root / "models/v1").is_dir()
+    code, out, _ = run(monkeypatch, capsys, "models", "pin", root, "1")
+    assert code == 0 and "pinned" in out
+    code, out, _ = run(monkeypatch, capsys, "gc", root, "--keep-last", "2", "--apply", "-q")
+    assert code == 0 and "freed" in out and "kept" not in out
+    assert (root / "models/v1").is_dir() and not (root / "models/v4").exists()
+    code, out, _ = run(monkeypatch, capsys, "du", root)
+    assert code == 0 and "cache/saliency" in out and "total" in out and "v6" in out
+    code, out, _ = run(monkeypatch, capsys, "gc", root, "--report", "-q")
+    assert code == 0 and "models" in out and "v6" not in out
+    code, out, _ = run(monkeypatch, capsys, "backup", root, tmp_path / "copy", "-q")
+    assert code == 0 and "robustar.db" in out
+    assert (tmp_path / "copy" / "robustar.db").is_file()
+    assert not (tmp_path / "copy" / "cache").exists()
+    code, _, err = run(monkeypatch, capsys, "models", "use", root, "4")
+    assert code == 2 and "deleted" in err
+
+
+def test_the_rest_routes(ws: Workspace) -> None:
+    client = TestClient(create_app(ws))
+    disk = client.get("/api/v1/disk").json()
+    assert disk["total_bytes"] == sum(c["bytes"] for c in disk["categories"])
+    assert str(ws.root) not in json.dumps(disk)
+    dry = client.post("/api/v1/gc", json={"keep_last": 2}).json()
+    assert dry["dry_run"] is True and (ws.root / "models/v1").is_dir()
+    assert {i["name"] for i in dry["removed"] if i["kind"] == "version"} == {"v1", "v4"}
+    pinned = client.post("/api/v1/models/4/pin", json={"pinned": True}).json()
+    assert pinned["pinned"] is True
+    done = client.post("/api/v1/gc", json={"keep_last": 2, "dry_run": False}).json()
+    assert done["dry_run"] is False and done["archive"] is None
+    assert {i["name"] for i in done["removed"] if i["kind"] == "version"} == {"v1"}
+    assert not (ws.root / "models/v1").exists() and (ws.root / "models/v4").is_dir()
+    assert client.get("/api/v1/models/1").json()["status"] == "deleted"
+    assert client.post("/api/v1/models/1/current").status_code == 404
+    assert client.post("/api/v1/gc", json={"keep_last": 0}).status_code == 422
+    assert client.post("/api/v1/gc", json={"dry_run": "no"}).status_code == 422

@@ -66,7 +66,6 @@ class VersionUsage:
 
 @dataclass(frozen=True)
 class DiskReport:
-    root: str
     total_bytes: int  # every file under the workspace folder
     categories: list[Usage]  # they add up to total_bytes
     versions: list[VersionUsage]
@@ -117,4 +116,4 @@ def disk_report(paths: Paths, versions: list[VersionInfo]) -> DiskReport:
                 0 if run is None else size_of(run).bytes,
             )
         )
-    return DiskReport(str(root), total.bytes, usage, per_version)
+    return DiskReport(total.bytes, usage, per_version)

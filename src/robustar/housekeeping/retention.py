@@ -168,7 +168,10 @@ def _version_items(
                 reason = f"files left over from a version already {v.status}"
                 items.append(_item("version", f"v{v.id}", reason, paths, found, version_id=v.id))
             continue
-        reason = f"not current, pinned, parent of current or one of the last {keep_last}"
+        reason = (
+            f"older than the last {keep_last}; not current, its parent or pinned; "
+            "no pending job uses it"
+        )
         items.append(_item("version", f"v{v.id}", reason, paths, found, version_id=v.id))
     return items
 

@@ -14,7 +14,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError, validation_problems
 from robustar.server import security
-from robustar.server.routes import explain, images, jobs, masks, meta, methods, metrics, models
+from robustar.server.routes import (
+    explain,
+    housekeeping,
+    images,
+    jobs,
+    masks,
+    meta,
+    methods,
+    metrics,
+    models,
+)
 from robustar.server.schemas import ERRORS
 from robustar.workspace import Workspace
 
@@ -85,7 +95,7 @@ def api_app() -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
-    for module in (meta, methods, models, images, metrics, masks, jobs, explain):
+    for module in (meta, methods, models, images, metrics, masks, jobs, explain, housekeeping):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)
