@@ -43,7 +43,7 @@ def size_of(path: Path) -> Size:
 
 
 @dataclass(frozen=True)
-class Usage:
+class CategoryUsage:
     category: str  # database, models, runs, annotations, cache/<kind>, other
     bytes: int
     files: int
@@ -67,7 +67,7 @@ class VersionUsage:
 @dataclass(frozen=True)
 class DiskReport:
     total_bytes: int  # every file under the workspace folder
-    categories: list[Usage]  # they add up to total_bytes
+    categories: list[CategoryUsage]  # they add up to total_bytes
     versions: list[VersionUsage]
 
 
@@ -100,7 +100,7 @@ def disk_report(paths: Paths, versions: list[VersionInfo]) -> DiskReport:
     total = size_of(root)
     counted = sum(categories.values(), NOTHING)
     categories["other"] = Size(total.bytes - counted.bytes, total.files - counted.files)
-    usage = [Usage(name, s.bytes, s.files) for name, s in categories.items()]
+    usage = [CategoryUsage(name, s.bytes, s.files) for name, s in categories.items()]
     per_version = []
     for v in versions:
         run = run_folder(paths, v)

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from robustar.db.session import Database
 from robustar.db.tables import Job, ModelVersion, Prediction, Suspicion
 from robustar.errors import DataError
-from robustar.housekeeping.retention import Item, Kept, Plan, Retention, make_plan, protected
+from robustar.housekeeping.retention import (
+    KeptVersion,
+    Plan,
+    Removal,
+    Retention,
+    make_plan,
+    protected,
+)
 from robustar.jobs.store import ACTIVE, to_info
 from robustar.models.versions import ARCHIVED, DELETED, MODELS_DIR
 from robustar.paths import Paths
@@ -31,8 +38,8 @@ _MANAGED = (MODELS_DIR, "runs", "cache")  # gc's reach; annotations/ and the res
 class GcResult:
     dry_run: bool
     archive: str | None  # the folder removed files were moved to; None: deleted
-    removed: list[Item]  # what was (or, in a dry run, would be) removed
-    kept: list[Kept]  # the live versions kept, with why
+    removed: list[Removal]  # what was (or, in a dry run, would be) removed
+    kept: list[KeptVersion]  # the live versions kept, with why
     bytes: int  # freed (or that would be freed) in the workspace
 
 
@@ -60,7 +67,7 @@ def _lock(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id).with_for_update()))
 
 
-def _still_removable(session: Session, plan: Plan, rule: Retention) -> list[Item]:
+def _still_removable(session: Session, plan: Plan, rule: Retention) -> list[Removal]:
     versions = _lock(session)
     active = list(session.scalars(select(Job).where(Job.status.in_(ACTIVE))))
     keep = protected(versions, active, rule.keep_last)
@@ -72,7 +79,7 @@ def _still_removable(session: Session, plan: Plan, rule: Retention) -> list[Item
     ]
 
 
-def _mark(session: Session, items: list[Item], archive: Path | None) -> None:
+def _mark(session: Session, items: list[Removal], archive: Path | None) -> None:
     version_ids = [i.version_id for i in items if i.kind == "version" and i.version_id is not None]
     job_ids = [i.job_id for i in items if i.kind == "job" and i.job_id is not None]
     if version_ids:
@@ -96,7 +103,7 @@ def _mark(session: Session, items: list[Item], archive: Path | None) -> None:
         session.execute(delete(Job).where(Job.id.in_(job_ids)))
 
 
-def _remove_files(paths: Paths, items: list[Item], archive: Path | None) -> None:
+def _remove_files(paths: Paths, items: list[Removal], archive: Path | None) -> None:
     for item in items:
         for rel in item.paths:
             if rel.split("/")[0] not in _MANAGED:

@@ -1,6 +1,6 @@
 """The retention rule: which model versions, caches, runs and job records gc keeps, and why.
 
-Kept, always: the current version, its parent and the version the regression guard judged it
+KeptVersion, always: the current version, its parent and the version the regression guard judged it
 against (the next guard and `compare` need them), pinned versions, the last N versions,
 versions a queued or running job names or may have made, and every annotation (gc never looks
 at annotations/). Everything a removed version owns goes with it: its folder, its caches and
@@ -52,7 +52,7 @@ class Retention(BaseModel):
 
 
 @dataclass(frozen=True)
-class Item:
+class Removal:
     """One thing gc removes: a version (with its caches and run), a cache, a run or a job."""
 
     kind: Literal["version", "cache", "run", "job"]
@@ -65,7 +65,7 @@ class Item:
 
 
 @dataclass(frozen=True)
-class Kept:
+class KeptVersion:
     """A live version gc keeps, with every reason that applies."""
 
     version_id: int
@@ -75,8 +75,8 @@ class Kept:
 
 @dataclass(frozen=True)
 class Plan:
-    remove: list[Item]
-    kept: list[Kept]
+    remove: list[Removal]
+    kept: list[KeptVersion]
     bytes: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,14 +146,14 @@ def _item(
     paths: Paths,
     found: list[Path],
     **ids: int | None,
-) -> Item:
+) -> Removal:
     rels = [_rel(paths, p) for p in found if p.exists()]
-    return Item(kind, name, reason, rels, sum(size_of(p).bytes for p in found), **ids)  # type: ignore[arg-type]
+    return Removal(kind, name, reason, rels, sum(size_of(p).bytes for p in found), **ids)
 
 
 def _version_items(
     paths: Paths, versions: list[ModelVersion], keep: dict[int, list[str]], keep_last: int
-) -> list[Item]:
+) -> list[Removal]:
     items = []
     for v in versions:
         if v.id in keep:
@@ -176,7 +176,7 @@ def _version_items(
     return items
 
 
-def _orphan_caches(paths: Paths, known: set[int]) -> list[Item]:
+def _orphan_caches(paths: Paths, known: set[int]) -> list[Removal]:
     """Caches of version ids that have no row at all (a recreated database)."""
     items = []
     for folder in sorted(paths.cache.glob("*/v*")) if paths.cache.is_dir() else []:
@@ -188,7 +188,7 @@ def _orphan_caches(paths: Paths, known: set[int]) -> list[Item]:
     return items
 
 
-def _media_orphans(session: Session, paths: Paths, min_age: float) -> list[Item]:
+def _media_orphans(session: Session, paths: Paths, min_age: float) -> list[Removal]:
     """Thumbnails and display copies of images no longer indexed (one item per kind)."""
     fingerprints = set(session.scalars(select(Image.fingerprint)))
     cutoff = time.time() - min_age
@@ -211,7 +211,7 @@ def _run_items(
     versions: list[ModelVersion],
     active: list[Job],
     rule: Retention,
-) -> tuple[list[Item], set[int]]:
+) -> tuple[list[Removal], set[int]]:
     """Run folders no kept version owns; also the ids of jobs whose run folder stays."""
     owners = {v.config.get("run"): v for v in versions if isinstance(v.config, dict)}
     active_ids = {j.id for j in active}
@@ -242,12 +242,14 @@ def _run_items(
     return items, held
 
 
-def _job_items(session: Session, days: float | None, held: set[int], now: datetime) -> list[Item]:
+def _job_items(
+    session: Session, days: float | None, held: set[int], now: datetime
+) -> list[Removal]:
     if days is None:
         return []
     old = select(Job).where(Job.status.in_(FINISHED), Job.finished_at < now - timedelta(days=days))
     return [
-        Item(
+        Removal(
             "job",
             f"job {j.id}",
             f"{j.kind} job {j.status} over {days:g} days ago",
@@ -272,5 +274,5 @@ def make_plan(session: Session, paths: Paths, rule: Retention) -> Plan:
         *runs,
         *_job_items(session, rule.job_days, held, utcnow()),
     ]
-    kept = [Kept(v.id, v.name, keep[v.id]) for v in versions if v.id in keep]
+    kept = [KeptVersion(v.id, v.name, keep[v.id]) for v in versions if v.id in keep]
     return Plan(remove, kept)
