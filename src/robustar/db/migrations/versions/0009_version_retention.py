@@ -15,11 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("model_versions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("pinned", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(sa.Column("archived_to", sa.String(length=1024), nullable=True))
+    # Plain ADD COLUMN: a batch may recreate the table on SQLite, and dropping the old one
+    # cascades (foreign keys are on) to the versions' predictions and curves.
+    op.add_column(
+        "model_versions",
+        sa.Column("pinned", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("model_versions", sa.Column("archived_to", sa.String(1024), nullable=True))
 
 
 def downgrade() -> None:
