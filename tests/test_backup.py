@@ -14,6 +14,7 @@ from robustar import Workspace
 from robustar.db.tables import Mask
 from robustar.errors import ConfigError, DataError
 from robustar.housekeeping.backup import backup
+from tests.conftest import folder_config
 
 
 def test_a_backup_under_concurrent_mask_saves_keeps_every_acknowledged_mask(
@@ -76,3 +77,16 @@ def test_postgresql_without_pg_dump_names_the_package_not_the_password(
     with pytest.raises(ConfigError) as error:
         backup(workspace.paths, url, tmp_path / "copy")
     assert "postgresql-client" in str(error.value.fix) and "s3cret" not in str(error.value)
+
+
+def test_a_backup_of_a_database_kept_elsewhere_opens_its_own_copy(
+    tmp_path: Path, folders: dict[str, Path]
+) -> None:
+    config = folder_config(folders["train"])
+    config.database.url = f"sqlite:///{(tmp_path / 'elsewhere.db').as_posix()}"
+    with Workspace.create(tmp_path / "ws", config) as ws:
+        result = ws.backup(tmp_path / "copy", caches=True)
+    assert result.caches and not (tmp_path / "ws" / "robustar.db").exists()
+    with Workspace.open(result.folder) as copy:
+        assert copy.config.database.url is None and copy.count("train") == 15
+        assert (copy.root / "robustar.db").is_file()
