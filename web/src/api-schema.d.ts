@@ -1192,13 +1192,13 @@ export interface components {
             unfinished: boolean;
             /**
              * Job Days
-             * @description finished job records older than this many days go; null: keep all
+             * @description null: keep every job record
              * @default 30
              */
             job_days: number | null;
             /**
              * Min Age Hours
-             * @description files written more recently than this are kept (work in progress)
+             * @description files written more recently are kept (in progress)
              * @default 1
              */
             min_age_hours: number;

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from robustar.db.tables import Image, Job, ModelVersion, utcnow
 from robustar.housekeeping.disk import size_of, version_caches
 from robustar.jobs.store import ACTIVE
 from robustar.models.versions import MODELS_DIR, REMOVED
+from robustar.numbers import NOT_BOOL
 from robustar.paths import Paths
 from robustar.train.plain import STATE_FILE
 
@@ -39,16 +40,27 @@ _VERSION_CACHE = re.compile(r"v(\d+)")
 class Retention(BaseModel):
     """What gc keeps beyond what it always keeps (see the module's docstring)."""
 
-    keep_last: int = Field(5, ge=1, description="the newest N versions are kept")
+    keep_last: Annotated[
+        int, Field(ge=1, le=1_000_000, description="the newest N versions are kept"), NOT_BOOL
+    ] = 5
     unfinished: bool = Field(
-        False, description="also remove unfinished (resumable) runs that no running job holds"
+        False,
+        strict=True,
+        description="also remove unfinished (resumable) runs that no running job holds",
     )
-    job_days: float | None = Field(
-        30, ge=0, description="finished job records older than this many days go; null: keep all"
-    )
-    min_age_hours: float = Field(
-        1, ge=0, description="files written more recently than this are kept (work in progress)"
-    )
+    job_days: (
+        Annotated[
+            float,
+            Field(ge=0, le=36_500, description="finished job records older than this many days go"),
+            NOT_BOOL,
+        ]
+        | None
+    ) = Field(30, description="null: keep every job record")
+    min_age_hours: Annotated[
+        float,
+        Field(ge=0, le=87_600, description="files written more recently are kept (in progress)"),
+        NOT_BOOL,
+    ] = 1
 
 
 @dataclass(frozen=True)
