@@ -40,6 +40,10 @@ from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain, SaliencyMap
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.guard import Guard
+from robustar.housekeeping.backup import BackupResult, backup
+from robustar.housekeeping.disk import DiskReport, disk_report
+from robustar.housekeeping.gc import GcResult, collect
+from robustar.housekeeping.retention import Retention
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
 from robustar.models.checkpoint import UPLOAD, Checkpoint
@@ -583,6 +587,43 @@ class Workspace:
     def delete_run(self, run: str | UnfinishedRun) -> UnfinishedRun:
         """Remove an unfinished run's folder (checkpoints and curves); returns what it was."""
         return delete_run(self.paths.runs, run if isinstance(run, str) else run.name)
+
+    # ----- housekeeping ----------------------------------------------------------------------
+
+    def pin_model(self, version: int, pinned: bool = True) -> VersionInfo:
+        """Pin a version so that `gc` always keeps it (`pinned=False` unpins it)."""
+        return self.model_store.pin(version, pinned)
+
+    def disk_usage(self) -> DiskReport:
+        """Disk used by category (database, models, runs, annotations, each cache, other) and
+        by model version (its folder, caches and training run)."""
+        return disk_report(self.paths, self.models)
+
+    def gc(
+        self,
+        dry_run: bool = True,
+        archive: str | Path | None = None,
+        rule: Retention | None = None,
+        **kwargs: Any,
+    ) -> GcResult:
+        """Remove old model versions (with their caches and runs), orphaned caches and runs,
+        and old finished job records under the retention rule (`Retention`: keep_last,
+        unfinished, job_days, min_age_hours). A dry run (the default) only says what would
+        go; `archive` moves files there instead of deleting them. The current version, its
+        parent, pinned versions, what a pending job uses, and annotations always stay."""
+        rule = rule or Retention(**kwargs)
+        return collect(
+            self.db, self.paths, rule, dry_run, None if archive is None else Path(archive)
+        )
+
+    def backup(
+        self, dest: str | Path, caches: bool = False, progress: ProgressCallback = None
+    ) -> BackupResult:
+        """A consistent copy of the workspace in `dest` while it is in use: the database
+        snapshot, then its files (cache/ only with `caches`); open the copy as a workspace to
+        restore it (PostgreSQL: pg_restore its robustar.pgdump first)."""
+        url = database_url(self.root, self.config.database.url)
+        return backup(self.paths, url, Path(dest), caches, progress)
 
     # ----- summary ---------------------------------------------------------------------------
 

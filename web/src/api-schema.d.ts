@@ -155,6 +155,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{version_id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pin Version
+         * @description Pin a version so that gc (POST /gc, `robustar gc`) always keeps it, or unpin it.
+         */
+        post: operations["pin_version_api_v1_models__version_id__pin_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{version_id}/epochs": {
         parameters: {
             query?: never;
@@ -860,6 +880,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/disk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Disk Usage
+         * @description Disk used by the workspace by category (database, models, runs, annotations, each
+         *     cache, other: they add up to the total) and by model version (folder, caches, run).
+         */
+        get: operations["disk_usage_api_v1_disk_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Collect Garbage
+         * @description Remove old model versions (their folders, caches and runs; rows stay, marked
+         *     deleted), orphaned caches and runs and old finished job records under the retention rule.
+         *     Always kept: the current version, its parent, pinned versions, the last `keep_last`,
+         *     versions a queued or running job uses, and every annotation. `dry_run` (the default)
+         *     changes nothing and lists what would go.
+         */
+        post: operations["collect_garbage_api_v1_gc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1016,6 +1081,15 @@ export interface components {
             /** Limit */
             limit?: number | null;
         };
+        /** CategoryUsage */
+        CategoryUsage: {
+            /** Category */
+            category: string;
+            /** Bytes */
+            bytes: number;
+            /** Files */
+            files: number;
+        };
         /** ClassCoverage */
         ClassCoverage: {
             /** Name */
@@ -1071,6 +1145,15 @@ export interface components {
             fix: string | null;
             /** Current Version */
             current_version: number | null;
+        };
+        /** DiskReport */
+        DiskReport: {
+            /** Total Bytes */
+            total_bytes: number;
+            /** Categories */
+            categories: components["schemas"]["CategoryUsage"][];
+            /** Versions */
+            versions: components["schemas"]["VersionUsage"][];
         };
         /**
          * EpochResult
@@ -1137,6 +1220,52 @@ export interface components {
             before_saliency_in_mask: number | null;
             /** After Saliency In Mask */
             after_saliency_in_mask: number | null;
+        };
+        /** GcRequest */
+        GcRequest: {
+            /**
+             * Keep Last
+             * @description the newest N versions are kept
+             * @default 5
+             */
+            keep_last: number;
+            /**
+             * Unfinished
+             * @description also remove unfinished (resumable) runs that no running job holds
+             * @default false
+             */
+            unfinished: boolean;
+            /**
+             * Job Days
+             * @description null: keep every job record
+             * @default 30
+             */
+            job_days: number | null;
+            /**
+             * Min Age Hours
+             * @description files written more recently are kept (in progress)
+             * @default 1
+             */
+            min_age_hours: number;
+            /**
+             * Dry Run
+             * @description true: only report what would go; false: remove it
+             * @default true
+             */
+            dry_run: boolean;
+        };
+        /** GcResult */
+        GcResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Archive */
+            archive: string | null;
+            /** Removed */
+            removed: components["schemas"]["Removal"][];
+            /** Kept */
+            kept: components["schemas"]["KeptVersion"][];
+            /** Bytes */
+            bytes: number;
         };
         /** GrabCutRequest */
         GrabCutRequest: {
@@ -1393,6 +1522,18 @@ export interface components {
             finished_at: string | null;
         };
         /**
+         * KeptVersion
+         * @description A live version gc keeps, with every reason that applies.
+         */
+        KeptVersion: {
+            /** Version Id */
+            version_id: number;
+            /** Name */
+            name: string;
+            /** Reasons */
+            reasons: string[];
+        };
+        /**
          * MaskCoverage
          * @description Spurious masks per class of a split, and whether paired training should be warned.
          */
@@ -1528,10 +1669,16 @@ export interface components {
             is_current: boolean;
             /**
              * Status
-             * @description candidate: the regression guard held it back; POST /models/{id}/current promotes it
+             * @description candidate: the regression guard held it back; POST /models/{id}/current promotes it. deleted, archived: gc removed its files (the row stays for lineage and curves)
              * @enum {string}
              */
-            status: "ready" | "candidate";
+            status: "ready" | "candidate" | "deleted" | "archived";
+            /**
+             * Pinned
+             * @description gc always keeps it (POST /models/{id}/pin)
+             * @default false
+             */
+            pinned: boolean;
             /** @description the regression guard's figures and verdict against the parent; null when no guard ran (no parent, guard off) */
             guard: components["schemas"]["GuardReport"] | null;
         };
@@ -1561,6 +1708,15 @@ export interface components {
             choices: unknown[] | null;
             /** Description */
             description: string | null;
+        };
+        /** PinRequest */
+        PinRequest: {
+            /**
+             * Pinned
+             * @description false unpins
+             * @default true
+             */
+            pinned: boolean;
         };
         /** PredictRequest */
         PredictRequest: {
@@ -1824,6 +1980,29 @@ export interface components {
             guard_tolerance: number;
         };
         /**
+         * Removal
+         * @description One thing gc removes: a version (with its caches and run), a cache, a run or a job.
+         */
+        Removal: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "version" | "cache" | "run" | "job";
+            /** Name */
+            name: string;
+            /** Reason */
+            reason: string;
+            /** Paths */
+            paths: string[];
+            /** Bytes */
+            bytes: number;
+            /** Version Id */
+            version_id?: number | null;
+            /** Job Id */
+            job_id?: number | null;
+        };
+        /**
          * RepairReport
          * @description A comparison with its verdict in words.
          */
@@ -2078,6 +2257,29 @@ export interface components {
             sentences: string[];
             /** Tolerance */
             tolerance: number;
+        };
+        /**
+         * VersionUsage
+         * @description What one model version holds: its folder (weights, epoch checkpoints), its caches
+         *     (saliency, activation, attribution) and its training run's folder.
+         */
+        VersionUsage: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Is Current */
+            is_current: boolean;
+            /** Pinned */
+            pinned: boolean;
+            /** Model Bytes */
+            model_bytes: number;
+            /** Cache Bytes */
+            cache_bytes: number;
+            /** Run Bytes */
+            run_bytes: number;
         };
         /** WorkspaceInfo */
         WorkspaceInfo: {
@@ -2643,6 +2845,86 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pin_version_api_v1_models__version_id__pin_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -5668,6 +5950,158 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    disk_usage_api_v1_disk_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiskReport"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change without the configured Bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a change from another site (see server.security) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    collect_garbage_api_v1_gc_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GcRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcResult"];
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -4,7 +4,10 @@ import type {
   Attributions,
   Comparison,
   ConflictBody,
+  DiskReport,
   EpochCurve,
+  GcRequest,
+  GcResult,
   Job,
   ImageDetail,
   MaskCoverage,
@@ -105,6 +108,19 @@ export const api = {
   methods: () => request<Methods>("/methods"),
   models: () => request<ModelVersion[]>("/models"),
   makeCurrent: (id: number) => request<ModelVersion>(`/models/${id}/current`, { method: "POST" }),
+  pin: (id: number, pinned: boolean) =>
+    request<ModelVersion>(`/models/${id}/pin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pinned }),
+    }),
+  disk: () => request<DiskReport>("/disk"),
+  gc: (body: Partial<GcRequest>) =>
+    request<GcResult>("/gc", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
   /** Upload weights (a .safetensors file, or a torch.save state dict) as the new current version. */
   importModel: (file: Blob, format: "safetensors" | "pt", architecture?: string) =>
     request<ModelVersion>(withParams("/models/import", { format, architecture }), {

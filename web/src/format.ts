@@ -58,3 +58,16 @@ export function proposalsMade(result: Record<string, unknown>): string {
   const text = `${made} proposal${made === 1 ? "" : "s"} to review`;
   return empty ? `${text}; ${empty} image${empty === 1 ? "" : "s"} got no proposal (the method found nothing)` : text;
 }
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** Bytes in binary units, as `robustar du` writes them. */
+export function bytes(count: number): string {
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}

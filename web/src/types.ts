@@ -37,6 +37,9 @@ export type Scored = Schemas["Scored"];
 export type Suspect = Schemas["Suspect"];
 export type Attributions = Schemas["Influence"];
 export type SuspiciousQueue = Schemas["SuspiciousQueue"];
+export type DiskReport = Schemas["DiskReport"];
+export type GcRequest = Schemas["GcRequest"];
+export type GcResult = Schemas["GcResult"];
 
 /** What a finished training job leaves in `result` (the schema only says "an object"). */
 export interface TrainResult {

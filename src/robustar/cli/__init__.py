@@ -13,6 +13,7 @@ from rich.markup import escape
 from robustar.cli import (  # noqa: F401  (importing registers the commands)
     db_commands,
     explain_commands,
+    housekeeping_commands,
     job_commands,
     mask_commands,
     model_commands,

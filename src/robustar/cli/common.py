@@ -114,7 +114,8 @@ def print_versions(versions: list[VersionInfo], splits: list[str]) -> None:
     for v in versions:
         accuracy = [percent(v.metrics.get(s, {}).get("accuracy")) for s in splits]
         table.add_row(
-            "*" if v.is_current else v.status if v.status == "candidate" else "",
+            ("*" if v.is_current else "" if v.status == "ready" else v.status)
+            + (" pinned" if v.pinned else ""),
             str(v.id),
             v.name,
             "-" if v.parent_id is None else str(v.parent_id),

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 
@@ -98,9 +99,14 @@ class ModelVersion(Base):
     checkpoint: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
-    # "candidate": held back by the regression guard until promoted; else "ready"
+    # "candidate": held back by the regression guard until promoted; "deleted" or "archived":
+    # its files removed by gc (the row stays for lineage, curves and job results); else "ready"
     status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the guard's figures and reason
+    pinned: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )  # gc keeps it
+    archived_to: Mapped[str | None] = mapped_column(String(1024))  # where gc moved its files
 
 
 class EpochMetric(Base):

@@ -31,6 +31,7 @@ from robustar.models.versions import (
     GuardReport,
     VersionInfo,
     add_version,
+    check_present,
     current_version,
     epoch_metrics,
     get_version,
@@ -99,7 +100,8 @@ class ModelStore:
 
     def load(self, version: int | None = None) -> torch.nn.Module:
         """The (current or given) version's network with its weights, on the CPU."""
-        info = self.get(version)
+        with self.db.session() as session:
+            info = to_info(check_present(self.require(session, version)))
         model = create_model(info.architecture, info.num_classes)
         return load_weights(model, self.root / info.checkpoint, info.num_classes)
 
@@ -113,6 +115,13 @@ class ModelStore:
         """Record the regression guard's verdict: current if it passed, else a candidate."""
         with self.db.session() as session:
             return to_info(settle(session, version, report))
+
+    def pin(self, version: int, pinned: bool = True) -> VersionInfo:
+        """Pin a version so that gc keeps it (or unpin it)."""
+        with self.db.session() as session:
+            row = get_version(session, version)
+            row.pinned = pinned
+            return to_info(row)
 
     def training_curves(self, version: int) -> list[EpochResult]:
         with self.db.session() as session:

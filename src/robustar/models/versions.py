@@ -22,6 +22,8 @@ from robustar.models.checkpoint import save_weights
 MODELS_DIR = "models"
 WEIGHTS_FILE = "model.safetensors"
 READY, CANDIDATE = "ready", "candidate"  # a candidate waits for the user to promote it
+DELETED, ARCHIVED = "deleted", "archived"  # gc removed its files; the row stays for lineage
+REMOVED = (DELETED, ARCHIVED)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class VersionInfo:
     is_current: bool
     status: str  # READY, or CANDIDATE: held back by the regression guard until promoted
     guard: GuardReport | None  # None: no guard ran (no parent, guard off, or not finished)
+    pinned: bool = False  # gc never removes it
+    archived_to: str | None = None  # the folder gc moved its files to (status ARCHIVED)
 
 
 def to_info(row: ModelVersion) -> VersionInfo:
@@ -99,6 +103,8 @@ def to_info(row: ModelVersion) -> VersionInfo:
         is_current=row.is_current,
         status=row.status,
         guard=guard_report(row.guard),
+        pinned=row.pinned,
+        archived_to=row.archived_to,
     )
 
 
@@ -118,13 +124,25 @@ def get_version(session: Session, version_id: int) -> ModelVersion:
     return row
 
 
+def check_present(row: ModelVersion) -> ModelVersion:
+    """The version, unless gc removed its files: then an error that says where they went."""
+    if row.status in REMOVED:
+        where = f" to {row.archived_to}" if row.archived_to else ""
+        raise NotFoundError(
+            f"model version {row.id} was {row.status}{where} by 'robustar gc'; its weights are "
+            "no longer in the workspace",
+            "use another version, or pin versions you want to keep ('robustar models pin')",
+        )
+    return row
+
+
 def current_version(session: Session) -> ModelVersion | None:
     return session.scalars(select(ModelVersion).where(ModelVersion.is_current)).first()
 
 
 def set_current(session: Session, version_id: int) -> None:
     """Make the version current; a candidate is thereby promoted (its guard report stays)."""
-    row = get_version(session, version_id)
+    row = check_present(get_version(session, version_id))
     session.execute(update(ModelVersion).values(is_current=ModelVersion.id == version_id))
     row.status = READY
 

@@ -16,6 +16,7 @@ from robustar.errors import ConflictError, NotFoundError, RobustarError, validat
 from robustar.server import security
 from robustar.server.routes import (
     explain,
+    housekeeping,
     images,
     jobs,
     mask_transfer,
@@ -95,7 +96,8 @@ def api_app() -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
-    for module in (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain):
+    routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
+    for module in (*routers, housekeeping):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -62,10 +62,12 @@ class ModelVersion(Schema):
     metrics: dict[str, SplitScore] = Field(description="by split, from its last prediction")
     created_at: datetime
     is_current: bool
-    status: Literal["ready", "candidate"] = Field(
+    status: Literal["ready", "candidate", "deleted", "archived"] = Field(
         description="candidate: the regression guard held it back; POST "
-        "/models/{id}/current promotes it"
+        "/models/{id}/current promotes it. deleted, archived: gc removed its files (the row "
+        "stays for lineage and curves)"
     )
+    pinned: bool = Field(False, description="gc always keeps it (POST /models/{id}/pin)")
     guard: GuardReport | None = Field(
         description="the regression guard's figures and verdict against the parent; null when "
         "no guard ran (no parent, guard off)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from robustar.models.checkpoint import decode_checkpoint
@@ -70,6 +71,16 @@ def get_model_version(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelV
 @router.post("/{version_id:int}/current", response_model=schemas.ModelVersion)
 def make_current(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
+
+
+class PinRequest(schemas.Schema):
+    pinned: bool = Field(True, strict=True, description="false unpins")
+
+
+@router.post("/{version_id:int}/pin", response_model=schemas.ModelVersion)
+def pin_version(workspace: WorkspaceDep, version_id: Id, body: PinRequest) -> schemas.ModelVersion:
+    """Pin a version so that gc (POST /gc, `robustar gc`) always keeps it, or unpin it."""
+    return schemas.ModelVersion.model_validate(workspace.pin_model(version_id, body.pinned))
 
 
 @router.get("/{version_id:int}/epochs", response_model=list[EpochResult])

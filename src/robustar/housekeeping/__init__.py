@@ -1,0 +1,1 @@
+"""Housekeeping: disk use, garbage collection under a retention rule, and backups."""
