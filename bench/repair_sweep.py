@@ -40,6 +40,7 @@ GRID: list[dict[str, Any]] = [
     *product(init=["scratch"], filler=["uniform", "mixture"], pair_weight=[1.0, 5.0]),
     *product(init=["current"], filler=["uniform"], pair_weight=[5.0]),
     {"init": "scratch", "filler": "uniform", "pair_weight": 1.0, "borrow": True},
+    *product(init=["scratch"], filler=["swap"], pair_weight=[1.0], copy_loss=[False, True]),
 ]
 FRACTIONS = (0.1, 1.0)
 CACHE = OUTPUT / "sweep.jsonl"

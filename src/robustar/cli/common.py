@@ -62,6 +62,7 @@ LONG_COMMANDS = frozenset(
         "problems make",
         "masks auto",
         "masks import",
+        "tiles make",
         "attribute build",
         "attribute suspicious",
     }

@@ -21,6 +21,7 @@ from PIL import Image
 
 from robustar.data.formats import TIFF_MAGIC, channels_last
 from robustar.errors import DataError
+from robustar.progress import ProgressCallback, report
 from robustar.storage import atomic_bytes
 
 SIDECAR = ".robustar-tiles.csv"
@@ -92,7 +93,14 @@ def _encode(region: np.ndarray) -> tuple[bytes, str]:
     return buffer.getvalue(), "tif"
 
 
-def make_tiles(slide: Path, out: Path, tile: int, overlap: int = 0, level: int = 0) -> list[Tile]:
+def make_tiles(
+    slide: Path,
+    out: Path,
+    tile: int,
+    overlap: int = 0,
+    level: int = 0,
+    progress: ProgressCallback = None,
+) -> list[Tile]:
     """Write the slide's tiles into `out` and record them in its sidecar (replacing the rows
     of an earlier cut of the same slide); returns the tiles written."""
     if tile < 8 or not 0 <= overlap < tile:
@@ -103,15 +111,17 @@ def make_tiles(slide: Path, out: Path, tile: int, overlap: int = 0, level: int =
     pixels, downsample = _level(slide, level)
     height, width = pixels.shape[:2]
     out.mkdir(parents=True, exist_ok=True)
-    tiles = []
-    for y in starts(height, tile, overlap):
-        for x in starts(width, tile, overlap):
+    tiles: list[Tile] = []
+    ys, xs = starts(height, tile, overlap), starts(width, tile, overlap)
+    for y in ys:
+        for x in xs:
             region = np.ascontiguousarray(pixels[y : y + tile, x : x + tile])
             data, ext = _encode(region)
             name = f"{slide.stem}_l{level}_x{x}_y{y}.{ext}"
             atomic_bytes(out / name, data)
             h, w = region.shape[:2]
             tiles.append(Tile(name, slide.name, level, x, y, w, h, downsample))
+            report(progress, f"cut {slide.name}", len(tiles), len(ys) * len(xs))
     _record(out / SIDECAR, slide.name, tiles)
     return tiles
 

@@ -109,6 +109,24 @@ def other(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> t
     return _blend(x, m, torch.roll(x, shift, dims=0))
 
 
+@FILLERS.register("swap")
+def swap(x: torch.Tensor, m: torch.Tensor, px: Pixels, g: torch.Generator) -> torch.Tensor:
+    """Another annotated image's spurious pixels, and where its own object lies, their mean.
+
+    A background swap: a copy that looks like the data (a real background of another image,
+    usually another class) rather than noise the model can tell apart, which is what lets
+    whole-background shortcuts (a tint, a texture) be unlearnt."""
+    if x.shape[0] == 1:
+        return FILLERS["uniform"](x, m, px, g)
+    shift = int(torch.randint(1, x.shape[0], (1,), generator=g))
+    donor, donor_mask = torch.roll(x, shift, dims=0), torch.roll(m, shift, dims=0) > 0.5
+    inside = donor_mask.float()
+    mean = (donor * inside).sum((2, 3), keepdim=True) / inside.sum((2, 3), keepdim=True).clamp_min(
+        1
+    )
+    return _blend(x, m, torch.where(donor_mask, donor, mean.expand_as(donor)))
+
+
 @FILLERS.register("worst")
 def worst(
     x: torch.Tensor,
