@@ -123,6 +123,8 @@ def test_masks_export_import_progress(demo: Workspace, tmp_path: Path, monkeypat
         "coco",
         "--kind",
         "object",
+        "--category",
+        "spurious",  # the file's one category, exported from the spurious kind
     )
     assert code == 0 and np.array_equal(demo.masks.get(image.id, "object"), np.eye(32, dtype=bool))
     code, out, _ = run(monkeypatch, capsys, "masks", "progress", demo.root)

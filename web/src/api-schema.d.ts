@@ -1807,7 +1807,7 @@ export interface components {
              *       "other"
              *     ]
              */
-            fillers: ("uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "worst")[];
+            fillers: ("uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "swap" | "worst")[];
             /**
              * Tolerance
              * @description clean validation accuracy points a candidate may lose against the best candidate and still be chosen
@@ -1928,7 +1928,7 @@ export interface components {
              * @default uniform
              * @enum {string}
              */
-            filler: "uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "worst";
+            filler: "uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "swap" | "worst";
             /**
              * Regularizer
              * @description compares the logits of image and copy
