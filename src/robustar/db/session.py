@@ -10,7 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,14 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 def database_url(root: Path, configured: str | None) -> str:
     return configured or f"sqlite:///{(root / DB_FILE).as_posix()}"
+
+
+def masked(url: str) -> str:
+    """The URL as it may be shown: any password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable database URL)"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -40,7 +48,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(parsed)
     except (ArgumentError, ImportError, ValueError) as error:
         raise ConfigError(
-            f"[database] url: cannot use {url!r}: {error}",
+            f"[database] url: cannot use {masked(url)!r}: {error}",
             "give a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "
             "or remove the field to use the workspace's SQLite file",
         ) from None
@@ -55,23 +63,42 @@ def session_factory(engine: Engine) -> sessionmaker:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; a no-op when it is already there."""
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
     try:
         with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            migrate(connection)
     except OperationalError as error:
-        raise ConfigError(
-            f"cannot open the database {engine.url!r}: {error.orig}",
-            "check [database] url in robustar.toml and that the database server is running",
-        ) from None
+        raise unreachable(engine, error) from None
+
+
+def migrate(connection: Connection) -> None:
+    """Run the migrations inside the caller's transaction (PostgreSQL's DDL is transactional,
+    so a failure later in that transaction leaves no schema behind)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def unreachable(engine: Engine, error: OperationalError) -> ConfigError:
+    """The database cannot be used; named without its password (the URL's repr hides it, and
+    a driver's message that repeats it has it replaced)."""
+    reason = str(error.orig)
+    if engine.url.password:
+        reason = reason.replace(str(engine.url.password), "***")
+    return ConfigError(
+        f"cannot open the database {engine.url!r}: {reason}",
+        "check [database] url in robustar.toml and that the database server is running",
+    )
 
 
 def revision(engine: Engine) -> str | None:
     """The schema's migration revision; None for an empty database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return revision_on(connection)
+
+
+def revision_on(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 class Database:
