@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,14 +38,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
     cursor.close()
+
+
+# How long a statement waits for a lock held by another transaction before it fails (a mask
+# save then answers "save again"): SQLite's busy timeout, PostgreSQL's lock_timeout.
+LOCK_WAIT_MS = 10_000
+
+
+def _connect_args(url: URL) -> dict[str, Any]:
+    """PostgreSQL waits for a lock forever unless told otherwise: as long as SQLite, here
+    (unless the URL sets its own server options)."""
+    if url.get_backend_name() == "postgresql" and "options" not in url.query:
+        return {"options": f"-c lock_timeout={LOCK_WAIT_MS}"}
+    return {}
 
 
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, connect_args=_connect_args(parsed))
     except (ArgumentError, ImportError, ValueError) as error:
         raise ConfigError(
             f"[database] url: cannot use {masked(url)!r}: {error}",
