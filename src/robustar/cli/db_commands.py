@@ -57,7 +57,7 @@ def db_migrate(
     had_url = load_config(root).database.url is not None
     with worker_lock(root):  # no worker can start and write during the copy
         counts = move_workspace(root, to)
-    table = Table("table", "rows", title=f"copied to {masked(to)}")
+    table = Table("table", "rows copied")
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     stdout.print(table)
