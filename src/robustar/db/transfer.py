@@ -2,8 +2,9 @@
 
 The copy runs in one transaction on the target: the schema is created there by the same
 migrations, the tables are filled parents first, each in primary-key order, the id sequences
-are moved past the copied ids, and the row counts are compared with the source's. On
-PostgreSQL, whose DDL is transactional, any failure leaves the target as empty as it was.
+are moved past the copied ids (and the planner's statistics gathered), and the row counts are
+compared with the source's. On PostgreSQL, whose DDL is transactional, any failure leaves the
+target as empty as it was.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def copy_database(source: Engine, target: Engine, progress: Progress = None) -> 
                     "run 'robustar db upgrade' on the workspace first",
                 )
             counts = {t.name: _copy(reading, writing, t, progress) for t in _tables()}
-            _reset_sequences(writing)
+            _settle_postgresql(writing)
             _verify(reading, writing, counts)
     except OperationalError as error:
         raise unreachable(target, error) from None
@@ -98,20 +99,22 @@ def _copy(reading: Connection, writing: Connection, table: Table, progress: Prog
     return copied
 
 
-def _reset_sequences(writing: Connection) -> None:
+def _settle_postgresql(writing: Connection) -> None:
     """PostgreSQL hands out ids from a sequence that copied rows did not advance: move each
-    past the largest id, so the next row gets the id SQLite would have given it."""
+    past the largest id, so the next row gets the id SQLite would have given it. And gather the
+    planner's statistics now: without them the first queries on freshly filled tables may be
+    planned as if they were empty."""
     if writing.dialect.name != "postgresql":
         return
     for table in _tables():
-        if [c.name for c in table.primary_key.columns] != ["id"]:
-            continue  # a composite key (predictions, suspicion) has no sequence
-        writing.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
+        if [c.name for c in table.primary_key.columns] == ["id"]:  # composite keys: none
+            writing.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
+                )
             )
-        )
+        writing.execute(text(f"ANALYZE {table.name}"))
 
 
 def _verify(reading: Connection, writing: Connection, counts: dict[str, int]) -> None:
