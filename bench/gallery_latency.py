@@ -6,6 +6,8 @@ import random
 import shutil
 import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -25,10 +27,9 @@ from robustar.workspace import Workspace
 SMOKE = {"repeats": 2, "images": 1000, "thumbnail_count": 10}
 
 
-def build_workspace(count: int) -> Workspace:
+def build_workspace(count: int, root: Path = OUTPUT / "gallery-ws") -> Workspace:
     """`count` indexed images with a model version whose predictions are synthetic."""
     files = make_files(count)
-    root = OUTPUT / "gallery-ws"
     shutil.rmtree(root, ignore_errors=True)
     config = WorkspaceConfig(
         data=DataConfig(train=str(files)),
@@ -79,10 +80,11 @@ def timed(client: httpx.Client, url: str, params: dict, repeats: int) -> list[fl
     return samples
 
 
-def run(repeats: int = 60, images: int = 100_000, thumbnail_count: int = 400) -> str:
-    workspace = build_workspace(images)
+def filtered_pages(workspace: Workspace) -> Callable[[], dict]:
+    """Random pages of the gallery's heaviest common request: wrong predictions above a
+    confidence, sorted by loss."""
     rng = random.Random(0)
-    pages = workspace.count("train", correct=False) // 100
+    pages = max(2, workspace.count("train", correct=False) // 100)
 
     def filtered_page() -> dict:
         return {
@@ -95,6 +97,12 @@ def run(repeats: int = 60, images: int = 100_000, thumbnail_count: int = 400) ->
             "page_size": 100,
         }
 
+    return filtered_page
+
+
+def run(repeats: int = 60, images: int = 100_000, thumbnail_count: int = 400) -> str:
+    workspace = build_workspace(images)
+    filtered_page = filtered_pages(workspace)
     cases = [
         ("GET /health (baseline)", "/api/v1/health", {}),
         ("page of 100, no filter, by name", "/api/v1/images", {"split": "train", "page": 500}),

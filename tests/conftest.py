@@ -1,8 +1,12 @@
-"""Shared fixtures: small generated image folders and small demo workspaces."""
+"""Shared fixtures: small generated image folders and small demo workspaces, on SQLite or,
+for the database-facing tests (those that use `database_url`), on PostgreSQL too."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +14,17 @@ import pytest
 from PIL import Image
 
 from robustar import Workspace, WorkspaceConfig
-from robustar.config import DataConfig, ImageConfig, ModelConfig, RuntimeConfig
+from robustar.config import (
+    DatabaseConfig,
+    DataConfig,
+    ImageConfig,
+    ModelConfig,
+    RuntimeConfig,
+)
 from robustar.data.spurious_digits import DemoSpec
+from robustar.db.transfer import move_workspace
 from robustar.demo import create_demo
+from tests import pg_cluster
 
 SMALL_DEMO = DemoSpec(counts=(("train", 200), ("validation", 50), ("test", 80), ("pool", 30)))
 
@@ -46,11 +58,46 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the whole run; skipped where PostgreSQL is not
+    installed, except in CI (.ci/run installs it), where that is a failure."""
+    if pg_cluster.binaries() is None:
+        reason = "PostgreSQL is not installed (Debian package 'postgresql'; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with pg_cluster.cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database of the test's workspace: None for the workspace's own SQLite file, else
+    a new database of its own on the PostgreSQL cluster, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield pg_cluster.create_database(server, name)
+    pg_cluster.drop_database(server, name)
+
+
+def chosen_database(request: pytest.FixtureRequest) -> str | None:
+    """`database_url` where the test asked for it (a parameter or usefixtures), else None."""
+    if "database_url" in request.fixturenames:
+        return request.getfixturevalue("database_url")
+    return None
+
+
 @pytest.fixture
-def workspace(tmp_path: Path, folders: dict[str, Path]) -> Workspace:
-    ws = Workspace.create(
-        tmp_path / "ws", folder_config(folders["train"], test=str(folders["test"]))
-    )
+def workspace(
+    request: pytest.FixtureRequest, tmp_path: Path, folders: dict[str, Path]
+) -> Workspace:
+    config = folder_config(folders["train"], test=str(folders["test"]))
+    config.database = DatabaseConfig(url=chosen_database(request))
+    ws = Workspace.create(tmp_path / "ws", config)
     yield ws
     ws.close()
 
@@ -65,10 +112,12 @@ def _trained_demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, _trained_demo_template: Path) -> Workspace:
+def demo(request: pytest.FixtureRequest, tmp_path: Path, _trained_demo_template: Path) -> Workspace:
     """A small trained demo workspace (tiny CNN, 2 epochs); each test gets its own copy."""
     root = tmp_path / "demo"
     shutil.copytree(_trained_demo_template, root)
+    if url := chosen_database(request):
+        move_workspace(root, url)
     ws = Workspace.open(root)
     yield ws
     ws.close()

@@ -7,6 +7,9 @@ from PIL import Image
 from robustar import Workspace
 from robustar.server.app import create_app
 
+# every test here runs on SQLite and on PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("database_url")
+
 
 @pytest.fixture
 def client(demo: Workspace) -> TestClient:

@@ -12,9 +12,13 @@ from robustar.jobs import context
 from robustar.jobs.store import mark_interrupted
 from robustar.server.app import create_app
 
+# the database-facing tests here run on SQLite and on PostgreSQL (tests/conftest.py)
+on_both = pytest.mark.usefixtures("database_url")
+
 OPTIONS = TrainOptions(architecture="tiny_cnn", epochs=3, batch_size=32, seed=5)
 
 
+@on_both
 def test_a_queued_training_job_runs_and_records_everything(demo: Workspace) -> None:
     job = demo.jobs.train(OPTIONS, predict=False)
     assert job.status == "queued"
@@ -28,6 +32,7 @@ def test_a_queued_training_job_runs_and_records_everything(demo: Workspace) -> N
     assert demo.jobs.run_next() is None
 
 
+@on_both
 def test_jobs_run_in_order_one_at_a_time(demo: Workspace) -> None:
     first = demo.jobs.submit("predict", {"splits": ["test"]})
     second = demo.jobs.submit("predict", {"splits": ["validation"]})
@@ -68,6 +73,7 @@ def test_cancelled_training_resumes_to_the_same_weights(
     assert all(torch.allclose(resumed[k].float(), reference[k].float()) for k in reference)
 
 
+@on_both
 def test_a_dead_worker_leaves_an_interrupted_job(demo: Workspace) -> None:
     job = demo.jobs.submit("predict", {})
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -98,6 +104,7 @@ def test_bad_job_requests(demo: Workspace) -> None:
     assert failed.status == "failed" and "not configured" in failed.error
 
 
+@on_both
 def test_jobs_api_and_events(demo: Workspace) -> None:
     client = TestClient(create_app(demo))
     queued = client.post(
@@ -119,6 +126,7 @@ def test_jobs_api_and_events(demo: Workspace) -> None:
     assert client.get("/api/v1/jobs/999").status_code == 404
 
 
+@on_both
 def test_the_worker_process_runs_queued_jobs(demo: Workspace) -> None:
     job = demo.jobs.submit("predict", {"splits": ["test"]})
     worker = subprocess.Popen([sys.executable, "-m", "robustar.jobs.process", str(demo.root)])

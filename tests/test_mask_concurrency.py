@@ -16,12 +16,16 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from robustar import Workspace
 from robustar.annotations.transfer.pngs import file_name
 from robustar.errors import ConflictError
 from robustar.server.background import serve_in_background
+
+# every test here runs on SQLite and on PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("database_url")
 
 PROCESSES = 3
 PROPOSALS_EACH = 6

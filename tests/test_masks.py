@@ -6,6 +6,9 @@ from robustar import Workspace
 from robustar.annotations.assist import grabcut, superpixels
 from robustar.errors import ConflictError, DataError, NotFoundError
 
+# every test here runs on SQLite and on PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("database_url")
+
 
 def random_mask(ws: Workspace, image_id: int, seed: int = 0) -> np.ndarray:
     image = ws.image(image_id)

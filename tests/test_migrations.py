@@ -1,3 +1,4 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -5,6 +6,9 @@ from sqlalchemy import inspect
 from robustar import Workspace
 from robustar.db.session import upgrade
 from robustar.db.tables import Base
+
+# every test here runs on SQLite and on PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_migrations_produce_exactly_the_declared_tables(workspace: Workspace) -> None:

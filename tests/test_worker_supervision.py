@@ -34,6 +34,9 @@ from robustar.jobs.store import (
     this_worker,
 )
 
+# the database-facing tests here run on SQLite and on PostgreSQL (tests/conftest.py)
+on_both = pytest.mark.usefixtures("database_url")
+
 LONG = TrainOptions(architecture="tiny_cnn", epochs=10_000, batch_size=8, seed=1)
 T = TypeVar("T")
 
@@ -135,6 +138,7 @@ def test_a_worker_whose_parent_dies_stops_and_leaves_its_job_interrupted(
     assert "the worker is stopping" in workspace.jobs.get(job.id).log
 
 
+@on_both
 def test_a_stale_heartbeat_interrupts_a_job_of_another_machine(workspace: Workspace) -> None:
     job = workspace.jobs.submit("predict", {})
     elsewhere = WorkerId("another-host", os.getpid() + 1)
@@ -157,6 +161,7 @@ def test_a_stale_heartbeat_interrupts_a_job_of_another_machine(workspace: Worksp
     assert workspace.jobs.get(job.id).status == "cancelled"
 
 
+@on_both
 def test_a_worker_taken_for_dead_stops_its_job_and_leaves_the_row_alone(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,6 +188,7 @@ def test_a_worker_taken_for_dead_stops_its_job_and_leaves_the_row_alone(
     assert "succeeded" not in after.log and "resume to continue" not in after.log
 
 
+@on_both
 def test_two_workers_racing_claim_each_job_exactly_once(workspace: Workspace) -> None:
     ids = [workspace.jobs.submit("predict", {}).id for _ in range(40)]
     claimed: dict[int, list[int]] = {1: [], 2: []}

@@ -29,7 +29,7 @@ attribute_app = typer.Typer(
 proposals_app = typer.Typer(
     help="Auto-annotation proposals: list, accept, reject.", no_args_is_help=True
 )
-db_app = typer.Typer(help="The workspace database: upgrade.", no_args_is_help=True)
+db_app = typer.Typer(help="The workspace database: upgrade, migrate.", no_args_is_help=True)
 runs_app = typer.Typer(
     help="Unfinished training runs (stopped outside jobs): list, clean.", no_args_is_help=True
 )
