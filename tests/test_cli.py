@@ -63,7 +63,7 @@ def test_expected_mistakes_print_one_error_without_traceback(
     assert "not a Robustar workspace" in err and "fix" in err
     assert "Traceback" not in err
     code, _, err = run(monkeypatch, capsys, "init", tmp_path / "w", "--train", tmp_path / "none")
-    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    assert code == 2 and "cannot read" in err and "give an existing file" in err and "Traceback" not in err
     assert not (tmp_path / "w").exists()
 
 
@@ -91,7 +91,7 @@ def test_models_use_and_import(demo: Workspace, tmp_path: Path, monkeypatch, cap
     code, out, _ = run(monkeypatch, capsys, "models", "use", demo.root, "1")
     assert code == 0 and demo.current_model.id == 1
     code, _, err = run(monkeypatch, capsys, "models", "use", demo.root, "9")
-    assert code == 2 and "does not exist" in err
+    assert code == 2 and "cannot read" in err and "give an existing file" in err
 
 
 def test_demo_command_without_training(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -130,7 +130,7 @@ def test_masks_export_import_progress(demo: Workspace, tmp_path: Path, monkeypat
     code, out, _ = run(monkeypatch, capsys, "masks", "progress", demo.root)
     assert code == 0 and "train" in out
     code, _, err = run(monkeypatch, capsys, "masks", "import", demo.root, tmp_path / "none")
-    assert code == 2 and "does not exist" in err
+    assert code == 2 and "cannot read" in err and "give an existing file" in err
 
 
 def test_paired_training_warns_on_masks_of_one_class(demo: Workspace, monkeypatch, capsys):
@@ -231,7 +231,7 @@ def test_queue_training_and_manage_jobs(demo: Workspace, monkeypatch, capsys) ->
     code, out, _ = run(monkeypatch, capsys, "jobs", "resume", demo.root, "1")
     assert code == 0 and demo.jobs.get(1).status == "queued"
     code, _, err = run(monkeypatch, capsys, "jobs", "cancel", demo.root, "7")
-    assert code == 2 and "does not exist" in err
+    assert code == 2 and "cannot read" in err and "give an existing file" in err
     code, _, err = run(monkeypatch, capsys, "train", demo.root, "--queue", "--filler", "glitter")
     assert code == 2 and "filler" in err
 
