@@ -53,7 +53,7 @@ def print_usage(report: DiskReport, quiet: bool) -> None:
         status = "current" if v.is_current else v.status
         status += ", pinned" if v.pinned else ""
         versions.add_row(
-            f"v{v.id} {escape(v.name)}",
+            label(v.id, v.name),
             status,
             size(v.model_bytes),
             size(v.cache_bytes),
