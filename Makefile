@@ -35,11 +35,12 @@ types: $(STAMP) $(WEB_STAMP)
 
 web: $(WEB_BUILD)
 
-# The peers' own parsers that cannot share .venv (label-studio-sdk pins an older numpy): the
-# mask export tests use them (tests/peers.py makes this on first use, too).
+# The peers' own parsers that cannot share .venv (label-studio-sdk pins an older numpy; FiftyOne
+# brings hundreds of packages): the mask export tests use them (tests/peers.py makes this on
+# first use, too, with the same packages: its PEERS).
 peers:
 	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
-	.venv-peers/bin/python -m pip install --quiet label-studio-sdk
+	.venv-peers/bin/python -m pip install --quiet label-studio-sdk fiftyone pycocotools
 
 demo: $(STAMP) $(WEB_BUILD)
 	@if [ -f $(DEMO_DIR)/robustar.toml ]; then \

@@ -1,5 +1,5 @@
 """Mask export and import, each format checked with the peer's own parser (pycocotools,
-label-studio-sdk), round trips pixel-exact, and the matching rules."""
+FiftyOne's COCO importer, label-studio-sdk), round trips pixel-exact, and the matching rules."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pycocotools.coco import COCO
 
 from robustar import Workspace
 from robustar.errors import DataError
-from tests.peers import label_studio_python, run_peer
+from tests.peers import peer_python, run_peer
 
 
 def shapes(seed: int) -> np.ndarray:
@@ -93,6 +93,40 @@ def test_coco_exports_read_by_pycocotools(
     assert same(demo, masked)
 
 
+FO_DECODE = """
+import json, sys
+from fiftyone.core.odm import database
+from fiftyone.utils.coco import COCODetectionDatasetImporter
+importer = COCODetectionDatasetImporter(label_types=["segmentations"], **json.load(sys.stdin))
+out = []
+with importer:
+    for image_path, metadata, detections in importer:
+        size = (metadata.width, metadata.height)
+        rendered = detections.to_segmentation(frame_size=size, mask_targets={1: "spurious"})
+        out.append({"image": image_path, "mask": (rendered.mask == 1).tolist()})
+assert database._client is None, "the importer connected to FiftyOne's database"
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("format", ["coco", "coco-polygons"])
+def test_coco_exports_read_by_fiftyone_importer(
+    demo: Workspace, masked: dict[int, np.ndarray], tmp_path: Path, format: str
+) -> None:
+    """FiftyOne's own COCO importer (what `fo.Dataset.from_dir` with COCODetectionDataset runs,
+    iterated without the database) finds every image under the image root and its Detections'
+    masks, cropped to their boxes, render back to ours."""
+    python = peer_python("fiftyone")
+    root = demo.folders["test"].parent.parent
+    out = tmp_path / "masks.json"
+    assert demo.masks.export_to(out, format, image_root=str(root)) == 4
+    decoded = run_peer(python, FO_DECODE, {"data_path": str(root), "labels_path": str(out)})
+    by_path = {str(demo.folders["test"] / demo.image(i).relpath): m for i, m in masked.items()}
+    assert sorted(item["image"] for item in decoded) == sorted(by_path)
+    for item in decoded:
+        assert np.array_equal(np.array(item["mask"]), by_path[item["image"]])
+
+
 LS_DECODE = """
 import json, sys
 import numpy as np
@@ -129,7 +163,7 @@ def test_label_studio_brush_tasks_with_label_studio_sdk(
 ) -> None:
     """Both directions through label_studio_sdk.converter.brush: decode_from_annotation (what
     its converter runs on an export) reads ours; ours reads mask2rle's."""
-    python = label_studio_python()
+    python = peer_python("label-studio-sdk")
     out = tmp_path / "tasks.json"
     prefix = "/data/local-files/?d="
     assert demo.masks.export_to(out, "labelstudio", name_prefix=prefix) == 4
