@@ -3,17 +3,21 @@ the copy as a workspace); PostgreSQL without pg_dump is a clear error without cr
 
 from __future__ import annotations
 
+import subprocess
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from robustar import Workspace
+from robustar.config import load_config, write_config
 from robustar.db.tables import Mask
 from robustar.errors import ConfigError, DataError
 from robustar.housekeeping.backup import backup
+from tests import pg_cluster
 from tests.conftest import folder_config
 
 
@@ -90,3 +94,28 @@ def test_a_backup_of_a_database_kept_elsewhere_opens_its_own_copy(
     with Workspace.open(result.folder) as copy:
         assert copy.config.database.url is None and copy.count("train") == 15
         assert (copy.root / "robustar.db").is_file()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_backup_restores_with_pg_restore(
+    database_url: str, workspace: Workspace, postgres_server: str, tmp_path: Path
+) -> None:
+    """pg_dump's archive, restored into a new database with pg_restore, holds every mask: the
+    README's restore recipe, on a real server."""
+    image = workspace.images("train", limit=1)[0]
+    mask = np.zeros((image.height, image.width), dtype=bool)
+    mask[2:9, 3:7] = True
+    workspace.masks.set(image.id, mask)
+    result = workspace.backup(tmp_path / "copy")
+    assert result.database == "postgresql"
+    restored = pg_cluster.create_database(postgres_server, f"restored_{uuid.uuid4().hex[:8]}")
+    plain = make_url(restored).set(drivername="postgresql").render_as_string(hide_password=False)
+    folder = Path(result.folder)
+    dump = folder / "robustar.pgdump"
+    subprocess.run(["pg_restore", "--no-owner", "--dbname", plain, str(dump)], check=True)
+    config = load_config(folder)
+    config.database.url = restored
+    write_config(folder, config)
+    with Workspace.open(folder) as copy:
+        assert np.array_equal(copy.masks.get(image.id), mask)
+        assert copy.count("train") == workspace.count("train")
