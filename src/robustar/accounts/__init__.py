@@ -43,7 +43,10 @@ class Accounts:
     def set_role(self, name: str, role: str) -> UserInfo:
         with self._db.session() as session:
             row = users.get_user(session, name)
+            was_admin = users.active_admin(row)
             row.role = users.check_role(role)
+            if was_admin:
+                users.keep_an_admin(session, name)
             audit.record(session, current(), "set role", f"{name}: {role}")
             return users.to_info(row)
 
@@ -51,7 +54,10 @@ class Accounts:
         """Disabling ends the account's sessions and tokens at once."""
         with self._db.session() as session:
             row = users.get_user(session, name)
+            was_admin = users.active_admin(row)
             row.disabled = disabled
+            if was_admin:
+                users.keep_an_admin(session, name)
             if disabled:
                 credentials.end_all(session, row.id)
             audit.record(session, current(), "disable user" if disabled else "enable user", name)
@@ -74,7 +80,7 @@ class Accounts:
             row = users.verify(session, name, password)
             if row is None:
                 return None
-            secret = credentials.issue(session, row, "session")
+            secret = credentials.issue(session, row, "session")[1]
             audit.record(session, Actor(row.name, row.id), "log in")
             return users.to_info(row), secret
 
@@ -90,13 +96,13 @@ class Accounts:
 
     # ----- personal API tokens ---------------------------------------------------------------
 
-    def new_token(self, name: str, label: str = "") -> str:
-        """A token for `name`'s scripts: shown once, stored hashed."""
+    def new_token(self, name: str, label: str = "") -> tuple[TokenInfo, str]:
+        """A token for `name`'s scripts, and its secret: shown once, stored hashed."""
         with self._db.session() as session:
             row = users.get_user(session, name)
-            secret = credentials.issue(session, row, "token", label)
+            made = credentials.issue(session, row, "token", label)
             audit.record(session, current(), "create token", f"{name}: {label}")
-            return secret
+            return made
 
     def tokens(self, name: str) -> list[TokenInfo]:
         with self._db.session() as session:

@@ -42,17 +42,16 @@ def csrf_token(session_secret: str) -> str:
     return hmac.new(session_secret.encode(), b"robustar csrf", hashlib.sha256).hexdigest()
 
 
-def issue(session: Session, user: User, kind: Kind, label: str = "") -> str:
+def issue(session: Session, user: User, kind: Kind, label: str = "") -> tuple[TokenInfo, str]:
     """A new secret for `user`; returned once, stored only as its digest."""
     secret = (TOKEN_PREFIX if kind == "token" else "") + secrets.token_urlsafe(32)
     expires = utcnow() + SESSION_LIFETIME if kind == "session" else None
-    session.add(
-        Credential(
-            user_id=user.id, kind=kind, label=label, secret_hash=digest(secret), expires_at=expires
-        )
+    row = Credential(
+        user_id=user.id, kind=kind, label=label, secret_hash=digest(secret), expires_at=expires
     )
+    session.add(row)
     session.flush()
-    return secret
+    return TokenInfo(row.id, row.label, row.created_at), secret
 
 
 def resolve(session: Session, secret: str, kind: Kind) -> User | None:

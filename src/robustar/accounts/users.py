@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from robustar.db.tables import User
@@ -89,6 +89,23 @@ def add_user(session: Session, name: str, role: str, password: str) -> User:
     session.add(row)
     session.flush()
     return row
+
+
+def active_admin(row: User) -> bool:
+    return row.role == "admin" and not row.disabled
+
+
+def keep_an_admin(session: Session, changed: str) -> None:
+    """Refuse a change that leaves no enabled admin (nobody could manage accounts then)."""
+    session.flush()
+    left = session.scalar(
+        select(func.count()).where(User.role == "admin", User.disabled == false())
+    )
+    if not left:
+        raise DataError(
+            f"{changed} is the last enabled admin",
+            "make another account admin first (robustar users set-role DIR NAME admin)",
+        )
 
 
 def set_password(row: User, password: str) -> None:

@@ -10,7 +10,6 @@ Create Date: 2026-12-15
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0011"
 down_revision = "0009"
 branch_labels = None
