@@ -11,12 +11,14 @@ changes, and writes each successful change to the audit log.
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from robustar.accounts import Accounts, actor
@@ -149,3 +151,29 @@ ADMIN = [Depends(require("admin"))]
 AnyoneDep = Annotated[Principal | None, Depends(require(None))]
 ViewerDep = Annotated[Principal, Depends(require("viewer"))]
 AdminDep = Annotated[Principal, Depends(require("admin"))]
+
+
+def declared_roles(app: FastAPI) -> dict[tuple[str, str], list[Role | None]]:
+    """(method, path) of every API route → the roles its checks require (exactly one each,
+    tests/test_roles.py asserts; None: public)."""
+    found: dict[tuple[str, str], list[Role | None]] = {}
+    for route in _api_routes(app.routes):
+        checks = {d.call for d in _walk(route.dependant) if isinstance(d.call, RoleCheck)}
+        for method in route.methods:
+            found[(method, route.path)] = [c.role for c in checks]
+    return found
+
+
+def _api_routes(routes: list[Any]) -> Iterator[Any]:
+    """APIRoutes, flattened (FastAPI keeps included routers as branches since 0.13x)."""
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            yield from route.effective_route_contexts()
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def _walk(dependant: Dependant) -> Iterator[Dependant]:
+    for child in dependant.dependencies:
+        yield child
+        yield from _walk(child)
