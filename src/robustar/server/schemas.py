@@ -171,6 +171,10 @@ class MaskVersion(Schema):
     created_at: datetime
     pixels: int
     is_current: bool
+    legacy_author: bool = Field(
+        description="the author is an operating-system account name (local mode, or a save "
+        "from before team mode), not a team account"
+    )
 
 
 class ClassProgress(Schema):
