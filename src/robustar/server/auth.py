@@ -31,8 +31,8 @@ from robustar.server.team import CSRF_HEADER, SESSION_COOKIE
 BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="a personal API token (team mode): 'robustar users token DIR NAME', or the "
-    "page's account menu",
+    description="a personal API token (team mode): 'robustar users token DIR NAME' or "
+    "POST /auth/tokens",
 )
 COOKIE = APIKeyCookie(
     name=SESSION_COOKIE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from typing import Any, Literal
+from urllib.parse import quote
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -34,7 +35,12 @@ def _png(image: Image.Image | np.ndarray, headers: dict[str, str] | None = None)
 
 
 def _mask_headers(info: MaskVersion) -> dict[str, str]:
-    return {"X-Mask-Version": str(info.version), "Cache-Control": "no-store"}
+    """The version and who saved it (percent-encoded: an OS account name may be any text)."""
+    return {
+        "X-Mask-Version": str(info.version),
+        "X-Mask-Author": quote(info.author, safe=""),
+        "Cache-Control": "no-store",
+    }
 
 
 async def _upload(request: Request) -> bytes:
