@@ -40,9 +40,7 @@ def save_as(demo: Workspace, name: str, image_id: int, filled: bool) -> None:
         demo.masks.set(image_id, np.full((image.height, image.width), filled))
 
 
-def test_annotator_sees_who_saved_and_saves_as_herself(
-    page: Page, demo: Workspace, shoot
-) -> None:
+def test_annotator_sees_who_saved_and_saves_as_herself(page: Page, demo: Workspace, shoot) -> None:
     image = demo.images("train", limit=1)[0]
     save_as(demo, "ada", image.id, False)
     sign_in(page, "annotator")
