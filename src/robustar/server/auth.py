@@ -148,6 +148,8 @@ def require(role: Role | None) -> RoleCheck:
 
 
 PUBLIC = [Depends(require(None))]
+# a public route's openapi_extra: FastAPI appends it to the schemes, "or none at all"
+OPTIONAL_CREDENTIALS: dict[str, Any] = {"security": [{}]}
 VIEWER = [Depends(require("viewer"))]
 ANNOTATOR = [Depends(require("annotator"))]
 ADMIN = [Depends(require("admin"))]

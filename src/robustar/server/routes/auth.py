@@ -12,7 +12,7 @@ from robustar.accounts import TokenInfo
 from robustar.accounts.users import Role
 from robustar.errors import DataError
 from robustar.server import schemas, team
-from robustar.server.auth import PUBLIC, AnyoneDep, Principal, ViewerDep
+from robustar.server.auth import OPTIONAL_CREDENTIALS, PUBLIC, AnyoneDep, Principal, ViewerDep
 from robustar.server.deps import WorkspaceDep
 from robustar.server.limiter import Limiter
 from robustar.server.params import Id
@@ -72,12 +72,18 @@ def _team_only(request: Request) -> None:
         )
 
 
-@router.get("/me", response_model=Me, dependencies=PUBLIC)
+@router.get("/me", response_model=Me, dependencies=PUBLIC, openapi_extra=OPTIONAL_CREDENTIALS)
 def me(request: Request, principal: AnyoneDep) -> Me:
     return _me(request, principal)
 
 
-@router.post("/login", response_model=Me, dependencies=PUBLIC, responses=TOO_MANY)
+@router.post(
+    "/login",
+    response_model=Me,
+    dependencies=PUBLIC,
+    openapi_extra=OPTIONAL_CREDENTIALS,
+    responses=TOO_MANY,
+)
 def login(request: Request, response: Response, workspace: WorkspaceDep, body: LoginRequest) -> Me:
     """Start a session: sets the HttpOnly session cookie and the CSRF cookie, whose value
     every change sends back as the X-CSRF-Token header."""
@@ -109,7 +115,7 @@ def login(request: Request, response: Response, workspace: WorkspaceDep, body: L
     return Me(team=True, name=user.name, role=user.role)
 
 
-@router.post("/logout", status_code=204, dependencies=PUBLIC)
+@router.post("/logout", status_code=204, dependencies=PUBLIC, openapi_extra=OPTIONAL_CREDENTIALS)
 def logout(request: Request, response: Response, workspace: WorkspaceDep) -> Response:
     """End this session (its cookie stops working everywhere at once)."""
     secret = request.cookies.get(team.SESSION_COOKIE)

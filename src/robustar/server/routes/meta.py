@@ -8,13 +8,18 @@ from fastapi import APIRouter
 
 from robustar import __version__
 from robustar.server import schemas
-from robustar.server.auth import PUBLIC, VIEWER
+from robustar.server.auth import OPTIONAL_CREDENTIALS, PUBLIC, VIEWER
 from robustar.server.deps import WorkspaceDep
 
 router = APIRouter(tags=["workspace"])
 
 
-@router.get("/health", response_model=schemas.Health, dependencies=PUBLIC)
+@router.get(
+    "/health",
+    response_model=schemas.Health,
+    dependencies=PUBLIC,
+    openapi_extra=OPTIONAL_CREDENTIALS,
+)
 def health() -> schemas.Health:
     return schemas.Health(status="ok", version=__version__)
 
