@@ -166,6 +166,23 @@ class ServerConfig(_Section):
         "'Authorization: Bearer <token>' to change anything; env ROBUSTAR_TOKEN overrides it",
     )
     max_upload_mb: Annotated[int, Field(ge=1, le=65536)] = 1024
+    team: bool = Field(
+        default=False,
+        description="team mode: accounts with roles, sign-in, authorship (README 'Team mode'); "
+        "needs an admin account, allowed_hosts, and TLS or a trusted proxy",
+    )
+    tls_certfile: str | None = Field(default=None, description="TLS certificate (PEM) to serve")
+    tls_keyfile: str | None = Field(default=None, description="its private key (PEM)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of a reverse proxy that terminates TLS in front of the server; "
+        "its X-Forwarded-For and X-Forwarded-Proto headers are believed",
+    )
+    insecure_http: bool = Field(
+        default=False,
+        description="team mode over plain HTTP (a trusted LAN only): passwords and session "
+        "cookies cross the network readable; 'robustar serve --insecure-http' sets it",
+    )
 
     @field_validator("allowed_hosts")
     @classmethod

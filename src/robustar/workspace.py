@@ -16,6 +16,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from robustar.accounts import Accounts
 from robustar.annotations.coverage import Coverage
 from robustar.annotations.masks import Masks
 from robustar.config import (
@@ -153,6 +154,7 @@ class Workspace:
         )
         self.guard = Guard(self.images_store, self.model_store, self.predictor, self.repair)
         self.jobs = Jobs(self)
+        self.accounts = Accounts(self.db)
 
     # ----- lifecycle -------------------------------------------------------------------------
 

@@ -925,6 +925,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Me */
+        get: operations["me_api_v1_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Start a session: sets the HttpOnly session cookie and the CSRF cookie, whose value
+         *     every change sends back as the X-CSRF-Token header.
+         */
+        post: operations["login_api_v1_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description End this session (its cookie stops working everywhere at once).
+         */
+        post: operations["logout_api_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tokens
+         * @description Your personal API tokens (never their secrets).
+         */
+        get: operations["tokens_api_v1_auth_tokens_get"];
+        put?: never;
+        /**
+         * New Token
+         * @description A token for your scripts, sent as 'Authorization: Bearer <token>'; it has your role.
+         */
+        post: operations["new_token_api_v1_auth_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke Token */
+        delete: operations["revoke_token_api_v1_auth_tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Users */
+        get: operations["list_users_api_v1_users_get"];
+        put?: never;
+        /** Add User */
+        post: operations["add_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change User
+         * @description Role, enabled or disabled, password; none may leave the team without an admin.
+         */
+        patch: operations["change_user_api_v1_users__name__patch"];
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit
+         * @description State changes, newest first: who (an account, or an OS account name), what, when.
+         */
+        get: operations["audit_api_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1022,6 +1179,31 @@ export interface components {
              * @default false
              */
             fresh: boolean;
+        };
+        /** AuditInfo */
+        AuditInfo: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            /** Account */
+            account: boolean;
+            /** Action */
+            action: string;
+            /** Target */
+            target: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Total */
+            total: number;
+            /** Items */
+            items: components["schemas"]["AuditInfo"][];
         };
         /**
          * AutoAnnotate
@@ -1520,6 +1702,8 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /** Created By */
+            created_by?: string | null;
         };
         /**
          * KeptVersion
@@ -1532,6 +1716,13 @@ export interface components {
             name: string;
             /** Reasons */
             reasons: string[];
+        };
+        /** LoginRequest */
+        LoginRequest: {
+            /** Name */
+            name: string;
+            /** Password */
+            password: string;
         };
         /**
          * MaskCoverage
@@ -1582,6 +1773,24 @@ export interface components {
             pixels: number;
             /** Is Current */
             is_current: boolean;
+            /**
+             * Legacy Author
+             * @description the author is an operating-system account name (local mode, or a save from before team mode), not a team account
+             */
+            legacy_author: boolean;
+        };
+        /**
+         * Me
+         * @description Who the page is: in local mode the OS account (admin), in team mode the signed-in
+         *     account, or no one (name and role null).
+         */
+        Me: {
+            /** Team */
+            team: boolean;
+            /** Name */
+            name: string | null;
+            /** Role */
+            role: ("viewer" | "annotator" | "admin") | null;
         };
         /** MethodInfo */
         MethodInfo: {
@@ -1694,6 +1903,35 @@ export interface components {
             next_id: number | null;
         };
         /**
+         * NewToken
+         * @description The token itself appears only in this answer; it is stored hashed.
+         */
+        NewToken: {
+            /** Id */
+            id: number;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Token */
+            token: string;
+        };
+        /** NewUser */
+        NewUser: {
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "annotator" | "admin";
+            /** Password */
+            password: string;
+        };
+        /**
          * OptionInfo
          * @description One option as published: its JSON-schema type, default and allowed values.
          */
@@ -1764,6 +2002,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Reviewed By */
+            reviewed_by?: string | null;
         };
         /** ProposalPage */
         ProposalPage: {
@@ -2209,6 +2449,30 @@ export interface components {
              */
             images: components["schemas"]["ImageDetail"][];
         };
+        /**
+         * TokenInfo
+         * @description A personal API token as listed: never its secret.
+         */
+        TokenInfo: {
+            /** Id */
+            id: number;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** TokenRequest */
+        TokenRequest: {
+            /**
+             * Label
+             * @description what the token is for
+             * @default
+             */
+            label: string;
+        };
         /** TrainRequest */
         TrainRequest: {
             /**
@@ -2243,6 +2507,40 @@ export interface components {
              * @default true
              */
             predict: boolean;
+        };
+        /**
+         * UserChange
+         * @description Only what is given changes.
+         */
+        UserChange: {
+            /** Role */
+            role?: ("viewer" | "annotator" | "admin") | null;
+            /**
+             * Disabled
+             * @description disabling ends its sessions
+             */
+            disabled?: boolean | null;
+            /** Password */
+            password?: string | null;
+        };
+        /** UserInfo */
+        UserInfo: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "annotator" | "admin";
+            /** Disabled */
+            disabled: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** Verdict */
         Verdict: {
@@ -2330,7 +2628,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2339,7 +2637,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2404,7 +2702,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2413,7 +2711,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2478,7 +2776,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2487,7 +2785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2552,7 +2850,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2561,7 +2859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2628,7 +2926,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2637,7 +2935,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2712,7 +3010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2721,7 +3019,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2788,7 +3086,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2797,7 +3095,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2864,7 +3162,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2873,7 +3171,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2944,7 +3242,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2953,7 +3251,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3020,7 +3318,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3029,7 +3327,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3120,7 +3418,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3129,7 +3427,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3198,7 +3496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3207,7 +3505,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3298,7 +3596,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3307,7 +3605,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3387,7 +3685,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3396,7 +3694,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3475,7 +3773,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3484,7 +3782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3553,7 +3851,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3562,7 +3860,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3640,7 +3938,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3649,7 +3947,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3724,7 +4022,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3733,7 +4031,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3810,7 +4108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3819,7 +4117,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3891,7 +4189,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,7 +4198,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3978,7 +4276,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3987,7 +4285,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4058,7 +4356,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4067,7 +4365,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4132,7 +4430,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4141,7 +4439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4212,7 +4510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4221,7 +4519,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4288,7 +4586,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4297,7 +4595,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4365,7 +4663,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4374,7 +4672,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4443,7 +4741,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4452,7 +4750,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4522,7 +4820,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4531,7 +4829,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4598,7 +4896,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4607,7 +4905,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4675,7 +4973,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4684,7 +4982,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4773,7 +5071,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4782,7 +5080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4868,7 +5166,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4877,7 +5175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4942,7 +5240,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4951,7 +5249,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5018,7 +5316,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5027,7 +5325,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5096,7 +5394,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5105,7 +5403,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5174,7 +5472,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5183,7 +5481,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5252,7 +5550,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5261,7 +5559,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5328,7 +5626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5337,7 +5635,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5404,7 +5702,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5413,7 +5711,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5484,7 +5782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5493,7 +5791,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5568,7 +5866,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5577,7 +5875,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5645,7 +5943,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5654,7 +5952,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5726,7 +6024,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5735,7 +6033,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5800,7 +6098,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5809,7 +6107,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5881,7 +6179,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5890,7 +6188,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5961,7 +6259,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5970,7 +6268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,7 +6333,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6044,7 +6342,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6113,7 +6411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6122,7 +6420,777 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    me_api_v1_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    login_api_v1_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins: wait */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout_api_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tokens_api_v1_auth_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    new_token_api_v1_auth_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewToken"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_token_api_v1_auth_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users_api_v1_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_user_api_v1_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewUser"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_user_api_v1_users__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audit_api_v1_audit_get: {
+        parameters: {
+            query?: {
+                /** @description only this account's */
+                actor?: string | null;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6192,7 +7260,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6201,7 +7269,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6274,7 +7342,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change without the configured Bearer token */
+            /** @description not signed in (team mode), or a change without the configured token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6283,7 +7351,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a change from another site (see server.security) */
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -2,6 +2,13 @@
 import type {
   AnnotationProgress,
   Attributions,
+  AuditPage,
+  Me,
+  NewToken,
+  NewUser,
+  TokenInfo,
+  UserChange,
+  UserInfo,
   Comparison,
   ConflictBody,
   DiskReport,
@@ -72,26 +79,56 @@ export async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message, fix, currentVersion);
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The value of a cookie the server set for the page (team mode's CSRF token). */
+export function cookie(name: string): string | null {
+  const found = document.cookie.split("; ").find((item) => item.startsWith(`${name}=`));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
+}
+
+/** Team mode: every change carries the session's CSRF token (double submit). */
+export function withCsrf(init: RequestInit = {}): RequestInit {
+  const token = cookie("robustar_csrf");
+  if (!token || SAFE_METHODS.has((init.method ?? "GET").toUpperCase())) return init;
+  const headers = new Headers(init.headers);
+  headers.set("x-csrf-token", token);
+  return { ...init, headers };
+}
+
+/** Called with every 401 (team mode: signed out, or the session ended); the router sets it. */
+export const onSignedOut: { handler: (() => void) | null } = { handler: null };
+
 async function send(path: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(API + path, init);
+    response = await fetch(API + path, withCsrf(init));
   } catch {
     throw new ApiError(0, "The Robustar server cannot be reached.", "Is `robustar serve` running?");
   }
+  if (response.status === 401 && !path.startsWith("/auth/")) onSignedOut.handler?.();
   if (!response.ok) throw await errorFrom(response);
   return response;
+}
+
+function json(method: string, body: unknown): RequestInit {
+  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   return (await (await send(path, init)).json()) as T;
 }
 
-/** A mask PNG and its version, or null when the image has no mask of that kind yet (204). */
-async function mask(id: number, kind: MaskKind): Promise<{ version: number; png: Blob } | null> {
+/** A mask PNG, its version and who saved it, or null when the image has no mask of that kind
+ * yet (204). */
+async function mask(id: number, kind: MaskKind): Promise<{ version: number; author: string; png: Blob } | null> {
   const response = await send(`/images/${id}/masks/${kind}`);
   if (response.status === 204) return null;
-  return { version: Number(response.headers.get("x-mask-version")), png: await response.blob() };
+  return {
+    version: Number(response.headers.get("x-mask-version")),
+    author: decodeURIComponent(response.headers.get("x-mask-author") ?? ""),
+    png: await response.blob(),
+  };
 }
 
 /** An attribution method's registered name (GET /methods lists them; "": the server's default). */
@@ -104,6 +141,18 @@ export interface IndexOptions {
 }
 
 export const api = {
+  me: () => request<Me>("/auth/me"),
+  login: (name: string, password: string) => request<Me>("/auth/login", json("POST", { name, password })),
+  logout: () => send("/auth/logout", { method: "POST" }),
+  tokens: () => request<TokenInfo[]>("/auth/tokens"),
+  newToken: (label: string) => request<NewToken>("/auth/tokens", json("POST", { label })),
+  revokeToken: (id: number) => send(`/auth/tokens/${id}`, { method: "DELETE" }),
+  users: () => request<UserInfo[]>("/users"),
+  addUser: (body: NewUser) => request<UserInfo>("/users", json("POST", body)),
+  changeUser: (name: string, change: UserChange) =>
+    request<UserInfo>(`/users/${encodeURIComponent(name)}`, json("PATCH", change)),
+  audit: (page = 1, actor: string | null = null) =>
+    request<AuditPage>(withParams("/audit", { page, page_size: 100, actor })),
   workspace: () => request<WorkspaceInfo>("/workspace"),
   methods: () => request<Methods>("/methods"),
   models: () => request<ModelVersion[]>("/models"),

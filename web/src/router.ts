@@ -1,5 +1,10 @@
 import { createRouter, createWebHistory } from "vue-router";
+import { onSignedOut } from "./api";
+import { can, forget, whoAmI } from "./session";
 import AnnotateView from "./views/AnnotateView.vue";
+import AuditView from "./views/AuditView.vue";
+import LoginView from "./views/LoginView.vue";
+import UsersView from "./views/UsersView.vue";
 import GalleryView from "./views/GalleryView.vue";
 import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
@@ -21,6 +26,24 @@ export const router = createRouter({
     { path: "/review", name: "review", component: ReviewView },
     { path: "/suspicious", name: "suspicious", component: SuspiciousView },
     { path: "/train", name: "train", component: TrainView },
+    { path: "/login", name: "login", component: LoginView, meta: { public: true } },
+    { path: "/users", name: "users", component: UsersView, meta: { admin: true } },
+    { path: "/audit", name: "audit", component: AuditView, meta: { admin: true } },
     { path: "/:rest(.*)", redirect: "/" },
   ],
 });
+
+// Team mode: no page but the sign-in before signing in; admin pages for admins only.
+router.beforeEach(async (to) => {
+  const me = await whoAmI().catch(() => null);
+  if (!me?.team || to.meta.public) return true;
+  if (me.name === null) return { name: "login", query: { next: to.fullPath } };
+  if (to.meta.admin && !can("admin")) return "/";
+  return true;
+});
+
+onSignedOut.handler = () => {
+  forget();
+  const here = router.currentRoute.value;
+  if (!here.meta.public) void router.push({ name: "login", query: { next: here.fullPath } });
+};

@@ -40,6 +40,15 @@ export type SuspiciousQueue = Schemas["SuspiciousQueue"];
 export type DiskReport = Schemas["DiskReport"];
 export type GcRequest = Schemas["GcRequest"];
 export type GcResult = Schemas["GcResult"];
+export type Me = Schemas["Me"];
+export type Role = NonNullable<Me["role"]>;
+export type UserInfo = Schemas["UserInfo"];
+export type NewUser = Schemas["NewUser"];
+export type UserChange = Schemas["UserChange"];
+export type TokenInfo = Schemas["TokenInfo"];
+export type NewToken = Schemas["NewToken"];
+export type AuditPage = Schemas["AuditPage"];
+export type AuditInfo = Schemas["AuditInfo"];
 
 /** What a finished training job leaves in `result` (the schema only says "an object"). */
 export interface TrainResult {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from robustar.accounts import actor
 from robustar.annotations import assist, proposals, store
 from robustar.annotations.coverage import Coverage, annotated_counts, judge
 from robustar.annotations.maskfile import as_binary
@@ -32,7 +32,6 @@ from robustar.errors import ConflictError, DataError, NotFoundError
 from robustar.predict.browse import Browser
 from robustar.progress import ProgressCallback, report
 
-LOCAL_AUTHOR = getpass.getuser() or "local"
 SET_ATTEMPTS = 5  # `set` overwrites: a save lost to a concurrent one is tried again
 
 
@@ -87,11 +86,13 @@ class Masks:
         base_version: int | None = None,
         author: str | None = None,
     ) -> store.MaskVersion:
-        """Save a new version; ConflictError unless `base_version` is the current version."""
+        """Save a new version; ConflictError unless `base_version` is the current version.
+        The author is the acting account (the OS account outside team mode) unless given."""
         mask = as_binary(np.asarray(mask), "the mask")
+        by = actor.current() if author is None else actor.Actor(author)
         with self._db.session() as session:
             return store.save_mask(
-                session, self._root, image_id, kind, mask, base_version, author or LOCAL_AUTHOR
+                session, self._root, image_id, kind, mask, base_version, by.name, by.user_id
             )
 
     def set(self, image_id: int, mask: np.ndarray, kind: str = "spurious") -> store.MaskVersion:
@@ -210,7 +211,7 @@ class Masks:
         self, proposal_id: int, edited: np.ndarray | None = None, store: bool = True
     ) -> ProposalInfo:
         mask = None if edited is None else as_binary(np.asarray(edited), "the edited mask")
-        return proposals.review(self._db, self._root, proposal_id, True, mask, LOCAL_AUTHOR, store)
+        return proposals.review(self._db, self._root, proposal_id, True, mask, store)
 
     def reject(self, proposal_id: int) -> ProposalInfo:
         return proposals.review(self._db, self._root, proposal_id, False)
@@ -295,6 +296,7 @@ class Masks:
         if chosen.dry_run:
             return plan.report
         run.check(plan, "the upload" if isinstance(given, bytes) else str(given), chosen)
+        by = actor.current()
         with self._db.session() as session:
             for done, (image_id, mask) in enumerate(plan.changed.items()):
                 row = store.current_row(session, image_id, chosen.kind)
@@ -305,7 +307,8 @@ class Masks:
                     chosen.kind,
                     mask,
                     None if row is None else row.version,
-                    LOCAL_AUTHOR,
+                    by.name,
+                    by.user_id,
                 )
                 report(progress, "store masks", done + 1, len(plan.changed))
         return plan.report.model_copy(update={"stored": len(plan.changed)})

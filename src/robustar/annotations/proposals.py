@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from robustar.accounts import actor
 from robustar.annotations.maskfile import read_mask, write_mask
 from robustar.annotations.store import current_row, save_mask
 from robustar.db.session import Database
@@ -85,6 +86,7 @@ class ProposalInfo:
     pixels: int
     status: str
     created_at: datetime
+    reviewed_by: str | None = None
 
 
 def _info(row: Proposal) -> ProposalInfo:
@@ -97,6 +99,7 @@ def _info(row: Proposal) -> ProposalInfo:
         row.pixels,
         row.status,
         row.created_at,
+        row.reviewed_by,
     )
 
 
@@ -184,12 +187,13 @@ def review(
     proposal_id: int,
     accept: bool,
     edited: np.ndarray | None = None,
-    author: str = "local",
     store: bool = True,
 ) -> ProposalInfo:
     """Accept (as the next mask version, optionally edited) or reject a pending proposal.
     `store=False` only records the decision (the page saved its edited mask itself). The same
-    decision again is answered with the proposal as it is (a second click, a retried request)."""
+    decision again is answered with the proposal as it is (a second click, a retried request).
+    The reviewer, and the new mask version's author, is the acting account."""
+    by = actor.current()
     status = "accepted" if accept else "rejected"
     with db.session() as session:
         row = _get(session, proposal_id)
@@ -210,8 +214,10 @@ def review(
                 row.kind,
                 mask,
                 None if current is None else current.version,
-                author,
+                by.name,
+                by.user_id,
             )
         row.status = status
         row.reviewed_at = utcnow()
+        row.reviewed_by = by.name
         return _info(row)

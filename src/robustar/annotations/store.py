@@ -37,11 +37,19 @@ class MaskVersion:
     created_at: datetime
     pixels: int
     is_current: bool
+    legacy_author: bool  # `author` is an OS account name (local mode, or before team mode)
 
 
 def to_info(row: Mask) -> MaskVersion:
     return MaskVersion(
-        row.image_id, row.kind, row.version, row.author, row.created_at, row.pixels, row.is_current
+        row.image_id,
+        row.kind,
+        row.version,
+        row.author,
+        row.created_at,
+        row.pixels,
+        row.is_current,
+        row.user_id is None,
     )
 
 
@@ -59,6 +67,7 @@ def save_mask(
     mask: np.ndarray,
     base_version: int | None,
     author: str,
+    user_id: int | None = None,
 ) -> MaskVersion:
     """Store `mask` as the next version. `base_version` is the version the edit started from
     (None: there was none); anything else current means someone saved in between. The version
@@ -90,6 +99,7 @@ def save_mask(
         kind=kind,
         version=version,
         author=author,
+        user_id=user_id,
         pixels=int(np.count_nonzero(mask)),
         file=relative,
         is_current=True,
@@ -100,12 +110,12 @@ def save_mask(
 
 
 def _check_base(session: Session, image_id: int, kind: str, base: int | None) -> None:
-    current = session.scalar(
-        select(Mask.version).where(Mask.image_id == image_id, Mask.kind == kind, Mask.is_current)
-    )
+    row = current_row(session, image_id, kind)
+    current = None if row is None else row.version
     if current != base:
+        by = "" if row is None else f" (saved by {row.author} at {row.created_at:%H:%M} UTC)"
         raise ConflictError(
-            f"the {kind} mask of image {image_id} is at version {current}, but this edit "
+            f"the {kind} mask of image {image_id} is at version {current}{by}, but this edit "
             f"started from version {base}",
             "reload the mask to see the other change, or save again based on the current "
             "version to overwrite it",

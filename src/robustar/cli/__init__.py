@@ -22,6 +22,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     run_commands,
     search_commands,
     tile_commands,
+    user_commands,
     workspace_commands,
 )
 from robustar.cli.common import app, console

@@ -39,7 +39,12 @@ app.add_typer(proposals_app, name="proposals")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(
+    help="Team accounts: add, list, set-role, disable, enable, password, token, revoke.",
+    no_args_is_help=True,
+)
 app.add_typer(runs_app, name="runs")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 stdout = Console()
 

@@ -445,9 +445,24 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default: [server] host, 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default: [server] port, 8000")] = None,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="run queued jobs")] = True,
+    team: Annotated[
+        bool, typer.Option("--team", help="team mode: accounts and roles ([server] team)")
+    ] = False,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="team mode without TLS or a trusted proxy: only on a trusted LAN",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the web app and the REST API (docs at /api/docs), with a job worker beside it."""
-    _serve(open_workspace(directory), host, port, worker)
+    """Serve the web app and the REST API (docs at /api/docs), with a job worker beside it.
+    With --team, people sign in with accounts ('robustar users add'); README 'Team mode'."""
+    workspace = open_workspace(directory)
+    settings = workspace.config.server
+    settings.team = settings.team or team
+    settings.insecure_http = settings.insecure_http or insecure_http
+    _serve(workspace, host, port, worker)
 
 
 def _serve(workspace: Workspace, host: str | None, port: int | None, worker: bool = True) -> None:
@@ -458,19 +473,38 @@ def _serve(workspace: Workspace, host: str | None, port: int | None, worker: boo
     from robustar.jobs.supervisor import WorkerProcess
     from robustar.server.app import create_app
 
-    host = host or workspace.config.server.host
-    port = port or workspace.config.server.port
+    settings = workspace.config.server
+    host = host or settings.host
+    port = port or settings.port
+    app = create_app(workspace)  # team mode refuses here, before anything starts
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: serving on {host}, reachable from other machines")
+    if settings.team and settings.insecure_http and not settings.tls_certfile:
+        console.print(
+            "[yellow]warning[/]: team mode over plain HTTP (--insecure-http): passwords and "
+            "session cookies cross the network readable; use it on a trusted LAN only"
+        )
     # uvicorn shuts down on SIGTERM, then raises it again: exit through `finally`, so the
     # worker is stopped too, rather than die there and leave it training.
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     supervisor = WorkerProcess(workspace.root, workspace.session, console.print)
+    scheme = "https" if settings.tls_certfile else "http"
     try:
         if worker:  # a separate process, so training never blocks the server
             supervisor.start()
-        console.print(f"serving {workspace.root} on http://{host}:{port} (API docs: /api/docs)")
-        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+        mode = " in team mode" if settings.team else ""
+        console.print(
+            f"serving {workspace.root}{mode} on {scheme}://{host}:{port} (API: /api/docs)"
+        )
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=settings.tls_certfile,
+            ssl_keyfile=settings.tls_keyfile,
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        )
     finally:
         supervisor.stop()
 

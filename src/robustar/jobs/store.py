@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
+from robustar.accounts import actor
 from robustar.db.tables import Job, utcnow
 from robustar.errors import DataError, NotFoundError
 
@@ -56,6 +57,7 @@ class JobInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    created_by: str | None = None  # who queued it (None: before team accounts existed)
 
 
 def to_info(row: Job) -> JobInfo:
@@ -74,6 +76,7 @@ def to_info(row: Job) -> JobInfo:
         row.created_at,
         row.started_at,
         row.finished_at,
+        row.created_by,
     )
 
 
@@ -89,7 +92,14 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def submit(session: Session, kind: str, params: dict[str, Any]) -> Job:
-    row = Job(kind=kind, params=params, status="queued", log="", result={})
+    row = Job(
+        kind=kind,
+        params=params,
+        status="queued",
+        log="",
+        result={},
+        created_by=actor.current().name,
+    )
     session.add(row)
     session.flush()
     return row

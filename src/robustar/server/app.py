@@ -13,8 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from robustar import __version__
 from robustar.errors import ConflictError, NotFoundError, RobustarError, validation_problems
-from robustar.server import security
+from robustar.server import security, team
 from robustar.server.routes import (
+    admin,
+    auth,
     explain,
     housekeeping,
     images,
@@ -58,7 +60,8 @@ def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
 def _http_error(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own errors (405, unknown paths, oversized uploads) as {detail, fix}."""
     assert isinstance(error, StarletteHTTPException)
-    body = {"detail": str(error.detail), "fix": None}
+    given = error.detail if isinstance(error.detail, dict) else {"detail": str(error.detail)}
+    body = {"detail": str(given["detail"]), "fix": given.get("fix")}
     headers, status = dict(error.headers or {}), error.status_code
     if status == 405:
         allowed = _allowed_methods(request)
@@ -97,7 +100,7 @@ def api_app() -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
-    for module in (*routers, housekeeping):
+    for module in (*routers, housekeeping, auth, admin):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)
@@ -108,9 +111,15 @@ def api_app() -> FastAPI:
 
 
 def create_app(workspace: Workspace) -> FastAPI:
+    """The app for `workspace`; in team mode ([server] team) only once its conditions hold."""
+    settings = workspace.config.server
+    if settings.team:
+        team.check(settings, workspace.accounts)
     app = api_app()
     app.state.workspace = workspace
-    security.install(app, workspace.config.server)
+    app.state.team = settings.team
+    app.state.login_limits = auth.LoginLimits()
+    security.install(app, settings)
 
     if (STATIC_DIR / "index.html").is_file():
         serve_web_app(app)

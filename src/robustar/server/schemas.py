@@ -171,6 +171,10 @@ class MaskVersion(Schema):
     created_at: datetime
     pixels: int
     is_current: bool
+    legacy_author: bool = Field(
+        description="the author is an operating-system account name (local mode, or a save "
+        "from before team mode), not a team account"
+    )
 
 
 class ClassProgress(Schema):
@@ -229,8 +233,15 @@ class ProposalPage(Schema):
 # OpenAPI `responses=` entries, declared once and shared by the routes.
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a request the workspace cannot carry out"},
-    401: {"model": ErrorBody, "description": "a change without the configured Bearer token"},
-    403: {"model": ErrorBody, "description": "a change from another site (see server.security)"},
+    401: {
+        "model": ErrorBody,
+        "description": "not signed in (team mode), or a change without the configured token",
+    },
+    403: {
+        "model": ErrorBody,
+        "description": "a role that may not (team mode), a change from another site or "
+        "without the CSRF token",
+    },
     404: {"model": ErrorBody, "description": "no such image, version, mask, job or proposal"},
     413: {"model": ErrorBody, "description": "a body larger than the route accepts"},
     422: {"model": ErrorBody, "description": "malformed parameters or body, field by field"},

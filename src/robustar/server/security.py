@@ -50,7 +50,9 @@ class BodyTooLarge(HTTPException):
 
 def install(app: FastAPI, settings: ServerConfig) -> None:
     """Put the checks in front of `app` with the workspace's [server] settings."""
-    app.add_middleware(Guard, settings=settings, token=server_token(settings))
+    # team mode: personal tokens, checked per route (robustar.server.auth), not a shared one
+    token = None if settings.team else server_token(settings)
+    app.add_middleware(Guard, settings=settings, token=token)
     app.add_exception_handler(BodyTooLarge, _too_large)
 
 

@@ -20,6 +20,7 @@ from robustar.explain.attributor import QUEUE_SIZE, Ordering, Suspect
 from robustar.explain.saliency import DEFAULT_METHOD as DEFAULT_SALIENCY
 from robustar.explain.saliency import SALIENCY
 from robustar.server import schemas
+from robustar.server.auth import ADMIN, VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import MAX_ID, Id
 
@@ -27,7 +28,12 @@ router = APIRouter(tags=["explain"])
 Method = Annotated[str, SALIENCY.one_of]  # the registered names (GET /methods)
 
 
-@router.get("/images/{image_id}/saliency", responses=schemas.PNG, response_class=Response)
+@router.get(
+    "/images/{image_id}/saliency",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=VIEWER,
+)
 def image_saliency(
     workspace: WorkspaceDep,
     image_id: Id,
@@ -50,7 +56,12 @@ def image_saliency(
     return Response(workspace.explain.render(found), media_type="image/png", headers=headers)
 
 
-@router.get("/models/{version}/activation/{target}", responses=schemas.PNG, response_class=Response)
+@router.get(
+    "/models/{version}/activation/{target}",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=VIEWER,
+)
 def activation(workspace: WorkspaceDep, version: Id, target: Id) -> Response:
     """An input the version scores as `target` as strongly as it can (at the model's size)."""
     png = workspace.explain.activation_maximisation(target, version)
@@ -127,7 +138,7 @@ class AttributionRequest(IndexOptions):
     fresh: StrictBool = False
 
 
-@router.get("/images/{image_id}/attribution", response_model=Influence)
+@router.get("/images/{image_id}/attribution", response_model=Influence, dependencies=VIEWER)
 def image_attribution(
     workspace: WorkspaceDep,
     image_id: Id,
@@ -157,14 +168,14 @@ def image_attribution(
     )
 
 
-@router.get("/attribution", response_model=list[IndexStatus])
+@router.get("/attribution", response_model=list[IndexStatus], dependencies=VIEWER)
 def attribution_status(workspace: WorkspaceDep) -> list[IndexStatus]:
     return [
         IndexStatus(**{**asdict(i), "complete": i.complete}) for i in workspace.attribution.status()
     ]
 
 
-@router.get("/attribution/suspicious", response_model=SuspiciousQueue)
+@router.get("/attribution/suspicious", response_model=SuspiciousQueue, dependencies=VIEWER)
 def suspicious(
     workspace: WorkspaceDep,
     method: AttributionMethod = DEFAULT_METHOD,
@@ -187,7 +198,7 @@ def suspicious(
     return SuspiciousQueue(status="ready", method=method, suspects=suspects, images=images)
 
 
-@router.post("/jobs/attribution", status_code=202, tags=["jobs"])
+@router.post("/jobs/attribution", status_code=202, tags=["jobs"], dependencies=ADMIN)
 def queue_attribution(workspace: WorkspaceDep, body: AttributionRequest) -> dict:
     """Queue building (or finishing) the attribution index of the current version."""
     job = workspace.jobs.submit("attribution", body.model_dump())

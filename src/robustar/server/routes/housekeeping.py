@@ -10,6 +10,7 @@ from pydantic import Field
 from robustar.housekeeping.disk import DiskReport
 from robustar.housekeeping.gc import GcResult
 from robustar.housekeeping.retention import Retention
+from robustar.server.auth import ADMIN, VIEWER
 from robustar.server.deps import WorkspaceDep
 
 router = APIRouter(tags=["housekeeping"])
@@ -21,14 +22,14 @@ class GcRequest(Retention):
     )
 
 
-@router.get("/disk", response_model=DiskReport)
+@router.get("/disk", response_model=DiskReport, dependencies=VIEWER)
 def disk_usage(workspace: WorkspaceDep) -> DiskReport:
     """Disk used by the workspace by category (database, models, runs, annotations, each
     cache, other: they add up to the total) and by model version (folder, caches, run)."""
     return workspace.disk_usage()
 
 
-@router.post("/gc", response_model=GcResult)
+@router.post("/gc", response_model=GcResult, dependencies=ADMIN)
 def collect_garbage(workspace: WorkspaceDep, body: GcRequest) -> GcResult:
     """Remove old model versions (their folders, caches and runs; rows stay, marked
     deleted), orphaned caches and runs and old finished job records under the retention rule.

@@ -11,10 +11,11 @@ from fastapi.responses import FileResponse
 from robustar.data.media import MediaFile
 from robustar.predict.gallery import ImageInfo
 from robustar.server import schemas
+from robustar.server.auth import VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, ImagePageQuery, ImageQuery
 
-router = APIRouter(prefix="/images", tags=["images"])
+router = APIRouter(prefix="/images", tags=["images"], dependencies=VIEWER)
 IMMUTABLE = "private, max-age=31536000, immutable"
 NOT_MODIFIED = {"description": "unchanged since the ETag in If-None-Match"}
 

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, TypeAdapter
 
 from robustar.jobs.store import JobInfo
+from robustar.server.auth import ADMIN, VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, Split
 from robustar.train.options import RemoteTrainOptions
@@ -44,23 +45,23 @@ class PredictRequest(BaseModel):
     version: Id | None = None
 
 
-@router.get("", response_model=list[JobInfo])
+@router.get("", response_model=list[JobInfo], dependencies=VIEWER)
 def list_jobs(workspace: WorkspaceDep) -> list[JobInfo]:
     return workspace.jobs.list()
 
 
-@router.get("/{job_id:int}", response_model=JobInfo)
+@router.get("/{job_id:int}", response_model=JobInfo, dependencies=VIEWER)
 def get_job(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.get(job_id)
 
 
-@router.post("/train", response_model=JobInfo, status_code=202)
+@router.post("/train", response_model=JobInfo, status_code=202, dependencies=ADMIN)
 def queue_training(workspace: WorkspaceDep, body: TrainRequest) -> JobInfo:
     """Queue a training run (plain or paired); the worker runs queued jobs in order."""
     return workspace.jobs.train(body.options, body.predict)
 
 
-@router.post("/repair_search", response_model=JobInfo, status_code=202)
+@router.post("/repair_search", response_model=JobInfo, status_code=202, dependencies=ADMIN)
 def queue_repair_search(workspace: WorkspaceDep, body: SearchRequest) -> JobInfo:
     """Queue a repair search: every combination of `grid` over `base` is trained as a
     candidate version (none becomes current) and one is chosen by the user's masks; the
@@ -68,17 +69,17 @@ def queue_repair_search(workspace: WorkspaceDep, body: SearchRequest) -> JobInfo
     return workspace.jobs.repair_search(body.options)
 
 
-@router.post("/predict", response_model=JobInfo, status_code=202)
+@router.post("/predict", response_model=JobInfo, status_code=202, dependencies=ADMIN)
 def queue_prediction(workspace: WorkspaceDep, body: PredictRequest) -> JobInfo:
     return workspace.jobs.submit("predict", body.model_dump())
 
 
-@router.post("/{job_id:int}/cancel", response_model=JobInfo)
+@router.post("/{job_id:int}/cancel", response_model=JobInfo, dependencies=ADMIN)
 def cancel(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.cancel(job_id)
 
 
-@router.post("/{job_id:int}/resume", response_model=JobInfo)
+@router.post("/{job_id:int}/resume", response_model=JobInfo, dependencies=ADMIN)
 def resume(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
     return workspace.jobs.resume(job_id)
 
@@ -92,6 +93,7 @@ def resume(workspace: WorkspaceDep, job_id: Id) -> JobInfo:
             "description": "an event with the job as JSON per change, then an `end` event",
         }
     },
+    dependencies=VIEWER,
 )
 async def events(workspace: WorkspaceDep, job_id: Id, request: Request) -> StreamingResponse:
     """Server-sent events: the job as JSON whenever it changes, until it has finished."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from robustar.annotations.transfer.options import ExportOptions, ImportOptions, ImportReport
+from robustar.server.auth import ANNOTATOR, VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.schemas import BINARY
 from robustar.server.security import allow_body
@@ -30,7 +31,7 @@ UPLOAD = {
 }
 
 
-@router.get("/export", response_class=Response, responses=EXPORTED)
+@router.get("/export", response_class=Response, responses=EXPORTED, dependencies=VIEWER)
 def export_masks(workspace: WorkspaceDep, options: Annotated[ExportOptions, Query()]) -> Response:
     """The current masks as a file to download: PNG (a zip of 0/255 PNGs), COCO (RLE or
     polygons) or Label Studio tasks. image_root only shapes the names written (it is compared
@@ -46,7 +47,7 @@ def export_masks(workspace: WorkspaceDep, options: Annotated[ExportOptions, Quer
     )
 
 
-@router.post("/import", response_model=ImportReport, openapi_extra=UPLOAD)
+@router.post("/import", response_model=ImportReport, openapi_extra=UPLOAD, dependencies=ANNOTATOR)
 async def import_masks(
     workspace: WorkspaceDep, request: Request, options: Annotated[ImportOptions, Query()]
 ) -> ImportReport:

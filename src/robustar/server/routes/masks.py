@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from typing import Any, Literal
+from urllib.parse import quote
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -17,6 +18,7 @@ from robustar.annotations.segmenters import HOW_TO
 from robustar.annotations.store import MaskVersion
 from robustar.jobs.store import JobInfo
 from robustar.server import schemas
+from robustar.server.auth import ANNOTATOR, VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import MAX_ID, Id
 
@@ -33,7 +35,12 @@ def _png(image: Image.Image | np.ndarray, headers: dict[str, str] | None = None)
 
 
 def _mask_headers(info: MaskVersion) -> dict[str, str]:
-    return {"X-Mask-Version": str(info.version), "Cache-Control": "no-store"}
+    """The version and who saved it (percent-encoded: an OS account name may be any text)."""
+    return {
+        "X-Mask-Version": str(info.version),
+        "X-Mask-Author": quote(info.author, safe=""),
+        "Cache-Control": "no-store",
+    }
 
 
 async def _upload(request: Request) -> bytes:
@@ -59,6 +66,7 @@ NO_MASK_YET: dict[int | str, dict[str, Any]] = {
     "/images/{image_id}/masks/{kind}",
     responses={**schemas.PNG, **NO_MASK_YET},
     response_class=Response,
+    dependencies=VIEWER,
 )
 def get_mask(
     workspace: WorkspaceDep,
@@ -82,6 +90,7 @@ def get_mask(
     response_model=schemas.MaskVersion,
     responses=schemas.CONFLICT,
     openapi_extra=schemas.PNG_BODY,
+    dependencies=ANNOTATOR,
 )
 def put_mask(
     workspace: WorkspaceDep,
@@ -99,7 +108,11 @@ def put_mask(
     return schemas.MaskVersion.model_validate(saved)
 
 
-@router.get("/images/{image_id}/masks/{kind}/versions", response_model=list[schemas.MaskVersion])
+@router.get(
+    "/images/{image_id}/masks/{kind}/versions",
+    response_model=list[schemas.MaskVersion],
+    dependencies=VIEWER,
+)
 def mask_history(workspace: WorkspaceDep, image_id: Id, kind: Kind) -> list[schemas.MaskVersion]:
     workspace.image(image_id)
     return [schemas.MaskVersion.model_validate(v) for v in workspace.masks.history(image_id, kind)]
@@ -109,6 +122,7 @@ def mask_history(workspace: WorkspaceDep, image_id: Id, kind: Kind) -> list[sche
     "/images/{image_id}/masks/{kind}/restore",
     response_model=schemas.MaskVersion,
     responses=schemas.CONFLICT,
+    dependencies=ANNOTATOR,
 )
 def restore_mask(
     workspace: WorkspaceDep,
@@ -121,7 +135,12 @@ def restore_mask(
     return schemas.MaskVersion.model_validate(restored)
 
 
-@router.get("/images/{image_id}/superpixels", responses=schemas.PNG, response_class=Response)
+@router.get(
+    "/images/{image_id}/superpixels",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=ANNOTATOR,
+)
 def superpixels(
     workspace: WorkspaceDep, image_id: Id, segments: int = Query(200, ge=2, le=5000)
 ) -> Response:
@@ -130,14 +149,19 @@ def superpixels(
     return _png(encode_labels(labels), {"X-Segments": str(int(labels.max()) + 1)})
 
 
-@router.post("/images/{image_id}/grabcut", responses=schemas.PNG, response_class=Response)
+@router.post(
+    "/images/{image_id}/grabcut",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=ANNOTATOR,
+)
 def grabcut(workspace: WorkspaceDep, image_id: Id, body: schemas.GrabCutRequest) -> Response:
     """A foreground proposal from a box and optional sure-foreground/background points."""
     mask = workspace.masks.grabcut(image_id, body.box, body.foreground, body.background)
     return _png(mask)
 
 
-@router.get("/segmentation", response_model=schemas.SegmentationInfo)
+@router.get("/segmentation", response_model=schemas.SegmentationInfo, dependencies=VIEWER)
 def segmentation(workspace: WorkspaceDep) -> schemas.SegmentationInfo:
     """Whether a segmentation model is configured, and how to configure one."""
     config = workspace.config.segmentation
@@ -148,7 +172,12 @@ def segmentation(workspace: WorkspaceDep) -> schemas.SegmentationInfo:
     )
 
 
-@router.post("/images/{image_id}/segment", responses=schemas.PNG, response_class=Response)
+@router.post(
+    "/images/{image_id}/segment",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=ANNOTATOR,
+)
 def segment(workspace: WorkspaceDep, image_id: Id, body: schemas.SegmentRequest) -> Response:
     """A mask proposal from the configured segmentation model for the clicked points."""
     if len(body.points) != len(body.labels) or any(v not in (0, 1) for v in body.labels):
@@ -156,7 +185,7 @@ def segment(workspace: WorkspaceDep, image_id: Id, body: schemas.SegmentRequest)
     return _png(workspace.masks.segment(image_id, body.points, body.labels))
 
 
-@router.get("/annotations/progress", response_model=schemas.AnnotationProgress)
+@router.get("/annotations/progress", response_model=schemas.AnnotationProgress, dependencies=VIEWER)
 def progress(workspace: WorkspaceDep, kind: Kind = "spurious") -> schemas.AnnotationProgress:
     """Annotated images (non-empty current mask) against all images, per split and class."""
     splits = {
@@ -169,7 +198,7 @@ def progress(workspace: WorkspaceDep, kind: Kind = "spurious") -> schemas.Annota
     return schemas.AnnotationProgress(kind=kind, splits=splits)
 
 
-@router.get("/masks/coverage", response_model=schemas.MaskCoverage)
+@router.get("/masks/coverage", response_model=schemas.MaskCoverage, dependencies=VIEWER)
 def coverage(
     workspace: WorkspaceDep,
     split: Literal["train", "validation", "test"] = Query("train", description="labelled split"),
@@ -179,13 +208,19 @@ def coverage(
     return schemas.MaskCoverage.model_validate(workspace.mask_coverage(split))
 
 
-@router.post("/jobs/auto-annotate", response_model=JobInfo, status_code=202, tags=["jobs"])
+@router.post(
+    "/jobs/auto-annotate",
+    response_model=JobInfo,
+    status_code=202,
+    tags=["jobs"],
+    dependencies=ANNOTATOR,
+)
 def queue_auto_annotation(workspace: WorkspaceDep, body: AutoAnnotate) -> JobInfo:
     """Queue batch auto-annotation over a filtered set; proposals wait for review."""
     return workspace.jobs.auto_annotate(**body.model_dump())
 
 
-@router.get("/proposals", response_model=schemas.ProposalPage)
+@router.get("/proposals", response_model=schemas.ProposalPage, dependencies=VIEWER)
 def list_proposals(
     workspace: WorkspaceDep,
     status: Literal["pending", "accepted", "rejected"] = "pending",
@@ -197,13 +232,21 @@ def list_proposals(
     return schemas.ProposalPage(total=total, items=items)
 
 
-@router.get("/proposals/{proposal_id}/mask", responses=schemas.PNG, response_class=Response)
+@router.get(
+    "/proposals/{proposal_id}/mask",
+    responses=schemas.PNG,
+    response_class=Response,
+    dependencies=VIEWER,
+)
 def proposal_mask(workspace: WorkspaceDep, proposal_id: Id) -> Response:
     return _png(workspace.masks.proposal(proposal_id)[1])
 
 
 @router.post(
-    "/proposals/{proposal_id}/{decision}", response_model=ProposalInfo, responses=schemas.CONFLICT
+    "/proposals/{proposal_id}/{decision}",
+    response_model=ProposalInfo,
+    responses=schemas.CONFLICT,
+    dependencies=ANNOTATOR,
 )
 def review_proposal(
     workspace: WorkspaceDep, proposal_id: Id, decision: Literal["accept", "reject", "edited"]

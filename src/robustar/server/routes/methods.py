@@ -14,12 +14,13 @@ from robustar.explain.attribution import ATTRIBUTION
 from robustar.explain.saliency import SALIENCY
 from robustar.jobs.handlers import JOB_KINDS
 from robustar.registry import MethodInfo, Registry
+from robustar.server.auth import VIEWER
 from robustar.train.fillers import FILLERS
 from robustar.train.options import RemoteTrainOptions, TrainOptions
 from robustar.train.paired import REGULARIZERS
 from robustar.train.search import RemoteSearchOptions
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], dependencies=VIEWER)
 
 
 class Family(BaseModel):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from robustar.server import schemas
+from robustar.server.auth import VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id, Split
 
-router = APIRouter(prefix="/metrics", tags=["models"])
+router = APIRouter(prefix="/metrics", tags=["models"], dependencies=VIEWER)
 
 
 @router.get("", response_model=schemas.SplitMetrics)

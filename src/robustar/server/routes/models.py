@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from robustar.models.checkpoint import decode_checkpoint
 from robustar.models.registry import check_registered, list_models
 from robustar.server import schemas
+from robustar.server.auth import ADMIN, VIEWER
 from robustar.server.deps import WorkspaceDep
 from robustar.server.params import Id
 from robustar.server.security import allow_body
@@ -20,12 +21,12 @@ from robustar.verdict import RepairReport
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-@router.get("", response_model=list[schemas.ModelVersion])
+@router.get("", response_model=list[schemas.ModelVersion], dependencies=VIEWER)
 def list_model_versions(workspace: WorkspaceDep) -> list[schemas.ModelVersion]:
     return [schemas.ModelVersion.model_validate(v) for v in workspace.models]
 
 
-@router.get("/architectures")
+@router.get("/architectures", dependencies=VIEWER)
 def architectures() -> dict[str, list[str]]:
     """The registered architecture names per source (builtin, torchvision, timm when
     installed): the only ones a request may name."""
@@ -37,6 +38,7 @@ def architectures() -> dict[str, list[str]]:
     response_model=schemas.ModelVersion,
     status_code=201,
     openapi_extra=schemas.binary_body("application/octet-stream"),
+    dependencies=ADMIN,
 )
 async def import_weights(
     workspace: WorkspaceDep,
@@ -63,12 +65,12 @@ async def import_weights(
     return schemas.ModelVersion.model_validate(version)
 
 
-@router.get("/{version_id:int}", response_model=schemas.ModelVersion)
+@router.get("/{version_id:int}", response_model=schemas.ModelVersion, dependencies=VIEWER)
 def get_model_version(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.model(version_id))
 
 
-@router.post("/{version_id:int}/current", response_model=schemas.ModelVersion)
+@router.post("/{version_id:int}/current", response_model=schemas.ModelVersion, dependencies=ADMIN)
 def make_current(workspace: WorkspaceDep, version_id: Id) -> schemas.ModelVersion:
     return schemas.ModelVersion.model_validate(workspace.use_model(version_id))
 
@@ -77,13 +79,13 @@ class PinRequest(schemas.Schema):
     pinned: bool = Field(True, strict=True, description="false unpins")
 
 
-@router.post("/{version_id:int}/pin", response_model=schemas.ModelVersion)
+@router.post("/{version_id:int}/pin", response_model=schemas.ModelVersion, dependencies=ADMIN)
 def pin_version(workspace: WorkspaceDep, version_id: Id, body: PinRequest) -> schemas.ModelVersion:
     """Pin a version so that gc (POST /gc, `robustar gc`) always keeps it, or unpin it."""
     return schemas.ModelVersion.model_validate(workspace.pin_model(version_id, body.pinned))
 
 
-@router.get("/{version_id:int}/epochs", response_model=list[EpochResult])
+@router.get("/{version_id:int}/epochs", response_model=list[EpochResult], dependencies=VIEWER)
 def training_curves(workspace: WorkspaceDep, version_id: Id) -> list[EpochResult]:
     """Per-epoch loss and accuracy of a trained version (empty for imported ones)."""
     return workspace.training_curves(version_id)
@@ -92,7 +94,7 @@ def training_curves(workspace: WorkspaceDep, version_id: Id) -> list[EpochResult
 compare_router = APIRouter(tags=["models"])
 
 
-@compare_router.get("/compare", response_model=RepairReport)
+@compare_router.get("/compare", response_model=RepairReport, dependencies=VIEWER)
 def compare_versions(
     workspace: WorkspaceDep,
     after: Id | None = Query(None, description="default: the current version"),
@@ -106,7 +108,9 @@ def compare_versions(
     return workspace.compare(before, after, report_missing=True)
 
 
-@compare_router.get("/compare/report", response_class=Response, responses=schemas.REPORT)
+@compare_router.get(
+    "/compare/report", response_class=Response, responses=schemas.REPORT, dependencies=VIEWER
+)
 def download_report(
     workspace: WorkspaceDep,
     after: Id | None = Query(None, description="default: the current version"),
