@@ -25,7 +25,7 @@ from typing import Any
 from scipy.stats import spearmanr
 
 from bench.common import OUTPUT, table
-from bench.repair_sweep import CACHE, Runs, options_for, product
+from bench.repair_sweep import CACHE, Runs, canonical, options_for, product
 from bench.suite_harness import COUNTS, Result, load, naive, recovered, train
 from robustar.data.problems import PROBLEMS
 from robustar.train.options import TrainOptions
@@ -35,7 +35,7 @@ SEEDS = (0, 1, 2)
 FRACTIONS = (0.1, 0.3, 1.0)
 MIN_GAP = 0.25
 # The repair search's own default grid, from scratch (the default init).
-GRID = [{"init": "scratch", **setting} for setting in product(**DEFAULT_GRID)]
+GRID = [canonical(setting) for setting in product(**DEFAULT_GRID)]
 SMOKE = {
     "kinds": ("patch",),
     "seeds": (0,),
@@ -50,10 +50,8 @@ SMOKE = {
 def default_setting() -> dict[str, Any]:
     """The paired defaults as a sweep setting (the same cache key when they are one)."""
     defaults = TrainOptions(paired=True)
-    setting: dict[str, Any] = {k: getattr(defaults, k) for k in ("filler", "init", "pair_weight")}
-    if defaults.borrow:
-        setting["borrow"] = True
-    return setting
+    keys = ("filler", "init", "pair_weight", "borrow", "copy_loss")
+    return canonical({k: getattr(defaults, k) for k in keys})
 
 
 class Seeded:

@@ -219,3 +219,11 @@ def test_the_cli_prints_every_candidate_and_the_choice(ws: Workspace, monkeypatc
     with pytest.raises(SystemExit) as exit_:
         main()
     assert exit_.value.code == 2 and "not OPTION=V1,V2" in capsys.readouterr().err
+
+
+def test_the_command_line_grid_takes_switches_as_true_and_false() -> None:
+    from robustar.cli.search_commands import _grid
+
+    grid = _grid(["copy-loss=false,True", "filler=swap,uniform"])
+    assert grid == {"copy_loss": [False, True], "filler": ["swap", "uniform"]}
+    assert SearchOptions(grid=grid).grid["copy_loss"] == [False, True]

@@ -95,9 +95,10 @@ def test_repair_search_shows_every_candidate_and_promotes_one(
     page.fill("input[name=epochs]", "1")
     page.uncheck("input[name=evaluate_test]")
     search = page.locator("section[aria-label='repair search']")
-    # the default grid comes from the server: 2 fillers x 2 weights, from scratch
+    # the default grid comes from the server: 2 fillers x copy loss off/on, from scratch
     expect(search.locator("button[name=search]")).to_contain_text("4 candidates")
-    search.locator("input[name=search_filler][value=mixture]").uncheck()
+    search.locator("input[name=search_filler][value=uniform]").uncheck()
+    search.locator("input[name=search_copy_loss][value=true]").uncheck()
     search.locator("input[name=search_pair_weight]").fill("1")
     search.locator("input[name=search_init][value=current]").check()
     expect(search.locator("button[name=search]")).to_contain_text("2 candidates")

@@ -2025,12 +2025,12 @@ export interface components {
              * @description training option -> the values to try; every combination is a candidate
              * @default {
              *       "filler": [
-             *         "uniform",
-             *         "mixture"
+             *         "swap",
+             *         "uniform"
              *       ],
-             *       "pair_weight": [
-             *         1,
-             *         5
+             *       "copy_loss": [
+             *         false,
+             *         true
              *       ]
              *     }
              */
@@ -2165,7 +2165,7 @@ export interface components {
             /**
              * Filler
              * @description what fills the spurious pixels of the copy
-             * @default uniform
+             * @default swap
              * @enum {string}
              */
             filler: "uniform" | "weak" | "minor" | "black" | "colour" | "hstripes" | "vstripes" | "mixture" | "blur" | "other" | "swap" | "worst";
@@ -2277,7 +2277,7 @@ export interface components {
              *         "copy_loss": false,
              *         "epochs": 10,
              *         "evaluate_test": true,
-             *         "filler": "uniform",
+             *         "filler": "swap",
              *         "gamma": 0.1,
              *         "guard": true,
              *         "guard_tolerance": 1,
@@ -2295,13 +2295,13 @@ export interface components {
              *         "worst_of": 4
              *       },
              *       "grid": {
-             *         "filler": [
-             *           "uniform",
-             *           "mixture"
+             *         "copy_loss": [
+             *           false,
+             *           true
              *         ],
-             *         "pair_weight": [
-             *           1,
-             *           5
+             *         "filler": [
+             *           "swap",
+             *           "uniform"
              *         ]
              *       },
              *       "fillers": [
@@ -2489,7 +2489,7 @@ export interface components {
              *       "seed": 0,
              *       "augment": "none",
              *       "paired": false,
-             *       "filler": "uniform",
+             *       "filler": "swap",
              *       "regularizer": "l2",
              *       "pair_weight": 1,
              *       "borrow": false,

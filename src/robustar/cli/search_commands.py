@@ -22,13 +22,19 @@ GRID_HELP = (
 )
 
 
-def _grid(entries: list[str]) -> dict[str, list[str]]:
-    grid = {}
+_SWITCH = {"true": True, "false": False}
+
+
+def _grid(entries: list[str]) -> dict[str, list[str | bool]]:
+    """OPTION=V1,V2 entries; true and false are the switches' values (copy_loss=false,true)."""
+    grid: dict[str, list[str | bool]] = {}
     for entry in entries:
         name, sep, values = entry.partition("=")
         if not sep or not name or not values:
             raise typer.BadParameter(f"{entry!r} is not OPTION=V1,V2 (e.g. filler=uniform,black)")
-        grid[name.strip().replace("-", "_")] = [v.strip() for v in values.split(",")]
+        grid[name.strip().replace("-", "_")] = [
+            _SWITCH.get(v.strip().lower(), v.strip()) for v in values.split(",")
+        ]
     return grid
 
 

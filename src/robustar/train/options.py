@@ -62,7 +62,7 @@ class TrainOptions(BaseModel):
     name: str | None = Field(None, description="the new version's name")
     paired: StrictBool = Field(False, description="pair annotated images with filled copies")
     filler: Annotated[str, FILLERS.one_of] = Field(
-        "uniform",
+        "swap",
         description="what fills the spurious pixels of the copy",
         json_schema_extra=PAIRED,
     )

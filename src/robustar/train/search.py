@@ -32,8 +32,8 @@ from robustar.train.options import RemoteTrainOptions, TrainOptions
 # The grid tried by default: option -> values (every combination is one candidate). One
 # constant, so that a sweep over the problem suite can change it in one place.
 DEFAULT_GRID: dict[str, list[Any]] = {
-    "filler": ["uniform", "mixture"],
-    "pair_weight": [1.0, 5.0],
+    "filler": ["swap", "uniform"],
+    "copy_loss": [False, True],
 }
 # Fillers of the criterion's x': several, so that no candidate wins by having trained on the one
 # filler it is judged with.
