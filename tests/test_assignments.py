@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from robustar import Workspace
@@ -14,7 +15,9 @@ from robustar.accounts.actor import LOCAL, Actor, acting_as
 from robustar.annotations.selection import Selection
 from robustar.db.tables import Assignment
 from robustar.errors import DataError, NotFoundError
+from robustar.server.app import create_app
 from tests.team import make_team
+from tests.test_team import png
 
 
 @pytest.fixture
@@ -141,3 +144,40 @@ def test_a_slice_of_the_suspicious_queue(demo: Workspace) -> None:
     assert [a.image_id for a in demo.assignments.entries("anna", open_only=True)][-3:] == [
         s.image_id for s in demo.attribution.suspicious(limit=3, exclude_annotated=True)
     ]
+
+
+def test_the_rest_routes(workspace: Workspace) -> None:
+    tokens = make_team(workspace)
+    client = TestClient(create_app(workspace))
+    auth = {role: {"authorization": f"Bearer {token}"} for role, token in tokens.items()}
+    body = {"to": "anna", "class_name": "dog", "split": "train"}
+    made = client.post("/api/v1/assignments", json=body, headers=auth["admin"])
+    assert made.status_code == 201, made.text
+    assert made.json()["images"] == 5 and made.json()["assignee"] == "anna"
+    mine = client.get("/api/v1/assignments/mine", headers=auth["annotator"]).json()
+    first = mine["queue"][0]
+    assert len(mine["queue"]) == 5 and first["class_name"] == "dog" and first["done_at"] is None
+    assert client.get("/api/v1/assignments/mine", headers=auth["admin"]).json()["queue"] == []
+    image = workspace.image(first["image_id"])
+    saved = client.put(
+        f"/api/v1/images/{image.id}/masks/spurious",
+        content=png(image.width, image.height),
+        headers={**auth["annotator"], "content-type": "image/png"},
+    )
+    assert saved.status_code == 200, saved.text
+    mine = client.get("/api/v1/assignments/mine", headers=auth["annotator"]).json()
+    assert len(mine["queue"]) == 4
+    assert [(b["assigned"], b["done"]) for b in mine["batches"]] == [(5, 1)]
+    team = client.get("/api/v1/assignments/progress", headers=auth["admin"]).json()
+    anna = next(p for p in team["people"] if p["name"] == "anna")
+    assert (anna["assigned"], anna["done"]) == (5, 1) and anna["last_activity"] is not None
+    viewer = client.post(
+        "/api/v1/assignments", json={**body, "to": "vic"}, headers=auth["admin"]
+    ).json()
+    assert "cannot annotate" in viewer["detail"] and "set-role" in viewer["fix"]
+    assert client.post("/api/v1/assignments", json=body, headers=auth["annotator"]).status_code == 403
+
+
+def test_local_mode_has_no_personal_queue(workspace: Workspace) -> None:
+    answer = TestClient(create_app(workspace)).get("/api/v1/assignments/mine")
+    assert answer.status_code == 400 and "--team" in answer.json()["fix"]
