@@ -17,6 +17,7 @@ from robustar.db.tables import Assignment
 from robustar.errors import DataError, NotFoundError
 from robustar.server.app import create_app
 from tests.team import make_team
+from tests.test_cli import run
 from tests.test_team import png
 
 
@@ -181,3 +182,19 @@ def test_the_rest_routes(workspace: Workspace) -> None:
 def test_local_mode_has_no_personal_queue(workspace: Workspace) -> None:
     answer = TestClient(create_app(workspace)).get("/api/v1/assignments/mine")
     assert answer.status_code == 400 and "--team" in answer.json()["fix"]
+
+
+def test_the_command_line(team: Workspace, monkeypatch, capsys) -> None:
+    root = str(team.root)
+    code, out, _ = run(monkeypatch, capsys, "assign", root, "--to", "anna", "--class", "eel")
+    assert code == 0 and "assigned 4 images to anna: class eel (train)" in out
+    code, out, _ = run(monkeypatch, capsys, "assign", root, "--to", "otto", "--ids", "1,2")
+    assert code == 0 and "assigned 2 images to otto" in out
+    code, out, _ = run(monkeypatch, capsys, "assignments", root)
+    assert code == 0 and "anna" in out and "class eel (train)" in out
+    code, out, _ = run(monkeypatch, capsys, "assignments", root, "--user", "otto")
+    assert code == 0 and "2 images still to mask: 1, 2" in out
+    code, out, err = run(monkeypatch, capsys, "assign", root, "--to", "vic", "--ids", "1")
+    assert code == 2 and "cannot annotate" in out + err and "set-role" in out + err
+    code, out, err = run(monkeypatch, capsys, "assign", root, "--to", "anna", "--ids", "1,x")
+    assert code == 2 and "--ids 1,2,3" in out + err
