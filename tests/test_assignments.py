@@ -176,7 +176,9 @@ def test_the_rest_routes(workspace: Workspace) -> None:
         "/api/v1/assignments", json={**body, "to": "vic"}, headers=auth["admin"]
     ).json()
     assert "cannot annotate" in viewer["detail"] and "set-role" in viewer["fix"]
-    assert client.post("/api/v1/assignments", json=body, headers=auth["annotator"]).status_code == 403
+    assert (
+        client.post("/api/v1/assignments", json=body, headers=auth["annotator"]).status_code == 403
+    )
 
 
 def test_local_mode_has_no_personal_queue(workspace: Workspace) -> None:

@@ -27,7 +27,7 @@ function first(value: unknown): string | null {
 export function parseList(raw: Record<string, unknown>): ListContext | null {
   const from = first(raw.from);
   const list = first(raw.list);
-  if (!(from !== null && from in LIST_NAMES) || list === null || !/^\d+(,\d+)*$/.test(list)) return null;
+  if (from === null || !Object.hasOwn(LIST_NAMES, from) || list === null || !/^\d+(,\d+)*$/.test(list)) return null;
   return { from: from as ListSource, ids: list.split(",").map(Number) };
 }
 

@@ -20,7 +20,7 @@ from robustar.db.kinds import check_kind
 from robustar.db.tables import Assignment, Image, Mask, User, utcnow
 from robustar.errors import DataError
 
-__all__ = ["AssignmentInfo", "Assigned", "Assignments", "BatchProgress", "PersonProgress"]
+__all__ = ["Assigned", "AssignmentInfo", "Assignments", "BatchProgress", "PersonProgress"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ class Assignments:
             before = _holders(session, ids, kind)
             for chunk in chunks(list(before)):  # moved: made anew, at the end of the queue
                 session.execute(
-                    delete(Assignment).where(Assignment.kind == kind, Assignment.image_id.in_(chunk))
+                    delete(Assignment).where(
+                        Assignment.kind == kind, Assignment.image_id.in_(chunk)
+                    )
                 )
             now = utcnow()
             rows = [
@@ -110,7 +112,7 @@ class Assignments:
                 query = query.where(Assignment.user_id == get_user(session, user).id)
             if kind is not None:
                 query = query.where(Assignment.kind == check_kind(kind))
-            found = [self._info(row) for row in session.execute(query)]
+            found = [self._info(*row) for row in session.execute(query)]
         return [a for a in found if a.done_at is None] if open_only else found
 
     def queue(self, user: str) -> list[AssignmentInfo]:
@@ -158,8 +160,9 @@ class Assignments:
                 if mine[u.name] or (not u.disabled and u.role == "annotator")
             ]
 
-    def _info(self, row: tuple[Assignment, str, str, int | None, datetime | None]) -> AssignmentInfo:
-        a, assignee, split, label, done_at = row
+    def _info(
+        self, a: Assignment, assignee: str, split: str, label: int | None, done_at: datetime | None
+    ) -> AssignmentInfo:
         name = None if label is None else self._images.classes[label]
         return AssignmentInfo(
             a.image_id, split, name, a.kind, assignee, a.batch, a.assigned_by, a.created_at, done_at
@@ -196,7 +199,7 @@ def _holders(session: Session, ids: list[int], kind: str) -> dict[int, int]:
     return found
 
 
-def _listing() -> Select[tuple[Assignment, str, str, int | None, datetime | None]]:
+def _listing() -> Select[Assignment, str, str, int | None, datetime]:
     done_at = (
         select(func.min(Mask.created_at))
         .where(

@@ -53,7 +53,11 @@ def resolve(
         raise DataError(
             f"the selection ({batch}) holds no images",
             "choose other images"
-            + (", or leave out 'unannotated' to include annotated ones" if chosen.unannotated else ""),
+            + (
+                ", or leave out 'unannotated' to include annotated ones"
+                if chosen.unannotated
+                else ""
+            ),
         )
     return ids, batch
 
@@ -82,7 +86,8 @@ def _of_class(session: Session, images: ImageStore, name: str, split: str) -> tu
     if split not in LABELLED_SPLITS:
         raise DataError(
             f"the {split} split has no labels, so no classes",
-            f"choose a labelled split ({', '.join(s for s in LABELLED_SPLITS if s in images.folders)})",
+            "choose a labelled split: "
+            + ", ".join(s for s in LABELLED_SPLITS if s in images.folders),
         )
     label = images.class_index(name)
     query = select(Image.id).where(Image.split == split, Image.label == label).order_by(Image.id)

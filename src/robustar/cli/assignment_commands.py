@@ -57,7 +57,7 @@ def assignments(
     if user is None:
         people = Table("account", "role", "done", "assigned", "last mask saved (UTC)")
         for p in work.people():
-            last = "–" if p.last_activity is None else f"{p.last_activity:%Y-%m-%d %H:%M}"
+            last = "-" if p.last_activity is None else f"{p.last_activity:%Y-%m-%d %H:%M}"
             people.add_row(p.name, p.role, str(p.done), str(p.assigned), last)
         stdout.print(people)
     batches = Table("account", "kind", "batch", "done", "assigned", "assigned at (UTC)")
