@@ -75,6 +75,9 @@ TABLE = {
     ("POST", "/users"): ADMIN,
     ("PATCH", "/users/{name}"): ADMIN,
     ("GET", "/audit"): ADMIN,
+    ("POST", "/assignments"): ADMIN,
+    ("GET", "/assignments/mine"): ANNOTATOR,
+    ("GET", "/assignments/progress"): ADMIN,
 }
 # ids that exist nowhere (nothing is changed, no event stream waits), valid literals
 PARAMS = {"kind": "spurious", "decision": "reject", "name": "nobody"}

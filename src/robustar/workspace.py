@@ -6,6 +6,7 @@ The library's main face; the CLI and the server are thin layers over this class.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from robustar.accounts import Accounts
+from robustar.annotations.assignments import Assignments
 from robustar.annotations.coverage import Coverage
 from robustar.annotations.masks import Masks
 from robustar.config import (
@@ -155,6 +157,7 @@ class Workspace:
         self.guard = Guard(self.images_store, self.model_store, self.predictor, self.repair)
         self.jobs = Jobs(self)
         self.accounts = Accounts(self.db)
+        self.assignments = Assignments(self.images_store, self._suspicious_ids)
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -261,6 +264,11 @@ class Workspace:
         """(threshold, tile side) when `[image] large = "tile"`, for the scan."""
         image = self.config.image
         return (image.large_threshold, image.size) if image.large == "tile" else None
+
+    def _suspicious_ids(self) -> list[int]:
+        """The whole class-balanced suspicious queue of the current version (assignments
+        take its top N, as the Suspicious page shows it)."""
+        return [s.image_id for s in self.attribution.suspicious(limit=sys.maxsize)]
 
     def images(
         self,

@@ -1082,6 +1082,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign
+         * @description Give images to an annotator; an image assigned before (for this kind) moves to them.
+         */
+        post: operations["assign_api_v1_assignments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assignments/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Work
+         * @description The signed-in account's queue (images not done yet) and its progress.
+         */
+        get: operations["my_work_api_v1_assignments_mine_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assignments/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress
+         * @description Per account: assigned, done, last mask saved; and every batch's progress.
+         */
+        get: operations["progress_api_v1_assignments_progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1144,6 +1204,91 @@ export interface components {
                     [key: string]: components["schemas"]["ClassProgress"];
                 };
             };
+        };
+        /**
+         * AssignRequest
+         * @description Exactly one of `ids`, `class_name` (with `split`) or `suspicious`.
+         */
+        AssignRequest: {
+            /**
+             * To
+             * @description the account that masks them
+             */
+            to: string;
+            /**
+             * Kind
+             * @default spurious
+             * @enum {string}
+             */
+            kind: "spurious" | "object";
+            /**
+             * Ids
+             * @description chosen image ids
+             */
+            ids?: number[] | null;
+            /**
+             * Class Name
+             * @description every image of a class
+             */
+            class_name?: string | null;
+            /**
+             * Split
+             * @description the split of `class_name`
+             * @default train
+             * @enum {string}
+             */
+            split: "train" | "validation" | "test" | "pool";
+            /**
+             * Suspicious
+             * @description the top N of the suspicious queue (class-balanced)
+             */
+            suspicious?: number | null;
+            /**
+             * Unannotated
+             * @description only images without a mask of `kind`
+             * @default false
+             */
+            unannotated: boolean;
+        };
+        /**
+         * Assigned
+         * @description What one `assign` did: `moved` of the images were someone else's before.
+         */
+        Assigned: {
+            /** Assignee */
+            assignee: string;
+            /** Kind */
+            kind: string;
+            /** Batch */
+            batch: string;
+            /** Images */
+            images: number;
+            /** Moved */
+            moved: number;
+        };
+        /** AssignmentInfo */
+        AssignmentInfo: {
+            /** Image Id */
+            image_id: number;
+            /** Split */
+            split: string;
+            /** Class Name */
+            class_name: string | null;
+            /** Kind */
+            kind: string;
+            /** Assignee */
+            assignee: string;
+            /** Batch */
+            batch: string;
+            /** Assigned By */
+            assigned_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Done At */
+            done_at: string | null;
         };
         /**
          * AttributionRequest
@@ -1262,6 +1407,27 @@ export interface components {
             };
             /** Limit */
             limit?: number | null;
+        };
+        /**
+         * BatchProgress
+         * @description One assignment batch of one account: how many of its images are done.
+         */
+        BatchProgress: {
+            /** Assignee */
+            assignee: string;
+            /** Kind */
+            kind: string;
+            /** Batch */
+            batch: string;
+            /**
+             * Assigned At
+             * Format: date-time
+             */
+            assigned_at: string;
+            /** Assigned */
+            assigned: number;
+            /** Done */
+            done: number;
         };
         /** CategoryUsage */
         CategoryUsage: {
@@ -1891,6 +2057,16 @@ export interface components {
             /** @description the regression guard's figures and verdict against the parent; null when no guard ran (no parent, guard off) */
             guard: components["schemas"]["GuardReport"] | null;
         };
+        /**
+         * MyWork
+         * @description Your images still to mask, in the order assigned, and done / assigned per batch.
+         */
+        MyWork: {
+            /** Queue */
+            queue: components["schemas"]["AssignmentInfo"][];
+            /** Batches */
+            batches: components["schemas"]["BatchProgress"][];
+        };
         /** Neighbours */
         Neighbours: {
             /** Index */
@@ -1946,6 +2122,22 @@ export interface components {
             choices: unknown[] | null;
             /** Description */
             description: string | null;
+        };
+        /**
+         * PersonProgress
+         * @description An account that may annotate: its assignments, how many are done, its last save.
+         */
+        PersonProgress: {
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Assigned */
+            assigned: number;
+            /** Done */
+            done: number;
+            /** Last Activity */
+            last_activity: string | null;
         };
         /** PinRequest */
         PinRequest: {
@@ -2448,6 +2640,13 @@ export interface components {
              * @default []
              */
             images: components["schemas"]["ImageDetail"][];
+        };
+        /** TeamProgress */
+        TeamProgress: {
+            /** People */
+            people: components["schemas"]["PersonProgress"][];
+            /** Batches */
+            batches: components["schemas"]["BatchProgress"][];
         };
         /**
          * TokenInfo
@@ -7170,6 +7369,235 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assign_api_v1_assignments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assigned"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    my_work_api_v1_assignments_mine_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyWork"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    progress_api_v1_assignments_progress_get: {
+        parameters: {
+            query?: {
+                /** @description only this account's batches */
+                user?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamProgress"];
                 };
             };
             /** @description a request the workspace cannot carry out */

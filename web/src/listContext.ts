@@ -5,7 +5,7 @@ import { api } from "./api";
 import { filterParams, parseQuery } from "./query";
 import type { Neighbours } from "./types";
 
-export type ListSource = "queue" | "influence";
+export type ListSource = "queue" | "influence" | "work";
 export interface ListContext {
   from: ListSource;
   ids: number[];
@@ -15,6 +15,7 @@ export interface ListContext {
 export const LIST_NAMES: Record<ListSource, string> = {
   queue: "suspicious queue",
   influence: "influence list",
+  work: "work queue",
 };
 
 function first(value: unknown): string | null {
@@ -26,8 +27,8 @@ function first(value: unknown): string | null {
 export function parseList(raw: Record<string, unknown>): ListContext | null {
   const from = first(raw.from);
   const list = first(raw.list);
-  if ((from !== "queue" && from !== "influence") || list === null || !/^\d+(,\d+)*$/.test(list)) return null;
-  return { from, ids: list.split(",").map(Number) };
+  if (from === null || !Object.hasOwn(LIST_NAMES, from) || list === null || !/^\d+(,\d+)*$/.test(list)) return null;
+  return { from: from as ListSource, ids: list.split(",").map(Number) };
 }
 
 /** The route query that carries `ids` as the list from `from`. */

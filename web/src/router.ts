@@ -5,6 +5,7 @@ import AnnotateView from "./views/AnnotateView.vue";
 import AuditView from "./views/AuditView.vue";
 import LoginView from "./views/LoginView.vue";
 import UsersView from "./views/UsersView.vue";
+import WorkView from "./views/WorkView.vue";
 import GalleryView from "./views/GalleryView.vue";
 import HomeView from "./views/HomeView.vue";
 import ImageView from "./views/ImageView.vue";
@@ -29,16 +30,20 @@ export const router = createRouter({
     { path: "/login", name: "login", component: LoginView, meta: { public: true } },
     { path: "/users", name: "users", component: UsersView, meta: { admin: true } },
     { path: "/audit", name: "audit", component: AuditView, meta: { admin: true } },
+    { path: "/work", name: "work", component: WorkView, meta: { annotator: true, team: true } },
     { path: "/:rest(.*)", redirect: "/" },
   ],
 });
 
-// Team mode: no page but the sign-in before signing in; admin pages for admins only.
+// Team mode: no page but the sign-in before signing in; admin pages for admins only; work
+// queues for annotators (and not in local mode: one person assigns nothing to anyone).
 router.beforeEach(async (to) => {
   const me = await whoAmI().catch(() => null);
+  if (to.meta.team && me && !me.team) return "/";
   if (!me?.team || to.meta.public) return true;
   if (me.name === null) return { name: "login", query: { next: to.fullPath } };
   if (to.meta.admin && !can("admin")) return "/";
+  if (to.meta.annotator && !can("annotator")) return "/";
   return true;
 });
 

@@ -49,6 +49,11 @@ export type TokenInfo = Schemas["TokenInfo"];
 export type NewToken = Schemas["NewToken"];
 export type AuditPage = Schemas["AuditPage"];
 export type AuditInfo = Schemas["AuditInfo"];
+export type AssignRequest = Schemas["AssignRequest"];
+export type Assigned = Schemas["Assigned"];
+export type MyWork = Schemas["MyWork"];
+export type TeamProgress = Schemas["TeamProgress"];
+export type BatchProgress = Schemas["BatchProgress"];
 
 /** What a finished training job leaves in `result` (the schema only says "an object"). */
 export interface TrainResult {

@@ -14,6 +14,8 @@ describe("the list a user came from", () => {
     expect(parseList({ from: "queue", list: "1,,2" })).toBeNull();
     expect(parseList({ from: "influence", list: "1,x" })).toBeNull();
     expect(parseList({ from: "influence" })).toBeNull();
+    expect(parseList({ from: "constructor", list: "1" })).toBeNull();
+    expect(parseList({ from: "work", list: "4,2" })).toEqual({ from: "work", ids: [4, 2] });
     expect(parseList({ from: ["influence", "queue"], list: ["5"] })).toEqual({ from: "influence", ids: [5] });
   });
 

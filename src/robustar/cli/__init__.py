@@ -11,6 +11,7 @@ import sys
 from rich.markup import escape
 
 from robustar.cli import (  # noqa: F401  (importing registers the commands)
+    assignment_commands,
     db_commands,
     explain_commands,
     housekeeping_commands,

@@ -303,3 +303,23 @@ class AuditEntry(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class Assignment(Base):
+    """An image given to an account to make a mask of `kind` (team mode's work queues). One
+    row per image and kind: assigning it again moves it. Whether it is done is not stored:
+    a mask version of that kind saved after `created_at` makes it done (see Assignments)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("image_id", "kind", name="uq_assignments_image_kind"),
+        Index("ix_assignments_user", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    batch: Mapped[str] = mapped_column(String(200))  # what was assigned together, in words
+    assigned_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,6 +16,7 @@ from robustar.errors import ConflictError, NotFoundError, RobustarError, validat
 from robustar.server import security, team
 from robustar.server.routes import (
     admin,
+    assignments,
     auth,
     explain,
     housekeeping,
@@ -100,7 +101,7 @@ def api_app() -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
-    for module in (*routers, housekeeping, auth, admin):
+    for module in (*routers, housekeeping, auth, admin, assignments):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -155,6 +155,7 @@ ANNOTATOR = [Depends(require("annotator"))]
 ADMIN = [Depends(require("admin"))]
 AnyoneDep = Annotated[Principal | None, Depends(require(None))]
 ViewerDep = Annotated[Principal, Depends(require("viewer"))]
+AnnotatorDep = Annotated[Principal, Depends(require("annotator"))]
 AdminDep = Annotated[Principal, Depends(require("admin"))]
 
 
