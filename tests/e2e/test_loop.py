@@ -117,13 +117,15 @@ def test_annotate_search_promote_and_read_the_verdict(page: Page, ws: Workspace,
     for split in ("train", "validation", "test"):
         assert len(ws.repair.annotated_ids(split)) >= ws.count(split) // 2, split
 
-    # 2. Repair search: 2 candidates (uniform and mixture fillers, λ = 1, fine-tuning), 2 epochs.
+    # 2. Repair search: 2 candidates (uniform noise, λ = 1, no copy loss; from scratch and
+    # fine-tuning), 2 epochs.
     page.goto("/train")
     page.fill("input[name=epochs]", "2")
     page.fill("input[name=learning_rate]", "0.003")
     for box in page.locator("input[name=search_filler]").all():
         box.set_checked(box.get_attribute("value") == "uniform")
     page.fill("input[name=search_pair_weight]", "1")
+    page.uncheck("input[name=search_copy_loss][value=true]")
     page.check("input[name=search_init][value=scratch]")
     page.check("input[name=search_init][value=current]")
     search = page.locator("button[name=search]")
