@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from robustar.annotations.selection import Selection
 from robustar.cli.common import WorkspaceDir, app, open_workspace, stdout
 from robustar.errors import DataError
 
@@ -41,6 +40,8 @@ def assign(
     kind: Annotated[str, typer.Option(help="the mask to make: spurious or object")] = "spurious",
 ) -> None:
     """Give images to an annotator to mask; an image assigned before moves to them."""
+    from robustar.annotations.selection import Selection  # torch: not at start-up
+
     selection = Selection(_ids(ids), class_name, split, suspicious, unannotated)
     made = open_workspace(directory).assignments.assign(to, selection, kind)
     moved = f" ({made.moved} moved from others)" if made.moved else ""
