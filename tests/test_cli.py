@@ -363,3 +363,13 @@ def test_long_commands_announce_their_steps() -> None:
         progress(stage, 1, 2)
     assert out.getvalue().splitlines() == ["step 1/2: make data", "step 2/2: train it"]
     assert len(seen) == 4 and announce_steps(None, Console(file=out), steps) is None
+
+
+def test_help_lists_the_workspace_commands_first(monkeypatch, capsys) -> None:
+    from robustar.cli import FIRST
+    from robustar.cli.common import app
+
+    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
+    assert tuple(names[: len(FIRST)]) == FIRST
+    code, out, _ = run(monkeypatch, capsys, "--help")
+    assert code == 0 and out.index(" init ") < out.index(" demo ") < out.index(" assign ")

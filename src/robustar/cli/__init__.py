@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 
+import typer
 from rich.markup import escape
 
 from robustar.cli import (  # noqa: F401  (importing registers the commands)
     assignment_commands,
+    create_commands,
     db_commands,
     explain_commands,
     housekeeping_commands,
@@ -28,6 +30,18 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
 )
 from robustar.cli.common import app, console
 from robustar.errors import RobustarError
+
+# `--help` lists commands as registered, which follows the modules' import order; a new user
+# meets the commands that make and use a workspace first.
+FIRST = ("init", "import-hf", "demo", "info", "scan", "predict", "train", "serve", "worker")
+
+
+def _place(command: typer.models.CommandInfo) -> int:
+    name = command.name or (command.callback.__name__.replace("_", "-") if command.callback else "")
+    return FIRST.index(name) if name in FIRST else len(FIRST)
+
+
+app.registered_commands.sort(key=_place)
 
 
 def main() -> None:
