@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from robustar import TrainOptions, Workspace
 from robustar.cli import main
+from robustar.errors import DataError
 from robustar.server.app import create_app
 from tests.conftest import folder_config
 from tests.test_repair import import_truth
@@ -93,6 +94,10 @@ def test_a_paired_run_from_scratch_is_judged_against_the_current_version(
     assert (
         memorised.compare(after=bad.id, predict=True).before == before.id
     )  # what it was judged on
+    assert before.parent_id is None  # so the default comparison names the kept-back run
+    with pytest.raises(DataError, match=f"version {bad.id} is a candidate") as error:
+        memorised.compare()
+    assert error.value.python_fix == f"ws.compare(after={bad.id})"
     unguarded = memorised.train(**wrecked, guard=False, evaluate_test=False)
     assert unguarded.is_current and unguarded.guard is None
 

@@ -401,6 +401,14 @@ class Workspace:
         judged = new.guard.parent_id if new.guard is not None else None
         base = before if before is not None else (new.parent_id or judged)
         if base is None:
+            held = [v.id for v in self.model_store.versions() if v.status == "candidate"]
+            if after is None and held:  # the run the user means was kept back by the guard
+                raise DataError(
+                    f"the current version {new.id} has no parent; version {held[-1]} is a "
+                    "candidate the regression guard kept back",
+                    f"compare it: 'robustar compare DIR --after {held[-1]}'",
+                    f"ws.compare(after={held[-1]})",
+                )
             raise DataError(
                 f"model version {new.id} has no parent to compare with",
                 "name the version to compare with (before=...)",
