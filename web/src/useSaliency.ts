@@ -24,24 +24,29 @@ export function useSaliency(id: () => number, available: () => boolean) {
   /** The map's URL for the current settings (its alpha channel is the normalised saliency). */
   const url = () => saliencyUrl(id(), settings.method, settings.target);
 
+  let latest = 0; // a slower answer to older settings must not replace the newer map
+
   async function load(): Promise<void> {
     if (!settings.show || !available()) return;
+    const request = ++latest;
     state.loading = true;
     state.error = "";
     try {
       const response = await fetch(url());
       if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
+      const map = await response.blob();
+      const opaqueMap = await opaque(map);
+      if (request !== latest) return;
       const share = response.headers.get("x-mask-share");
       state.share = share === null ? null : Number(share);
       state.target = Number(response.headers.get("x-target"));
-      const map = await response.blob();
       for (const old of [state.url, state.opaqueUrl]) if (old) URL.revokeObjectURL(old);
       state.url = URL.createObjectURL(map);
-      state.opaqueUrl = URL.createObjectURL(await opaque(map));
+      state.opaqueUrl = URL.createObjectURL(opaqueMap);
     } catch (e) {
-      state.error = String(e instanceof Error ? e.message : e);
+      if (request === latest) state.error = String(e instanceof Error ? e.message : e);
     } finally {
-      state.loading = false;
+      if (request === latest) state.loading = false;
     }
   }
   watch([() => settings.show, () => settings.method, () => settings.target, id], load);
