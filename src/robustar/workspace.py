@@ -16,6 +16,7 @@ import torch
 from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from torch.utils.data import Dataset
 
 from robustar.accounts import Accounts
 from robustar.annotations.assignments import Assignments
@@ -529,6 +530,8 @@ class Workspace:
         on_epoch: Callable[[EpochResult], None] | None = None,
         resume: str | UnfinishedRun | None = None,
         candidate: bool = False,
+        parent: int | None = None,
+        extra: Dataset | None = None,
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version and make it current (paired training with `paired=True`).
@@ -538,6 +541,8 @@ class Workspace:
         `resume` names an unfinished run (`unfinished_runs()`: one stopped after at least
         one epoch; one stopped sooner leaves nothing) to go on with, with its own options.
         `candidate=True` keeps the new version a candidate, unjudged (a repair search's).
+        `parent` is the version `init="current"` starts from (default the current one);
+        `extra`, a labelled set apart from the train split, is mixed 1:1 into every batch.
 
         A version trained from a parent (`init="current"`), or a paired (repair) run while a
         version is current, passes the regression guard first, against the parent or that
@@ -560,6 +565,8 @@ class Workspace:
             run_dir,
             on_epoch,
             candidate or against is not None,
+            parent,
+            extra,
         )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):

@@ -323,3 +323,110 @@ class Assignment(Base):
     batch: Mapped[str] = mapped_column(String(200))  # what was assigned together, in words
     assigned_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MadModel(Base):
+    """A model version taking part in MAD with its own input settings; `class_map` maps each of
+    its outputs onto a class index of this workspace (None: the same class list)."""
+
+    __tablename__ = "mad_models"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    size: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[list[float]] = mapped_column(JSON)
+    std: Mapped[list[float]] = mapped_column(JSON)
+    class_map: Mapped[list[int] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MadScore(Base):
+    """One model's answer on one pool image, kept compact: the top class and its probability,
+    the entropy, and the top-k classes with float16 probabilities (`top`)."""
+
+    __tablename__ = "mad_scores"
+    __table_args__ = (Index("ix_mad_scores_image", "image_id"),)
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    predicted: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    entropy: Mapped[float] = mapped_column(Float)
+    top: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MadRound(Base):
+    """One round of MAD: the target, its competitors, the selection settings, and the version
+    its fine-tune made (when it ran)."""
+
+    __tablename__ = "mad_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    competitors: Mapped[list[int]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    finetuned_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MadCandidate(Base):
+    """A pool image a round selected: the pair that disagreed on it, which model led the
+    selection, the class distance; `purpose` is set when it is picked for a strong label
+    (train: the n4 worst by opinion score; test: the round's held-back test set)."""
+
+    __tablename__ = "mad_candidates"
+    __table_args__ = (UniqueConstraint("round_id", "image_id", name="uq_mad_candidates_image"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("mad_rounds.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    competitor_id: Mapped[int] = mapped_column(Integer)
+    led_by: Mapped[str] = mapped_column(String(16))  # target or competitor
+    distance: Mapped[float] = mapped_column(Float)
+    target_class: Mapped[int] = mapped_column(Integer)
+    target_confidence: Mapped[float] = mapped_column(Float)
+    competitor_class: Mapped[int] = mapped_column(Integer)
+    competitor_confidence: Mapped[float] = mapped_column(Float)
+    purpose: Mapped[str | None] = mapped_column(String(8))
+
+
+class MadRating(Base):
+    """One opinion of a rater on a candidate's prediction: 1..5 or out of domain. Never
+    changed: a later rating of the same image by the same rater supersedes it, and an undo
+    sets `withdrawn_at`, so the history stays."""
+
+    __tablename__ = "mad_ratings"
+    __table_args__ = (Index("ix_mad_ratings_round_rater", "round_id", "rater", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("mad_rounds.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    rater: Mapped[str] = mapped_column(String(200))
+    score: Mapped[int | None] = mapped_column(Integer)
+    out_of_domain: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MadLabel(Base):
+    """The true class a person gave a picked candidate: the new labelled set, kept apart from
+    the training data."""
+
+    __tablename__ = "mad_labels"
+    __table_args__ = (UniqueConstraint("round_id", "image_id", name="uq_mad_labels_image"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("mad_rounds.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    label: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,6 +27,7 @@ from robustar.models.inputs import (
 )
 from robustar.models.registry import create_model
 from robustar.models.versions import (
+    READY,
     EpochResult,
     GuardReport,
     VersionInfo,
@@ -128,11 +129,25 @@ class ModelStore:
             return epoch_metrics(session, version)
 
     def import_checkpoint(
-        self, checkpoint: str | Path, architecture: str | None = None, name: str | None = None
+        self,
+        checkpoint: str | Path,
+        architecture: str | None = None,
+        name: str | None = None,
+        *,
+        num_classes: int | None = None,
+        current: bool = True,
     ) -> VersionInfo:
-        """Check that the weights fit, then store them (as safetensors) as the current version."""
+        """Check that the weights fit, then store them (as safetensors) as the current version
+        (or, with `current=False`, beside it: a competing model with `num_classes` outputs)."""
         path = Path(checkpoint).expanduser()
-        return self.import_weights(read_checkpoint(path), architecture, name, source=str(path))
+        return self.import_weights(
+            read_checkpoint(path),
+            architecture,
+            name,
+            source=str(path),
+            num_classes=num_classes,
+            current=current,
+        )
 
     def import_weights(
         self,
@@ -140,13 +155,17 @@ class ModelStore:
         architecture: str | None = None,
         name: str | None = None,
         source: str = UPLOAD,
+        *,
+        num_classes: int | None = None,
+        current: bool = True,
     ) -> VersionInfo:
         """`import_checkpoint` for weights already in memory (an upload); `source` names them.
         Input settings the weights or the architecture declare otherwise than [image] are
         recorded as `warnings` in the version's config."""
         architecture = architecture or self.architecture
-        model = create_model(architecture, self.num_classes)
-        apply_state_dict(model, checkpoint.state, source, self.num_classes)
+        outputs = num_classes or self.num_classes
+        model = create_model(architecture, outputs)
+        apply_state_dict(model, checkpoint.state, source, outputs)
         declared = from_checkpoint(checkpoint.metadata) or from_architecture(model)
         warnings = mismatches(declared, self._image)
         settings = {"mean": self._image.mean, "std": self._image.std, "size": self._image.size}
@@ -159,9 +178,11 @@ class ModelStore:
                 name=name,
                 parent_id=None,
                 architecture=architecture,
-                num_classes=self.num_classes,
+                num_classes=outputs,
                 source="imported",
                 config={"checkpoint": source, "input": settings, "warnings": warnings},
+                current=current,
                 metadata=write_metadata(self._image),
             )
+            row.status = READY  # beside the current one, not a candidate for the guard
             return to_info(row)

@@ -17,6 +17,7 @@ from robustar.data.images import ImageStore
 from robustar.data.masked import MaskedDataset
 from robustar.db.session import Database
 from robustar.db.tables import Mask
+from robustar.errors import ConfigError
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.inputs import write_metadata
@@ -26,6 +27,7 @@ from robustar.models.versions import EpochResult, VersionInfo, add_version, to_i
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback
 from robustar.train.fillers import Pixels
+from robustar.train.mixed import mixed_loader
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
 from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epochs
@@ -68,10 +70,16 @@ def train_version(
     run_dir: Path | None = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
     candidate: bool = False,
+    parent: int | None = None,
+    extra: Dataset | None = None,
 ) -> VersionInfo:
     """Train on the train split and make the result the current version; a version trained
     from a parent with the guard on is added as a candidate for the regression guard to judge,
     and so is every version with `candidate=True` (a repair search's).
+
+    `parent` is the version `init="current"` starts from (default: the current one); with
+    `extra` (a labelled set kept apart from the train split) every batch is half train
+    images, half `extra`.
 
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
@@ -83,9 +91,9 @@ def train_version(
     generator = seed_everything(options.seed)
     parent_id = None
     if options.init == "current":
-        parent = models.get()
-        architecture, parent_id = parent.architecture, parent.id
-        model = models.load(parent.id)
+        start = models.get(parent)
+        architecture, parent_id = start.architecture, start.id
+        model = models.load(start.id)
     else:
         model = create_model(architecture, num_classes)
         if options.init == "checkpoint":
@@ -109,7 +117,16 @@ def train_version(
             options.borrow,
             options.copy_loss,
         )
-    loaders = Loaders(make_loader(train_set, batch_size, workers, device, True, generator))
+    if extra is not None and len(extra):  # type: ignore[arg-type]
+        if options.paired:
+            raise ConfigError(
+                "paired training cannot mix in a separate labelled set",
+                "train the new labels without paired=True",
+            )
+        first = mixed_loader(train_set, extra, batch_size, workers, device, generator)
+    else:
+        first = make_loader(train_set, batch_size, workers, device, True, generator)
+    loaders = Loaders(first)
     if "validation" in images.folders:
         loaders.validation = make_loader(images.dataset("validation"), batch_size, workers, device)
     if options.evaluate_test and "test" in images.folders:
