@@ -5,9 +5,10 @@ count and how its shortcut is drawn; this module does the rest, the same for eve
 image is a digit (scikit-learn's digits, drawn by the demo's renderer) plus a shortcut keyed
 to one class. In `train`, `validation` and the in-domain `test` that class is the label for
 `agreement` of the images (otherwise a class at random); in `ood` it is random, never the
-label with `ood="anti"`, or absent with `ood="neutral"` (the clean image); in `reference-train` and `reference-validation` (the clean reference
-variant) it is random too. Train, validation and the reference splits draw their digits from
-one part of the source, the two test splits from the other.
+label with `ood="anti"`, or absent with `ood="neutral"` (the clean image); in
+`reference-train` and `reference-validation` (the clean reference variant) it is random too.
+Train, validation and the reference splits draw their digits from one part of the source, the
+two test splits from the other.
 
 The image differs from its shortcut-free copy exactly inside the shortcut's mask. The masks
 (`truth/masks/`), those copies (`truth/clean/`) and the digit's own mask (`truth/objects/`,

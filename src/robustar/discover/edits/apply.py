@@ -3,7 +3,6 @@ seeded from (seed, image), the object mask checked; the entry point every face u
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +28,10 @@ class EditSpec:
 
     @property
     def label(self) -> str:
-        """How the row is named in tables: `size(rate=0.05)`; options at their default
-        are left out."""
+        """How the row is named in tables: `size(rate=0.05)`; the blending is shown only
+        when it is not the default."""
         defaults = EDITS.entry(self.name).options().model_dump()
-        shown = {k: v for k, v in self.options.items() if defaults.get(k) != v}
+        shown = {k: v for k, v in self.options.items() if k != "blend" or defaults.get(k) != v}
         inner = ", ".join(f"{k}={v}" for k, v in shown.items())
         return f"{self.name}({inner})" if inner else self.name
 
@@ -73,9 +72,11 @@ def apply(
     image_key: int = 0,
     backend: Backend | None = None,
     donor: Donor | None = None,
+    background: np.ndarray | None = None,
 ) -> Edited:
     """Edit an RGB uint8 image whose object is `mask`; raises EditSkipped for a mask with
-    no object or no background, or a size that cannot be reached."""
+    no object or no background, or a size that cannot be reached. `background` is the
+    image with its object in-painted away, when the caller has computed it already."""
     if mask.shape != image.shape[:2]:
         raise DataError(
             f"mask {mask.shape} and image {image.shape[:2]} differ in size",
@@ -88,10 +89,7 @@ def apply(
         generator(seed, image_key),
         backend or make_backend(),
         donor or (lambda rng: None),
+        background,
     )
     edited: Edited = EDITS.get(spec.name)(scene, **spec.options)
     return edited
-
-
-def spec_key(spec: EditSpec) -> str:
-    return json.dumps(spec.to_json(), sort_keys=True)

@@ -3,9 +3,10 @@ procedural textures (noise, Gabor, stripes, checks) and plain colours.
 
 ImageNet-E steers a diffusion model towards a background whose Fourier amplitude is raised
 (λ > 0) or lowered (λ < 0). Without the diffusion model the same axis comes from the
-spectrum itself: every frequency's amplitude is multiplied by 2 ** (λ / 10 * f / f_max), the
-phase kept, so λ > 0 sharpens fine detail (up to 8x at λ = 30) and λ < 0 smooths. `complexity` measures the result
-(mean non-DC FFT amplitude of the grey image, per pixel), so the axis is checked, not assumed.
+spectrum itself: every frequency's amplitude is multiplied by 2 ** (λ / 10 * f / f_max),
+the phase kept, so λ > 0 sharpens fine detail (up to 8x at λ = 30) and λ < 0 smooths.
+`complexity` measures the result (mean non-DC FFT amplitude of the grey image, per pixel),
+so the axis is checked, not assumed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def texture(kind: Texture, shape: tuple[int, int], rng: np.random.Generator) -> 
     period = rng.uniform(4, max(5.0, min(shape) / 4))
     u = xx * np.cos(angle) + yy * np.sin(angle)
     if kind == "noise":
-        field = rng.normal(size=shape).astype(np.float32)
+        field: np.ndarray = rng.normal(size=shape).astype(np.float32)
         field = cv2.GaussianBlur(field, (0, 0), period / 4)
         field = (field - field.mean()) / (field.std() + 1e-6)
         value = np.clip(field / 3 + 0.5, 0, 1)

@@ -15,14 +15,16 @@ _PAD = 4  # seamlessClone refuses masks that touch the border; blend on a padded
 
 def feather_alpha(mask: np.ndarray, radius: int) -> np.ndarray:
     """An alpha matte that is 1 well inside the mask and falls to 0 across its edge."""
-    soft = mask.astype(np.float32)
+    soft: np.ndarray = mask.astype(np.float32)
     if radius > 0:
         size = 2 * radius + 1
         soft = cv2.GaussianBlur(soft, (size, size), radius / 2)
     return soft[..., None]
 
 
-def compose(background: np.ndarray, obj: Placed, how: Blend = "feather", radius: int = 1) -> np.ndarray:
+def compose(
+    background: np.ndarray, obj: Placed, how: Blend = "feather", radius: int = 1
+) -> np.ndarray:
     """The object over the background. `paste` copies the masked pixels; `feather` mixes
     across a soft edge (`radius` pixels); `poisson` is cv2.seamlessClone (gradients kept,
     colours matched to the new background)."""

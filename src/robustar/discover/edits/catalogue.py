@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Annotated, Literal
 
 import numpy as np
@@ -37,15 +36,18 @@ class Scene:
     rng: np.random.Generator
     backend: Backend
     donor: Donor = field(default=lambda rng: None)
+    filled: np.ndarray | None = None  # the background, when the caller has it already
 
     @property
     def obj(self) -> Placed:
         return Placed(self.image, self.mask)
 
-    @cached_property
+    @property
     def background(self) -> np.ndarray:
         """The image with the object in-painted away (computed once per scene)."""
-        return remove(self.image, self.mask, self.backend)
+        if self.filled is None:
+            self.filled = remove(self.image, self.mask, self.backend)
+        return self.filled
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ def remove_object(scene: Scene) -> Edited:
 
 
 @EDITS.register("complexity", kind="background")
-def complexity(scene: Scene, *, strength: Strength = 20.0, blend: BlendOption = "feather") -> Edited:
+def complexity(
+    scene: Scene, *, strength: Strength = 20.0, blend: BlendOption = "feather"
+) -> Edited:
     """Make the background busier (λ > 0) or smoother (λ < 0) by its Fourier amplitude."""
     return _onto(scene, bg.tilt_amplitude(scene.background, strength), scene.obj, blend)
 
@@ -97,14 +101,17 @@ def replace_background(
         if backdrop is None:  # no other image to borrow from: a texture instead
             backdrop = bg.texture("noise", shape, scene.rng)
     elif source == "colour":
-        backdrop = bg.colour(shape, tuple(int(c) for c in scene.rng.integers(0, 256, 3)))
+        red, green, blue = (int(c) for c in scene.rng.integers(0, 256, 3))
+        backdrop = bg.colour(shape, (red, green, blue))
     else:
         backdrop = bg.texture(source, shape, scene.rng)
     return _onto(scene, backdrop, scene.obj, blend)
 
 
 @EDITS.register("size", kind="object")
-def size(scene: Scene, *, rate: Rate | Literal["full"] = 0.1, blend: BlendOption = "feather") -> Edited:
+def size(
+    scene: Scene, *, rate: Rate | Literal["full"] = 0.1, blend: BlendOption = "feather"
+) -> Edited:
     """Rescale the object about its centre to an object pixel rate (or to fill the image)."""
     obj = geometry.fill(scene.obj) if rate == "full" else geometry.resize_to_rate(scene.obj, rate)
     if not obj.mask.any():

@@ -54,7 +54,7 @@ def navier_stokes(*, radius: Radius = 3) -> Backend:
 def remove(image: np.ndarray, mask: np.ndarray, backend: Backend, grow: int = 2) -> np.ndarray:
     """The background without the object: the mask grown by `grow` pixels (object edges
     bleed into their neighbours) and in-painted."""
-    hole = mask.astype(np.uint8)
+    hole: np.ndarray = mask.astype(np.uint8)
     if grow > 0:
         hole = cv2.dilate(hole, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     return backend.inpaint(image, hole.astype(bool))
