@@ -16,6 +16,7 @@ import numpy as np
 
 from robustar.discover.edits.apply import EditSpec, apply
 from robustar.discover.edits.donors import DonorPool
+from robustar.discover.edits.geometry import check_object
 from robustar.discover.edits.inpaint import Backend, remove
 from robustar.discover.edits.skips import EditSkipped
 from robustar.progress import ProgressCallback, report
@@ -93,14 +94,18 @@ def _one(
     pool: DonorPool,
     tally: Tally,
 ) -> None:
-    if item.mask is None:
+    try:
+        if item.mask is None:
+            raise EditSkipped("no mask")
+        check_object(item.mask)
+    except EditSkipped as skip:  # the whole image is skipped, counted under every edit
         for spec in specs:
-            tally.skipped[spec.label]["no mask"] += 1
+            tally.skipped[spec.label][skip.reason] += 1
         return
     tally.images += 1
     images, made = [item.image], []
     donor = pool.donor(item.image_id, item.mask.shape)
-    filled = remove(item.image, item.mask, backend) if 0 < item.mask.mean() < 1 else None
+    filled = remove(item.image, item.mask, backend)
     for spec in specs:
         for seed in seeds:
             try:
@@ -119,8 +124,7 @@ def _one(
                 continue
             images.append(edited.image)
             made.append((spec, seed))
-    if filled is not None:
-        pool.add(item.image_id, filled)
+    pool.add(item.image_id, filled)
     predicted = classify(images).argmax(axis=1)
     before = int(predicted[0])
     for (spec, seed), after in zip(made, predicted[1:], strict=True):
