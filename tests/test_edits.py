@@ -151,3 +151,20 @@ def test_every_edit_is_registered_with_a_description() -> None:
         "rotation",
     } <= names
     assert EditSpec("size", {"rate": 0.05}).label == "size(rate=0.05)"
+
+
+def test_background_swap_keeps_objects_and_replaces_backgrounds() -> None:
+    import torch
+
+    from robustar.train.background import swap_backgrounds
+
+    images = torch.randn(6, 3, 16, 16)
+    objects = torch.zeros(6, 1, 16, 16)
+    objects[:, :, 4:10, 4:10] = 1
+    objects[5] = 0  # no object: kept as it is
+    out = swap_backgrounds(images, objects, 1.0, torch.Generator().manual_seed(0))
+    inside = objects.bool().expand_as(images)
+    assert torch.equal(out[inside], images[inside])
+    assert not torch.equal(out[:5][~inside[:5]], images[:5][~inside[:5]])
+    assert torch.equal(out[5], images[5])
+    assert torch.equal(swap_backgrounds(images, objects, 0.0, torch.Generator()), images)

@@ -130,3 +130,10 @@ def test_cli_run_and_table(
     assert code == 2 and "less than or equal to 0.5" in err
     code, out, _ = run(monkeypatch, capsys, "discover", "edits", "table", root, "1")
     assert code == 0 and "size(rate=0.05)" in out
+
+
+def test_training_with_random_backgrounds(ws: Workspace) -> None:
+    with pytest.raises(Exception, match="paired"):
+        ws.train(epochs=1, paired=True, background_swap=0.5)
+    version = ws.train(architecture="tiny_cnn", epochs=1, batch_size=32, background_swap=0.5)
+    assert version.id == 2

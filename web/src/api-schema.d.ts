@@ -2582,6 +2582,12 @@ export interface components {
              */
             augment: "none" | "flip";
             /**
+             * Background Swap
+             * @description share of the images with an object mask whose background is replaced at random (another image, a colour, noise) each time they are drawn; not with paired
+             * @default 0
+             */
+            background_swap: number;
+            /**
              * Name
              * @description the new version's name
              */
@@ -2755,6 +2761,7 @@ export interface components {
              * @default {
              *       "base": {
              *         "augment": "none",
+             *         "background_swap": 0,
              *         "borrow": false,
              *         "copy_loss": false,
              *         "epochs": 10,
@@ -2977,6 +2984,7 @@ export interface components {
              *       "gamma": 0.1,
              *       "seed": 0,
              *       "augment": "none",
+             *       "background_swap": 0,
              *       "paired": false,
              *       "filler": "swap",
              *       "regularizer": "l2",
