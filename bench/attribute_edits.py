@@ -2,7 +2,7 @@
 stripes in training, so a plain model leans on the background.
 
 Through the product (`Workspace.edits`, `Workspace.train`): a plain model and one trained
-with random background replacement (`background_swap`), each benchmarked on the in-domain
+with random background replacement (`background_swap=0.8`), each benchmarked on the in-domain
 test split with the true object masks. Printed: the robustness table; the identity control's
 drop (target within ±2 points); Spearman(object size, drop) over the size steps, mean over
 seeds (target ≤ -0.8); Spearman(λ, drop) for λ > 0 (the drop grows with complexity); the
@@ -12,6 +12,7 @@ edit throughput per edit against bare OpenCV in-painting of the same images.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import statistics
 import time
@@ -24,14 +25,18 @@ from scipy import stats
 from bench.common import OUTPUT, table
 from robustar import Workspace
 from robustar.data.problems import generate
-from robustar.discover.edits import EditSpec, apply, make_backend
+from robustar.discover.edits import EditSkipped, EditSpec, apply, make_backend
 from robustar.discover.edits import store as edit_store
+from robustar.train.options import TrainOptions
 
 COUNTS = {"train": 1500, "validation": 200, "test": 300, "ood": 10}
 SMOKE = {"counts": {"train": 80, "validation": 10, "test": 12, "ood": 4}, "epochs": 1, "seeds": 1}
 SIZES = (0.1, 0.08, 0.05)
 STRENGTHS = (0.0, 10.0, 20.0, 30.0)
 BACKGROUNDS = ("image", "colour", "noise")
+NAMES = ("plain", "background_swap")
+SWAP = 0.8  # share of images whose background is replaced (0.5 barely helped, 1.0 left
+# too little signal to learn the digits in 12 epochs: 39 % in-domain)
 
 
 def suite() -> list[EditSpec]:
@@ -82,25 +87,26 @@ def throughput(workspace: Workspace, limit: int = 60) -> list[list[object]]:
     for spec in suite():
         started = time.perf_counter()
         for key, (image, mask) in enumerate(items):
-            try:
+            with contextlib.suppress(EditSkipped):  # a skip counts as done
                 apply(spec, image, mask, image_key=key, backend=backend, donor=lambda rng: donor)
-            except Exception:  # noqa: BLE001  (a skip counts as done)
-                pass
         rate = len(items) / (time.perf_counter() - started)
         rows.append([spec.label, f"{rate:.0f}", f"{rate / bare:.2f}"])
     return rows
 
 
-def run(counts: dict[str, int] = COUNTS, epochs: int = 6, seeds: int = 3) -> str:
+def run(counts: dict[str, int] = COUNTS, epochs: int = 12, seeds: int = 3) -> str:
     root = OUTPUT / "attribute-edits"
     shutil.rmtree(root, ignore_errors=True)
     sizes = {**counts, "reference-train": 0, "reference-validation": 0}
     problem = generate("scene", root / "problem", counts=sizes, ood="neutral", seed=0)
     workspace = Workspace.create(root / "ws", problem.config(test="test"))
     workspace.edits.load_problem_masks(problem.root, ["train", "test"])
-    common = {"architecture": "small_cnn", "epochs": epochs, "learning_rate": 3e-3, "seed": 0}
-    plain = workspace.train(batch_size=64, predict=False, **common)
-    swapped = workspace.train(batch_size=64, predict=False, background_swap=0.5, **common)
+    common = TrainOptions(
+        architecture="small_cnn", epochs=epochs, learning_rate=3e-3, batch_size=64
+    )
+    plain = workspace.train(common, predict=False)
+    swap = common.model_copy(update={"background_swap": SWAP})
+    swapped = workspace.train(swap, predict=False)
     started = time.perf_counter()
     runs = workspace.edits.run("test", [plain.id, swapped.id], suite(), seeds=seeds)
     seconds = time.perf_counter() - started
@@ -110,34 +116,30 @@ def run(counts: dict[str, int] = COUNTS, epochs: int = 6, seeds: int = 3) -> str
     identity = overall[0]["identity"]
     rates = {"identity": float(np.mean([m.mean() for _, m in _masks(workspace)]))}
     rates.update({EditSpec("size", {"rate": r}).label: r for r in SIZES})
-    size_rho = spearman_over_seeds(drops[0], rates)
     strengths = {EditSpec("complexity", {"strength": s}).label: s for s in STRENGTHS}
-    complexity_rho = spearman_over_seeds(drops[0], strengths)
+    size_rho = [spearman_over_seeds(d, rates) for d in drops]
+    complexity_rho = [spearman_over_seeds(d, strengths) for d in drops]
     labels = [EditSpec("background", {"source": s}).label for s in BACKGROUNDS]
     before = statistics.mean(overall[0][label].drop for label in labels)
     after = statistics.mean(overall[1][label].drop for label in labels)
     fall = (before - after) / before if before > 0 else float("nan")
-    summary = [
+    summary: list[list[object]] = [
         [
             "identity drop (points)",
             f"{100 * identity.drop:.1f}",
             "within ±2",
             _ok(abs(identity.drop) <= 0.02),
         ],
-        [
-            "Spearman(size, drop), mean over seeds",
-            f"{size_rho:.2f}",
-            "≤ -0.8",
-            _ok(size_rho <= -0.8),
+        *[
+            [f"Spearman(size, drop), {name}", f"{rho:.2f}", "≤ -0.8", _ok(rho <= -0.8)]
+            for name, rho in zip(NAMES, size_rho, strict=True)
         ],
-        [
-            "Spearman(λ ≥ 0, drop), mean over seeds",
-            f"{complexity_rho:.2f}",
-            "> 0",
-            _ok(complexity_rho > 0),
+        *[
+            [f"Spearman(λ ≥ 0, drop), {name}", f"{rho:.2f}", "> 0", _ok(rho > 0)]
+            for name, rho in zip(NAMES, complexity_rho, strict=True)
         ],
         ["background drop, plain (points)", f"{100 * before:.1f}", "", ""],
-        ["background drop, background_swap=0.5", f"{100 * after:.1f}", "", ""],
+        [f"background drop, background_swap={SWAP}", f"{100 * after:.1f}", "", ""],
         ["relative fall with the augmentation", f"{100 * fall:.0f} %", "≥ 30 %", _ok(fall >= 0.3)],
         [
             "benchmark (2 versions)",
