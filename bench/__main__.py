@@ -9,6 +9,7 @@ import time
 
 from bench import (
     annotation_latency,
+    attribute_edits,
     attribution_bench,
     attribution_lds,
     database_backends,
@@ -34,6 +35,7 @@ BENCHMARKS = {
         paired_training,
         repair_suite,
         repair_skew,
+        attribute_edits,
     )
 }
 

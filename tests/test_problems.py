@@ -107,7 +107,7 @@ def test_the_same_seed_writes_the_same_files(tmp_path: Path) -> None:
         snapshot(generate("stamp", tmp_path / name, seed=seed, counts=few).root)
         for name, seed in (("one", 3), ("again", 3), ("other", 4))
     )
-    assert len(one) == 3 * sum(few.values()) + 1
+    assert len(one) == 4 * sum(few.values()) + 1  # image, mask, clean copy, object mask
     assert one == again
     assert one != other
 
@@ -171,3 +171,18 @@ def test_the_command_line_lists_and_makes_problems(
     target = moved
     code, _, err = run(monkeypatch, capsys, "problems", "make", "tint", target, "-q")
     assert code == 2 and "already holds data" in err and "fix:" in err
+
+
+def test_scene_objects_sit_on_class_backgrounds_and_neutral_ones_out_of_domain(
+    tmp_path: Path,
+) -> None:
+    few = {split: 14 for split in SPLITS}
+    problem = generate("scene", tmp_path / "scene", counts=few, ood="neutral")
+    for path in split_files(problem, "train")[:5]:
+        digit = read(problem.object_mask(path)) > 0
+        background = read(problem.mask(path)) > 0
+        assert 0.05 < digit.mean() < 0.4
+        assert not (digit & background).any()  # the object is never the shortcut
+    for path in split_files(problem, "ood"):
+        assert not read(problem.mask(path)).any()  # neutral: no shortcut
+        assert (read(path) == read(problem.clean(path))).all()

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from robustar.data.media import Media
 from robustar.data.scan import ScanReport, scan_split
 from robustar.db.session import Database, database_url
 from robustar.db.tables import ScanProblem
+from robustar.discover.edits.service import Edits
 from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain, SaliencyMap
@@ -356,6 +358,13 @@ class Workspace:
 
     def dataset(self, split: str) -> ImageDataset:
         return self.images_store.dataset(split)
+
+    # ----- discovery -------------------------------------------------------------------------
+
+    @cached_property
+    def edits(self) -> Edits:
+        """Attribute edits (ImageNet-E): previews, robustness benchmarks, their tables."""
+        return Edits(self.images_store, self.model_store, self.masks)
 
     # ----- models ----------------------------------------------------------------------------
 

@@ -1142,6 +1142,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Edits
+         * @description Every edit with its options, defaults and ranges.
+         */
+        get: operations["list_edits_api_v1_edits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview
+         * @description One image edited (regenerated from image, edit, options, seed) with the model's
+         *     prediction and probabilities before and after; 400 when it has no object mask.
+         */
+        post: operations["preview_api_v1_edits_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/benchmark": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Benchmark
+         * @description Queue a robustness benchmark (one stored run per version); the worker runs it.
+         */
+        post: operations["queue_benchmark_api_v1_edits_benchmark_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["list_runs_api_v1_edits_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Run */
+        get: operations["get_run_api_v1_edits_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/runs/{run_id}/flips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Flips
+         * @description The images an edit flipped (right to wrong, or wrong to right), each re-openable in
+         *     the preview from its image id, edit and seed.
+         */
+        get: operations["flips_api_v1_edits_runs__run_id__flips_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edits/table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Table
+         * @description The robustness table of one or more runs (e.g. two versions) as a file to share.
+         */
+        get: operations["table_api_v1_edits_table_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1429,6 +1565,35 @@ export interface components {
             /** Done */
             done: number;
         };
+        /**
+         * BenchmarkRequest
+         * @description A robustness benchmark: versions (default the current one), a split, edits (default
+         *     the standard suite), seeds 0..seeds-1, at most `limit` images, the in-painting backend.
+         */
+        BenchmarkRequest: {
+            /**
+             * Split
+             * @default test
+             */
+            split: string;
+            /** Versions */
+            versions?: number[] | null;
+            /** Edits */
+            edits?: components["schemas"]["EditRequest"][] | null;
+            /**
+             * Seeds
+             * @default 3
+             */
+            seeds: number;
+            /** Limit */
+            limit?: number | null;
+            /**
+             * Backend
+             * @default telea
+             * @enum {string}
+             */
+            backend: "telea" | "ns";
+        };
         /** CategoryUsage */
         CategoryUsage: {
             /** Category */
@@ -1504,6 +1669,21 @@ export interface components {
             versions: components["schemas"]["VersionUsage"][];
         };
         /**
+         * EditRequest
+         * @description One edit by name with its options (see the edit's ranges in `EDITS.describe()`).
+         */
+        EditRequest: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "identity" | "remove" | "complexity" | "background" | "size" | "position" | "rotation";
+            /** Options */
+            options?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * EpochResult
          * @description One training epoch's curves, as the training loop reports them and a version keeps.
          */
@@ -1568,6 +1748,25 @@ export interface components {
             before_saliency_in_mask: number | null;
             /** After Saliency In Mask */
             after_saliency_in_mask: number | null;
+        };
+        /** FlipOut */
+        FlipOut: {
+            /** Image Id */
+            image_id: number;
+            /** Label */
+            label: string;
+            /** Edit */
+            edit: {
+                [key: string]: unknown;
+            };
+            /** Seed */
+            seed: number;
+            /** Truth */
+            truth: number;
+            /** Before */
+            before: number;
+            /** After */
+            after: number;
         };
         /** GcRequest */
         GcRequest: {
@@ -2173,6 +2372,45 @@ export interface components {
             /** Probabilities */
             probabilities: number[];
         };
+        /** PredictionOut */
+        PredictionOut: {
+            /** Predicted */
+            predicted: number;
+            /** Probabilities */
+            probabilities: number[];
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /**
+             * Image
+             * @description the edited image, a data:image/png URL
+             */
+            image: string;
+            original: components["schemas"]["PredictionOut"];
+            edited: components["schemas"]["PredictionOut"];
+            /** Object Rate */
+            object_rate: number;
+            /** Background Complexity */
+            background_complexity: number;
+            /** Classes */
+            classes: string[];
+        };
+        /** PreviewRequest */
+        PreviewRequest: {
+            /** Image Id */
+            image_id: number;
+            edit: components["schemas"]["EditRequest"];
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Version
+             * @description default: the current version
+             */
+            version?: number | null;
+        };
         /** ProposalInfo */
         ProposalInfo: {
             /** Id */
@@ -2344,6 +2582,12 @@ export interface components {
              */
             augment: "none" | "flip";
             /**
+             * Background Swap
+             * @description share of the images with an object mask whose background is replaced at random (another image, a colour, noise) each time they are drawn; not with paired
+             * @default 0
+             */
+            background_swap: number;
+            /**
              * Name
              * @description the new version's name
              */
@@ -2452,6 +2696,58 @@ export interface components {
             fix?: string | null;
             verdict: components["schemas"]["Verdict"];
         };
+        /**
+         * Row
+         * @description One edit (all classes, or one `class_name`): accuracy on the original and edited
+         *     images (mean over seeds), the drop (original - edited) and its 95 % half-width over
+         *     seeds (None with one seed).
+         */
+        Row: {
+            /** Edit */
+            edit: string;
+            /** Class Name */
+            class_name: string | null;
+            /** Images */
+            images: number;
+            /** Original */
+            original: number;
+            /** Edited */
+            edited: number;
+            /** Drop */
+            drop: number;
+            /** Ci */
+            ci: number | null;
+            /** Seeds */
+            seeds: number;
+        };
+        /**
+         * RunInfo
+         * @description A stored benchmark run: which version, split and options; its table and skips.
+         */
+        RunInfo: {
+            /** Id */
+            id: number;
+            /** Version Id */
+            version_id: number;
+            /** Split */
+            split: string;
+            /** Created At */
+            created_at: string;
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /** Images */
+            images: number;
+            /** Skipped */
+            skipped: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Rows */
+            rows: components["schemas"]["Row"][];
+        };
         /** Scored */
         Scored: {
             /** Image Id */
@@ -2465,6 +2761,7 @@ export interface components {
              * @default {
              *       "base": {
              *         "augment": "none",
+             *         "background_swap": 0,
              *         "borrow": false,
              *         "copy_loss": false,
              *         "epochs": 10,
@@ -2687,6 +2984,7 @@ export interface components {
              *       "gamma": 0.1,
              *       "seed": 0,
              *       "augment": "none",
+             *       "background_swap": 0,
              *       "paired": false,
              *       "filler": "swap",
              *       "regularizer": "l2",
@@ -7598,6 +7896,548 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamProgress"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_edits_api_v1_edits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_api_v1_edits_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_benchmark_api_v1_edits_benchmark_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BenchmarkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_edits_runs_get: {
+        parameters: {
+            query?: {
+                /** @description only this version */
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_edits_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    flips_api_v1_edits_runs__run_id__flips_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlipOut"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    table_api_v1_edits_table_get: {
+        parameters: {
+            query: {
+                /** @description runs side by side */
+                runs: number[];
+                format?: "html" | "markdown";
+                per_class?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the report as a file to save (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/markdown": string;
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -3,6 +3,8 @@ import { onSignedOut } from "./api";
 import { can, forget, whoAmI } from "./session";
 import AnnotateView from "./views/AnnotateView.vue";
 import AuditView from "./views/AuditView.vue";
+import EditPreviewView from "./views/EditPreviewView.vue";
+import EditsView from "./views/EditsView.vue";
 import LoginView from "./views/LoginView.vue";
 import UsersView from "./views/UsersView.vue";
 import WorkView from "./views/WorkView.vue";
@@ -27,6 +29,8 @@ export const router = createRouter({
     { path: "/review", name: "review", component: ReviewView },
     { path: "/suspicious", name: "suspicious", component: SuspiciousView },
     { path: "/train", name: "train", component: TrainView },
+    { path: "/edits", name: "edits", component: EditsView },
+    { path: "/edits/preview/:id", name: "edit-preview", component: EditPreviewView },
     { path: "/login", name: "login", component: LoginView, meta: { public: true } },
     { path: "/users", name: "users", component: UsersView, meta: { admin: true } },
     { path: "/audit", name: "audit", component: AuditView, meta: { admin: true } },

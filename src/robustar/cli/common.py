@@ -43,6 +43,10 @@ users_app = typer.Typer(
     help="Team accounts: add, list, set-role, disable, enable, password, token, revoke.",
     no_args_is_help=True,
 )
+discover_app = typer.Typer(
+    help="Failure discovery beyond the test set (attribute edits).", no_args_is_help=True
+)
+app.add_typer(discover_app, name="discover")
 app.add_typer(runs_app, name="runs")
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)
@@ -70,6 +74,8 @@ LONG_COMMANDS = frozenset(
         "tiles make",
         "attribute build",
         "attribute suspicious",
+        "discover edits run",
+        "discover edits load-masks",
     }
 )
 

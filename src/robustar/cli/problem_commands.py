@@ -50,7 +50,10 @@ def problems_make(
         typer.Option(help="share of train/validation/test images whose shortcut is the label's"),
     ] = 0.95,
     ood: Annotated[
-        str, typer.Option(help="out-of-domain shortcut: 'random' or 'anti' (never the label's)")
+        str,
+        typer.Option(
+            help="out-of-domain shortcut: 'random', 'anti' (never the label's) or 'neutral' (none)"
+        ),
     ] = "random",
     option: Annotated[
         list[str] | None, typer.Option("--option", "-o", help="a kind's option, NAME=VALUE")

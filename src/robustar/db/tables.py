@@ -430,3 +430,39 @@ class MadLabel(Base):
     label: Mapped[int] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EditRun(Base):
+    """One attribute-edit robustness benchmark of a model version over a split: the options
+    it ran with, the counts per (edit, seed, class) and the images skipped per reason. Edited
+    images are not stored: (image, edit, seed) regenerates each."""
+
+    __tablename__ = "edit_runs"
+    __table_args__ = (Index("ix_edit_runs_version", "version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    split: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # edits, seeds, backend
+    images: Mapped[int] = mapped_column(Integer, default=0)  # images with an object mask
+    # [[edit label, seed, class index, images, right before, right after], ...]
+    counts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    skipped: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {edit: {reason: n}}
+
+
+class EditFlip(Base):
+    """An image whose prediction an edit changed from right to wrong (or back)."""
+
+    __tablename__ = "edit_flips"
+    __table_args__ = (Index("ix_edit_flips_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("edit_runs.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    edit: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"name": ..., "options": {...}}
+    label: Mapped[str] = mapped_column(String(200))  # the edit's row name in the table
+    seed: Mapped[int] = mapped_column(Integer)
+    truth: Mapped[int] = mapped_column(Integer)
+    before: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from robustar.annotations.masks import Masks
 from robustar.annotations.proposals import parse_request
+from robustar.discover.edits.request import BenchmarkRequest
+from robustar.discover.edits.service import Edits
 from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
@@ -41,6 +43,9 @@ class JobHost(Protocol):
 
     @property
     def default_architecture(self) -> str: ...
+
+    @property
+    def edits(self) -> Edits: ...
 
     def session(self) -> AbstractContextManager[Session]: ...
 
@@ -171,6 +176,21 @@ def saliency(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str
     given = {"method": params["method"]} if "method" in params else {}
     count = host.explain.precompute(params.get("split", "test"), **given, progress=job.progress)
     return {"images": count}
+
+
+@JOB_KINDS.register("edit_benchmark")
+def edit_benchmark(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Attribute-edit robustness of model versions over a split (tables stored per version)."""
+    request = BenchmarkRequest.model_validate(params)
+    runs = host.edits.run_request(request, progress=job.progress)
+    for run in runs:
+        overall = [r for r in run.rows if r.class_name is None]
+        worst = max(overall, key=lambda r: r.drop, default=None)
+        where = (
+            "" if worst is None else f"; largest drop {100 * worst.drop:.1f} points ({worst.edit})"
+        )
+        job.log(f"version {run.version_id}: run {run.id}, {run.images} images{where}")
+    return {"runs": [r.id for r in runs], "versions": [r.version_id for r in runs]}
 
 
 def get_handler(kind: str) -> Handler:

@@ -18,6 +18,7 @@ from robustar.server.routes import (
     admin,
     assignments,
     auth,
+    edits,
     explain,
     housekeeping,
     images,
@@ -101,7 +102,7 @@ def api_app() -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
-    for module in (*routers, housekeeping, auth, admin, assignments):
+    for module in (*routers, housekeeping, auth, admin, assignments, edits):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

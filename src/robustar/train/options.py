@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from robustar.errors import ConfigError, validation_problems
 from robustar.models.registry import check_registered
@@ -59,6 +67,11 @@ class TrainOptions(BaseModel):
         None, description="default: runtime.device in robustar.toml"
     )
     augment: Literal["none", "flip"] = Field("none", description="none or horizontal flips")
+    background_swap: Annotated[float, Field(ge=0, le=1), NOT_BOOL] = Field(
+        0.0,
+        description="share of the images with an object mask whose background is replaced "
+        "at random (another image, a colour, noise) each time they are drawn; not with paired",
+    )
     name: str | None = Field(None, description="the new version's name")
     paired: StrictBool = Field(False, description="pair annotated images with filled copies")
     filler: Annotated[str, FILLERS.one_of] = Field(
@@ -98,6 +111,12 @@ class TrainOptions(BaseModel):
     guard_tolerance: Annotated[
         float, Field(ge=0, le=100, description="accuracy points the guard forgives"), NOT_BOOL
     ] = Field(GUARD_TOLERANCE, json_schema_extra={"when": {"guard": True}})
+
+    @model_validator(mode="after")
+    def _swap_alone(self) -> TrainOptions:
+        if self.paired and self.background_swap > 0:
+            raise ValueError("background_swap needs paired off (both use the batch's masks)")
+        return self
 
 
 class RemoteTrainOptions(TrainOptions):

@@ -23,6 +23,7 @@ from robustar.models.checkpoint import save_weights
 from robustar.models.versions import EpochResult
 from robustar.progress import ProgressCallback, report
 from robustar.storage import atomic_write
+from robustar.train.background import swap_backgrounds
 from robustar.train.options import TrainOptions
 
 Objective = Callable[
@@ -130,6 +131,9 @@ def train_epochs(
                 images[flip] = images[flip].flip(-1)
                 if masks is not None:
                     masks[flip] = masks[flip].flip(-1)
+            if options.background_swap > 0 and masks is not None:
+                images = swap_backgrounds(images, masks, options.background_swap, generator)
+                masks = None  # object masks: the augmentation's, not the objective's
             with torch.autocast(device.type, enabled=use_amp):
                 loss, logits = objective(model, images, labels, masks)
             optimizer.zero_grad(set_to_none=True)

@@ -34,12 +34,12 @@ from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epo
 from robustar.train.runs import save_options
 
 
-def spurious_masks(db: Database, root: Path) -> dict[int, Path]:
-    """Current, non-empty spurious mask files, by image id."""
+def spurious_masks(db: Database, root: Path, kind: str = "spurious") -> dict[int, Path]:
+    """Current, non-empty mask files of a kind (spurious unless told), by image id."""
     with db.session() as session:
         rows = session.execute(
             select(Mask.image_id, Mask.file).where(
-                Mask.is_current, Mask.kind == "spurious", Mask.pixels > 0
+                Mask.is_current, Mask.kind == kind, Mask.pixels > 0
             )
         )
         return {image_id: root / file for image_id, file in rows}
@@ -117,11 +117,14 @@ def train_version(
             options.borrow,
             options.copy_loss,
         )
+    elif options.background_swap > 0:  # the object masks ride along for the augmentation
+        masks = spurious_masks(images.db, models.root, "object")
+        train_set = MaskedDataset(plain, masks, image.size, image.resize)
     if extra is not None and len(extra):  # type: ignore[arg-type]
-        if options.paired:
+        if options.paired or options.background_swap > 0:
             raise ConfigError(
-                "paired training cannot mix in a separate labelled set",
-                "train the new labels without paired=True",
+                "paired training and background swap cannot mix in a separate labelled set",
+                "train the new labels without paired=True and with background_swap=0",
             )
         first = mixed_loader(train_set, extra, batch_size, workers, device, generator)
     else:

@@ -123,3 +123,23 @@ def pattern(*, size: int = 56, classes: int = 5, square: int = 12) -> Kind:
         return mask, np.clip(clean * 0.5 + layer * 0.5 + 0.5, 0, 255).astype(np.uint8)
 
     return Kind(size, classes, mark)
+
+
+@PROBLEMS.register("scene")
+def scene(*, size: int = 44, classes: int = 7, period: float = 5.0) -> Kind:
+    """The digit on a class's own background (coloured stripes at the class's angle): the
+    scene, not the object, tells the class. For attribute edits: with `ood="neutral"` the
+    out-of-domain digits sit on the plain dark background."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+
+    def mark(clean: Array, coverage: Array, shortcut: int, rng: Rng) -> tuple[Array, Array]:
+        angle = np.pi * shortcut / classes
+        phase = rng.uniform(0, 2 * np.pi)
+        wave = 0.5 + 0.5 * np.sin(
+            2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period + phase
+        )
+        colour = PATCH_COLOURS[shortcut].astype(np.float32) * 0.6
+        layer = clean * 0.3 + colour * (0.4 + 0.6 * wave[..., None])
+        return _background(coverage), np.clip(layer, 0, 255).astype(np.uint8)
+
+    return Kind(size, classes, mark)

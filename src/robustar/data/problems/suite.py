@@ -4,14 +4,16 @@ A problem kind (registered in `PROBLEMS`, see `kinds.py`) decides the image size
 count and how its shortcut is drawn; this module does the rest, the same for every kind. Each
 image is a digit (scikit-learn's digits, drawn by the demo's renderer) plus a shortcut keyed
 to one class. In `train`, `validation` and the in-domain `test` that class is the label for
-`agreement` of the images (otherwise a class at random); in `ood` it is random, or never the
-label with `ood="anti"`; in `reference-train` and `reference-validation` (the clean reference
-variant) it is random too. Train, validation and the reference splits draw their digits from
-one part of the source, the two test splits from the other.
+`agreement` of the images (otherwise a class at random); in `ood` it is random, never the
+label with `ood="anti"`, or absent with `ood="neutral"` (the clean image); in
+`reference-train` and `reference-validation` (the clean reference variant) it is random too.
+Train, validation and the reference splits draw their digits from one part of the source, the
+two test splits from the other.
 
 The image differs from its shortcut-free copy exactly inside the shortcut's mask. The masks
-(`truth/masks/`) and those copies (`truth/clean/`) are written beside the data, as the demo
-does, never where a workspace reads annotations.
+(`truth/masks/`), those copies (`truth/clean/`) and the digit's own mask (`truth/objects/`,
+for `object` masks: attribute edits move it) are written beside the data, as the demo does,
+never where a workspace reads annotations.
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ class Problem:
         """The true mask of an image under `data/`."""
         return self.root / TRUTH_DIR / "masks" / image.relative_to(self.root / "data")
 
+    def object_mask(self, image: Path) -> Path:
+        """The true object (digit) mask of an image under `data/`."""
+        return self.root / TRUTH_DIR / "objects" / image.relative_to(self.root / "data")
+
     def clean(self, image: Path) -> Path:
         """The image under `data/` without its shortcut."""
         return self.root / TRUTH_DIR / "clean" / image.relative_to(self.root / "data")
@@ -143,7 +149,7 @@ def generate(
     *,
     seed: int = 0,
     agreement: float = 0.95,
-    ood: Literal["random", "anti"] = "random",
+    ood: Literal["random", "anti", "neutral"] = "random",
     counts: dict[str, int] | None = None,
     progress: ProgressCallback = None,
     **options: object,
@@ -159,10 +165,10 @@ def generate(
             f"use the options 'robustar problems list' shows for {kind}",
             f"use the options robustar.data.problems.PROBLEMS.describe() shows for {kind}",
         ) from None
-    if not 0 <= agreement <= 1 or ood not in ("random", "anti"):
+    if not 0 <= agreement <= 1 or ood not in ("random", "anti", "neutral"):
         raise DataError(
             f"agreement {agreement} or ood {ood!r} is invalid",
-            "choose agreement in [0, 1] and ood 'random' or 'anti'",
+            "choose agreement in [0, 1] and ood 'random', 'anti' or 'neutral'",
         )
     sizes = {**DEFAULT_COUNTS, **(counts or {})}
     if set(sizes) != set(SPLITS) or any(n < 0 for n in sizes.values()):
@@ -210,22 +216,29 @@ def _write(problem: Problem, spec: Kind, progress: ProgressCallback) -> None:
             )
             clean = canvas.astype(np.uint8)
             shortcut = _shortcut(split, label, spec.classes, problem.agreement, problem.ood, rng)
-            mask, layer = spec.mark(clean, coverage, shortcut, rng)
-            image = np.where(mask[..., None], layer, clean)
+            if shortcut is None:  # a neutral image: no shortcut at all
+                mask, image = np.zeros(coverage.shape, dtype=bool), clean
+            else:
+                mask, layer = spec.mark(clean, coverage, shortcut, rng)
+                image = np.where(mask[..., None], layer, clean)
             rel = Path(split) / str(label) / f"{i:05d}.png"
             _save(image, problem.root / "data" / rel)
             _save(mask.astype(np.uint8) * 255, problem.root / TRUTH_DIR / "masks" / rel)
             _save(clean, problem.root / TRUTH_DIR / "clean" / rel)
+            digit = (coverage >= 0.5).astype(np.uint8) * 255
+            _save(digit, problem.root / TRUTH_DIR / "objects" / rel)
             done += 1
             report(progress, f"generate {problem.kind} problem", done, total)
 
 
 def _shortcut(
     split: str, label: int, classes: int, agreement: float, ood: str, rng: np.random.Generator
-) -> int:
-    """The class whose shortcut this image carries."""
+) -> int | None:
+    """The class whose shortcut this image carries (None: none, a neutral image)."""
     if split in _CORRELATED and rng.random() < agreement:
         return label
+    if split == "ood" and ood == "neutral":
+        return None
     if split == "ood" and ood == "anti":
         return int((label + rng.integers(1, classes)) % classes)
     return int(rng.integers(0, classes))
