@@ -41,6 +41,7 @@ from robustar.data.scan import ScanReport, scan_split
 from robustar.db.session import Database, database_url
 from robustar.db.tables import ScanProblem
 from robustar.discover.edits.service import Edits
+from robustar.discover.mad.service import Mad
 from robustar.errors import ConfigError, DataError
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain, SaliencyMap
@@ -365,6 +366,12 @@ class Workspace:
     def edits(self) -> Edits:
         """Attribute edits (ImageNet-E): previews, robustness benchmarks, their tables."""
         return Edits(self.images_store, self.model_store, self.masks)
+
+    @cached_property
+    def mad(self) -> Mad:
+        """MAD: competing models, pool scoring, rounds of rated candidates, strong labels,
+        fine-tuning on them, the per-round table and the model ranking."""
+        return Mad(self.images_store, self.model_store, self.config.runtime, self.train)
 
     # ----- models ----------------------------------------------------------------------------
 

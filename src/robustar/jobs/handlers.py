@@ -18,6 +18,7 @@ from robustar.annotations.masks import Masks
 from robustar.annotations.proposals import parse_request
 from robustar.discover.edits.request import BenchmarkRequest
 from robustar.discover.edits.service import Edits
+from robustar.discover.mad.service import Mad
 from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
@@ -46,6 +47,9 @@ class JobHost(Protocol):
 
     @property
     def edits(self) -> Edits: ...
+
+    @property
+    def mad(self) -> Mad: ...
 
     def session(self) -> AbstractContextManager[Session]: ...
 
@@ -191,6 +195,24 @@ def edit_benchmark(host: JobHost, params: dict[str, Any], job: JobContext) -> di
         )
         job.log(f"version {run.version_id}: run {run.id}, {run.images} images{where}")
     return {"runs": [r.id for r in runs], "versions": [r.version_id for r in runs]}
+
+
+@JOB_KINDS.register("mad_score")
+def mad_score(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Score the pool with every MAD model (or `versions`); resumes where a stop left off."""
+    done = host.mad.score(params.get("versions"), progress=job.progress)
+    for version, count in done.items():
+        job.log(f"version {version}: {count} pool images scored")
+    return {"scored": {str(v): n for v, n in done.items()}}
+
+
+@JOB_KINDS.register("mad_finetune")
+def mad_finetune(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Fine-tune a round's target on its labelled counterexamples mixed 1:1 with training."""
+    options = {k: v for k, v in params.items() if k != "round"}
+    version = host.mad.finetune(int(params["round"]), progress=job.progress, **options)
+    job.log(f"round {params['round']}: version {version.id} ({version.status})")
+    return {"version": version.id, "status": version.status}
 
 
 def get_handler(kind: str) -> Handler:

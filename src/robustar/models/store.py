@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -136,9 +137,11 @@ class ModelStore:
         *,
         num_classes: int | None = None,
         current: bool = True,
+        check: Callable[[torch.nn.Module], None] | None = None,
     ) -> VersionInfo:
         """Check that the weights fit, then store them (as safetensors) as the current version
-        (or, with `current=False`, beside it: a competing model with `num_classes` outputs)."""
+        (or, with `current=False`, beside it: a competing model with `num_classes` outputs);
+        `check` may refuse the loaded network before anything is stored."""
         path = Path(checkpoint).expanduser()
         return self.import_weights(
             read_checkpoint(path),
@@ -147,6 +150,7 @@ class ModelStore:
             source=str(path),
             num_classes=num_classes,
             current=current,
+            check=check,
         )
 
     def import_weights(
@@ -158,6 +162,7 @@ class ModelStore:
         *,
         num_classes: int | None = None,
         current: bool = True,
+        check: Callable[[torch.nn.Module], None] | None = None,
     ) -> VersionInfo:
         """`import_checkpoint` for weights already in memory (an upload); `source` names them.
         Input settings the weights or the architecture declare otherwise than [image] are
@@ -166,6 +171,8 @@ class ModelStore:
         outputs = num_classes or self.num_classes
         model = create_model(architecture, outputs)
         apply_state_dict(model, checkpoint.state, source, outputs)
+        if check is not None:
+            check(model)
         declared = from_checkpoint(checkpoint.metadata) or from_architecture(model)
         warnings = mismatches(declared, self._image)
         settings = {"mean": self._image.mean, "std": self._image.std, "size": self._image.size}

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 import torch
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import Select, exists, func, insert, select
 from sqlalchemy.orm import Session
 from torch import nn
 
@@ -70,7 +70,7 @@ def score_rows(
     ]
 
 
-def _unscored(version_id: int):  # type: ignore[no-untyped-def]
+def _unscored(version_id: int) -> Select[int]:
     scored = exists().where(MadScore.version_id == version_id, MadScore.image_id == Image.id)
     return select(Image.id).where(Image.split == POOL, ~scored)
 

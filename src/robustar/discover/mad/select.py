@@ -48,9 +48,8 @@ def disagreements(
 ) -> Iterator[Disagreement]:
     """Qualifying images of the pair (versions a, b) in rank order, streamed."""
     sa, sb = aliased(MadScore), aliased(MadScore)
-    weaker = func.min(sa.confidence, sb.confidence)
-    if session.get_bind().dialect.name == "postgresql":
-        weaker = func.least(sa.confidence, sb.confidence)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    weaker = (func.least if postgres else func.min)(sa.confidence, sb.confidence)
     query = (
         select(sa.image_id, sa.predicted, sa.confidence, sb.predicted, sb.confidence)
         .join(sb, and_(sb.image_id == sa.image_id, sb.version_id == b))
