@@ -19,6 +19,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     explain_commands,
     housekeeping_commands,
     job_commands,
+    mad_commands,
     mask_commands,
     model_commands,
     problem_commands,

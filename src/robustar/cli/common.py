@@ -76,6 +76,8 @@ LONG_COMMANDS = frozenset(
         "attribute suspicious",
         "discover edits run",
         "discover edits load-masks",
+        "discover mad score",
+        "discover mad finetune",
     }
 )
 

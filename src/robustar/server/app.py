@@ -23,6 +23,7 @@ from robustar.server.routes import (
     housekeeping,
     images,
     jobs,
+    mad,
     mask_transfer,
     masks,
     meta,
@@ -102,7 +103,7 @@ def api_app() -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
-    for module in (*routers, housekeeping, auth, admin, assignments, edits):
+    for module in (*routers, housekeeping, auth, admin, assignments, edits, mad):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -437,7 +437,7 @@ class Mad:
         with self.images.db.session() as session:
             rows = session.execute(
                 select(Image.id, Image.label).where(Image.split == "test", Image.label.is_not(None))
-            ).tuples()
+            )
             return {i: c for i, c in rows if c is not None}
 
     def table(self) -> RoundsTable:
