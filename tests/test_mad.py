@@ -86,7 +86,7 @@ def test_class_maps_name_the_problem() -> None:
     assert read_class_map('["dog", null, "cat"]', classes, 3) == [1, -1, 0]
     with pytest.raises(DataError, match="'horse' is not a class"):
         read_class_map("0,horse\n", classes, 3)
-    with pytest.raises(DataError, match="output 5 is not in 0..2"):
+    with pytest.raises(DataError, match=r"output 5 is not in 0\.\.2"):
         read_class_map("5,cat\n", classes, 3)
     with pytest.raises(DataError, match="2 names for 3 outputs"):
         read_class_map('["dog", "cat"]', classes, 3)
@@ -103,7 +103,7 @@ def test_a_model_that_cannot_take_the_size_or_gives_other_outputs_is_refused() -
 
 def test_scores_outside_the_scale_are_refused() -> None:
     for bad in (6, -1, True, 2.5):
-        with pytest.raises(DataError, match="outside 1..5"):
+        with pytest.raises(DataError, match=r"outside 1\.\.5"):
             check_score(bad)  # type: ignore[arg-type]
     assert check_score(0) == 0 and check_score(5) == 5
 
@@ -169,5 +169,5 @@ def test_every_mixed_batch_draws_half_from_each_set() -> None:
     first = TensorDataset(torch.zeros(9, 1), torch.zeros(9, dtype=torch.long))
     extra = TensorDataset(torch.ones(2, 1), torch.ones(2, dtype=torch.long))
     loader = mixed_loader(first, extra, 6, 0, torch.device("cpu"), torch.Generator().manual_seed(1))
-    for x, y in loader:
+    for _, y in loader:
         assert int(y.sum()) == 3 and len(y) == 6

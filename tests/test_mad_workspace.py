@@ -138,7 +138,7 @@ def test_ratings_replace_undo_and_keep_their_history(ws: Workspace) -> None:
     ws.mad.undo(found.id, "ann")  # withdraws the 4: the 2 counts again
     assert {(r.image_id, r.score) for r in ws.mad.ratings(found.id) if r.rater == "ann"} == {(a, 2)}
     assert "withdrawn_at" in ws.mad.export_ratings(found.id, "csv", history=True)
-    with pytest.raises(DataError, match="outside 1..5"):
+    with pytest.raises(DataError, match=r"outside 1\.\.5"):
         ws.mad.rate(found.id, a, 6, "ann")
     pool_ids = set(truth(ws))
     stranger = min(pool_ids - {c.image_id for c in ws.mad.candidates(found.id)})
@@ -228,9 +228,8 @@ def test_cli_round_rate_export_and_table(
     )
     assert code == 0, err
     assert "round 1:" in out
-    with Workspace.open(root) as again:
-        with again.session() as session:
-            image = session.scalar(select(MadCandidate.image_id).limit(1))
+    with Workspace.open(root) as again, again.session() as session:
+        image = session.scalar(select(MadCandidate.image_id).limit(1))
     code, out, err = run(
         monkeypatch, capsys, "rate", "add", root, "1", str(image), "2", "--rater", "ann"
     )

@@ -53,7 +53,8 @@ class Rating:
 @dataclass(frozen=True)
 class Opinion:
     """The active ratings of one candidate: the mean opinion score and its 95 % interval
-    (Student t, within 1..5; None with fewer than 2 raters); `excluded` when any rater said out of domain."""
+    (Student t, within 1..5; None with fewer than 2 raters); `excluded` when any rater said
+    out of domain."""
 
     image_id: int
     raters: int
