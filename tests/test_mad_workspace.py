@@ -15,38 +15,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from robustar import Workspace
-from robustar.data.problems import generate
-from robustar.db.tables import Image, MadCandidate, MadRound, MadScore
+from robustar.db.tables import MadCandidate, MadRound, MadScore
 from robustar.errors import ConfigError, DataError, NotFoundError
 from robustar.server.app import create_app
+from tests.mad_problem import COUNTS, TRAIN, make_mad_workspace, truth
 from tests.team import make_team, signed_in
 from tests.test_cli import run
-
-COUNTS = {
-    "train": 300,
-    "validation": 60,
-    "test": 60,
-    "ood": 160,  # the pool
-    "reference-train": 300,
-    "reference-validation": 20,
-}
-TRAIN = {"epochs": 8, "batch_size": 32, "learning_rate": 3e-3, "predict": False}
 
 
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mad")
-    problem = generate("patch", root / "problem", counts=COUNTS, classes=5, size=24)
-    with Workspace.create(root / "ref", problem.config(reference=True)) as ref:
-        clean = ref.train(**TRAIN)
-        weights = ref.root / clean.checkpoint
-    config = problem.config()
-    config.data.pool = str(problem.folder("ood"))
-    ws = Workspace.create(root / "ws", config)
-    ws.train(**TRAIN)
-    ws.mad.import_competitor(weights, "small_cnn", "clean")
-    ws.mad.score()
-    ws.close()
+    make_mad_workspace(root).close()
     return root
 
 
@@ -56,12 +36,6 @@ def ws(tmp_path: Path, _template: Path) -> Iterator[Workspace]:
     workspace = Workspace.open(tmp_path / "copy" / "ws")
     yield workspace
     workspace.close()
-
-
-def truth(ws: Workspace) -> dict[int, int]:
-    with ws.session() as session:
-        rows = session.execute(select(Image.id, Image.relpath).where(Image.split == "pool"))
-        return {i: int(rel.split("/")[0]) for i, rel in rows}
 
 
 def simulate(ws: Workspace, round_id: int, raters: int, seed: int = 0) -> None:

@@ -1278,6 +1278,343 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mad/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description The models registered for MAD with their input settings and class maps.
+         */
+        get: operations["list_models_api_v1_mad_models_get"];
+        put?: never;
+        /**
+         * Add Model
+         * @description Register a model version (its class list and input size checked; another class list
+         *     needs `class_map`). Upload other weights first with POST /models/import?current=false.
+         */
+        post: operations["add_model_api_v1_mad_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Score
+         * @description Queue the scoring of the pool by every registered model (resumable).
+         */
+        post: operations["queue_score_api_v1_mad_score_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Rounds */
+        get: operations["list_rounds_api_v1_mad_rounds_get"];
+        put?: never;
+        /**
+         * New Round
+         * @description Select a round's candidates; 400 naming the fix for an empty pool, unscored models or
+         *     no confident disagreement (a lower threshold).
+         */
+        post: operations["new_round_api_v1_mad_rounds_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Round */
+        get: operations["get_round_api_v1_mad_rounds__round_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Candidates */
+        get: operations["list_candidates_api_v1_mad_rounds__round_id__candidates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Next Candidate
+         * @description The next candidate this rater has not rated (None: done).
+         */
+        get: operations["next_candidate_api_v1_mad_rounds__round_id__next_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/ratings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Ratings */
+        get: operations["export_ratings_api_v1_mad_rounds__round_id__ratings_get"];
+        put?: never;
+        /**
+         * Rate
+         * @description Rate a candidate's prediction; a second rating by the same rater replaces the first
+         *     (both kept in the history).
+         */
+        post: operations["rate_api_v1_mad_rounds__round_id__ratings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo
+         * @description Withdraw this rater's latest rating (null: nothing to undo).
+         */
+        post: operations["undo_api_v1_mad_rounds__round_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/ratings/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Ratings
+         * @description Ratings from another tool: every row checked, all stored or none.
+         */
+        post: operations["import_ratings_api_v1_mad_rounds__round_id__ratings_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/opinions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opinions
+         * @description Mean opinion score with its 95 % interval per candidate (out-of-domain excluded).
+         */
+        get: operations["opinions_api_v1_mad_rounds__round_id__opinions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agreement */
+        get: operations["agreement_api_v1_mad_rounds__round_id__agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/pick": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pick
+         * @description Pick the worst-rated candidates for training labels and the held-back test set.
+         */
+        post: operations["pick_api_v1_mad_rounds__round_id__pick_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue
+         * @description Picked candidates still waiting for their true class.
+         */
+        get: operations["queue_api_v1_mad_rounds__round_id__queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/labels/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Label */
+        put: operations["label_api_v1_mad_rounds__round_id__labels__image_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/rounds/{round_id}/finetune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Finetune
+         * @description Queue the fine-tune of the round's target on its labels mixed 1:1 with training.
+         */
+        post: operations["queue_finetune_api_v1_mad_rounds__round_id__finetune_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Table
+         * @description Accuracy of every model on the original test set and each round's test set.
+         */
+        get: operations["table_api_v1_mad_table_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mad/ranking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ranking
+         * @description All registered models ranked by their pairwise MAD contests on labelled images.
+         */
+        get: operations["ranking_api_v1_mad_ranking_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1327,6 +1664,40 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddModel */
+        AddModel: {
+            /** Version */
+            version: number;
+            /**
+             * Image Size
+             * @description default: [image] size
+             */
+            image_size?: number | null;
+            /** Mean */
+            mean?: number[] | null;
+            /** Std */
+            std?: number[] | null;
+            /**
+             * Class Map
+             * @description our class name per model output (null: none)
+             */
+            class_map?: (string | null)[] | null;
+        };
+        /**
+         * Agreement
+         * @description Inter-rater agreement over the images at least two raters scored (out of domain
+         *     left out): Krippendorff's ordinal alpha and the mean pairwise Spearman correlation.
+         */
+        Agreement: {
+            /** Raters */
+            raters: number;
+            /** Images */
+            images: number;
+            /** Alpha */
+            alpha: number | null;
+            /** Spearman */
+            spearman: number | null;
+        };
         /** AnnotationProgress */
         AnnotationProgress: {
             /**
@@ -1594,6 +1965,34 @@ export interface components {
              */
             backend: "telea" | "ns";
         };
+        /**
+         * CandidateInfo
+         * @description A selected pool image: the pair that disagreed on it, who led, and what came of it.
+         */
+        CandidateInfo: {
+            /** Image Id */
+            image_id: number;
+            /** Rank */
+            rank: number;
+            /** Competitor Id */
+            competitor_id: number;
+            /** Led By */
+            led_by: string;
+            /** Distance */
+            distance: number;
+            /** Target Class */
+            target_class: number;
+            /** Target Confidence */
+            target_confidence: number;
+            /** Competitor Class */
+            competitor_class: number;
+            /** Competitor Confidence */
+            competitor_confidence: number;
+            /** Purpose */
+            purpose: string | null;
+            /** Label */
+            label: number | null;
+        };
         /** CategoryUsage */
         CategoryUsage: {
             /** Category */
@@ -1646,6 +2045,28 @@ export interface components {
             annotated: number;
             /** Images */
             images: number;
+        };
+        /**
+         * Competitor
+         * @description A model registered for MAD and how it sees images.
+         */
+        Competitor: {
+            /** Version Id */
+            version_id: number;
+            /** Name */
+            name: string;
+            /** Architecture */
+            architecture: string;
+            /** Outputs */
+            outputs: number;
+            /** Size */
+            size: number;
+            /** Mean */
+            mean: number[];
+            /** Std */
+            std: number[];
+            /** Class Map */
+            class_map: number[] | null;
         };
         /**
          * ConflictBody
@@ -1748,6 +2169,18 @@ export interface components {
             before_saliency_in_mask: number | null;
             /** After Saliency In Mask */
             after_saliency_in_mask: number | null;
+        };
+        /** FinetuneRequest */
+        FinetuneRequest: {
+            /**
+             * Epochs
+             * @default 5
+             */
+            epochs: number;
+            /** Learning Rate */
+            learning_rate?: number | null;
+            /** Batch Size */
+            batch_size?: number | null;
         };
         /** FlipOut */
         FlipOut: {
@@ -1976,6 +2409,14 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /** ImportRequest */
+        ImportRequest: {
+            /**
+             * Text
+             * @description CSV image_id,rater,score or JSON
+             */
+            text: string;
+        };
         /** IndexStatus */
         IndexStatus: {
             /** Version */
@@ -2081,6 +2522,14 @@ export interface components {
             name: string;
             /** Reasons */
             reasons: string[];
+        };
+        /** LabelRequest */
+        LabelRequest: {
+            /**
+             * Label
+             * @description a class name or index
+             */
+            label: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -2209,6 +2658,23 @@ export interface components {
             /** Split */
             split: string;
         };
+        /** ModelRank */
+        ModelRank: {
+            /** Version Id */
+            version_id: number;
+            /** Rank */
+            rank: number;
+            /** Strength */
+            strength: number;
+            /** Contests */
+            contests: number;
+            /** Failures */
+            failures: number;
+            /** Failure Rate */
+            failure_rate: number | null;
+            /** Accuracy */
+            accuracy: number | null;
+        };
         /** ModelVersion */
         ModelVersion: {
             /** Id */
@@ -2307,6 +2773,43 @@ export interface components {
             password: string;
         };
         /**
+         * NextOut
+         * @description The rating page's next image for this rater, and how far the rater is.
+         */
+        NextOut: {
+            candidate: components["schemas"]["CandidateInfo"] | null;
+            /** Rated */
+            rated: number;
+            /** Total */
+            total: number;
+            /** Rater */
+            rater: string;
+            /** Classes */
+            classes: string[];
+        };
+        /**
+         * Opinion
+         * @description The active ratings of one candidate: the mean opinion score and its 95 % interval
+         *     (Student t, within 1..5; None with fewer than 2 raters); `excluded` when any rater said
+         *     out of domain.
+         */
+        Opinion: {
+            /** Image Id */
+            image_id: number;
+            /** Raters */
+            raters: number;
+            /** Scores */
+            scores: number[];
+            /** Mos */
+            mos: number | null;
+            /** Low */
+            low: number | null;
+            /** High */
+            high: number | null;
+            /** Excluded */
+            excluded: boolean;
+        };
+        /**
          * OptionInfo
          * @description One option as published: its JSON-schema type, default and allowed values.
          */
@@ -2337,6 +2840,13 @@ export interface components {
             done: number;
             /** Last Activity */
             last_activity: string | null;
+        };
+        /** PickOut */
+        PickOut: {
+            /** Train */
+            train: number[];
+            /** Test */
+            test: number[];
         };
         /** PinRequest */
         PinRequest: {
@@ -2441,6 +2951,55 @@ export interface components {
             total: number;
             /** Items */
             items: components["schemas"]["ProposalInfo"][];
+        };
+        /** Ranking */
+        Ranking: {
+            /** Models */
+            models: components["schemas"]["ModelRank"][];
+            /** Contests */
+            contests: number;
+            /** Unlabelled */
+            unlabelled: number[];
+            /** Spearman */
+            spearman: number | null;
+            /** Kendall */
+            kendall: number | null;
+        };
+        /** RateRequest */
+        RateRequest: {
+            /** Image Id */
+            image_id: number;
+            /**
+             * Score
+             * @description 1 bad .. 5 excellent; 0 out of domain
+             */
+            score: number;
+            /**
+             * Rater
+             * @description local mode: who rates
+             */
+            rater?: string | null;
+        };
+        /**
+         * Rating
+         * @description One stored rating; `score` 0 is out of domain.
+         */
+        Rating: {
+            /** Id */
+            id: number;
+            /** Image Id */
+            image_id: number;
+            /** Rater */
+            rater: string;
+            /** Score */
+            score: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Withdrawn At */
+            withdrawn_at: string | null;
         };
         /**
          * RemoteSearchOptions
@@ -2696,6 +3255,114 @@ export interface components {
             fix?: string | null;
             verdict: components["schemas"]["Verdict"];
         };
+        /** RoundInfo */
+        RoundInfo: {
+            /** Id */
+            id: number;
+            /** Target Id */
+            target_id: number;
+            /** Competitors */
+            competitors: number[];
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** Finetuned Id */
+            finetuned_id: number | null;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Candidates */
+            candidates: number;
+            /** Picked Train */
+            picked_train: number;
+            /** Picked Test */
+            picked_test: number;
+            /** Labelled */
+            labelled: number;
+        };
+        /** RoundRequest */
+        RoundRequest: {
+            /**
+             * Threshold
+             * @description both models' top-1 probability must reach this
+             * @default 0.8
+             */
+            threshold: number;
+            /**
+             * Per Pair
+             * @description candidates per model pair and role direction (n)
+             * @default 25
+             */
+            per_pair: number;
+            /**
+             * Per Class
+             * @description at most this many candidates per class the leading model predicts
+             * @default 3
+             */
+            per_class: number;
+            /**
+             * Pair Once
+             * @description each unordered pair of predicted classes is used once per direction
+             * @default true
+             */
+            pair_once: boolean;
+            /**
+             * Worst
+             * @description the n4 lowest-rated candidates that get true labels for training
+             * @default 100
+             */
+            worst: number;
+            /**
+             * Test Size
+             * @description candidates held back as the round's unbiased test set
+             * @default 30
+             */
+            test_size: number;
+            /**
+             * Test Per Class
+             * @description at most this many test images per class the target predicts
+             * @default 4
+             */
+            test_per_class: number;
+            /**
+             * Seed
+             * @description draws the held-back test set
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Target
+             * @description default: last fine-tune, else current
+             */
+            target?: number | null;
+            /**
+             * Competitors
+             * @description default: all others
+             */
+            competitors?: number[] | null;
+            /**
+             * Tree
+             * @description class -> parent (a class hierarchy)
+             */
+            tree?: {
+                [key: string]: string | null;
+            } | null;
+        };
+        /**
+         * RoundsTable
+         * @description MAD's Table 1: accuracy on the original test set and on each round's test set.
+         */
+        RoundsTable: {
+            /** Columns */
+            columns: components["schemas"]["TableColumn"][];
+            /** Rows */
+            rows: components["schemas"]["TableRow"][];
+        };
         /**
          * Row
          * @description One edit (all classes, or one `class_name`): accuracy on the original and edited
@@ -2747,6 +3414,14 @@ export interface components {
             };
             /** Rows */
             rows: components["schemas"]["Row"][];
+        };
+        /** ScoreRequest */
+        ScoreRequest: {
+            /**
+             * Versions
+             * @description default: every model
+             */
+            versions?: number[] | null;
         };
         /** Scored */
         Scored: {
@@ -2938,6 +3613,26 @@ export interface components {
              */
             images: components["schemas"]["ImageDetail"][];
         };
+        /** TableColumn */
+        TableColumn: {
+            /** Key */
+            key: string;
+            /** Title */
+            title: string;
+            /** Images */
+            images: number;
+        };
+        /** TableRow */
+        TableRow: {
+            /** Version Id */
+            version_id: number;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Accuracy */
+            accuracy: (number | null)[];
+        };
         /** TeamProgress */
         TeamProgress: {
             /** People */
@@ -3004,6 +3699,14 @@ export interface components {
              * @default true
              */
             predict: boolean;
+        };
+        /** UndoRequest */
+        UndoRequest: {
+            /**
+             * Rater
+             * @description local mode: who rates
+             */
+            rater?: string | null;
         };
         /**
          * UserChange
@@ -8438,6 +9141,1554 @@ export interface operations {
                 content: {
                     "text/html": string;
                     "text/markdown": string;
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_models_api_v1_mad_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Competitor"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_model_api_v1_mad_models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddModel"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Competitor"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_score_api_v1_mad_score_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_rounds_api_v1_mad_rounds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoundInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    new_round_api_v1_mad_rounds_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoundRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoundInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_round_api_v1_mad_rounds__round_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoundInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_candidates_api_v1_mad_rounds__round_id__candidates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CandidateInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    next_candidate_api_v1_mad_rounds__round_id__next_get: {
+        parameters: {
+            query?: {
+                rater?: string | null;
+            };
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextOut"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_ratings_api_v1_mad_rounds__round_id__ratings_get: {
+        parameters: {
+            query?: {
+                format?: "csv" | "json";
+                /** @description every rating, superseded and undone ones too */
+                history?: boolean;
+            };
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the report as a file to save (Content-Disposition: attachment) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/markdown": string;
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rate_api_v1_mad_rounds__round_id__ratings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rating"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    undo_api_v1_mad_rounds__round_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UndoRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rating"] | null;
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_ratings_api_v1_mad_rounds__round_id__ratings_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    opinions_api_v1_mad_rounds__round_id__opinions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opinion"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agreement_api_v1_mad_rounds__round_id__agreement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agreement"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pick_api_v1_mad_rounds__round_id__pick_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PickOut"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_api_v1_mad_rounds__round_id__queue_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CandidateInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    label_api_v1_mad_rounds__round_id__labels__image_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_finetune_api_v1_mad_rounds__round_id__finetune_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FinetuneRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    table_api_v1_mad_table_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoundsTable"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ranking_api_v1_mad_ranking_get: {
+        parameters: {
+            query?: {
+                threshold?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ranking"];
                 };
             };
             /** @description a request the workspace cannot carry out */

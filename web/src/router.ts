@@ -6,6 +6,8 @@ import AuditView from "./views/AuditView.vue";
 import EditPreviewView from "./views/EditPreviewView.vue";
 import EditsView from "./views/EditsView.vue";
 import LoginView from "./views/LoginView.vue";
+import MadView from "./views/MadView.vue";
+import RateView from "./views/RateView.vue";
 import UsersView from "./views/UsersView.vue";
 import WorkView from "./views/WorkView.vue";
 import GalleryView from "./views/GalleryView.vue";
@@ -31,6 +33,8 @@ export const router = createRouter({
     { path: "/train", name: "train", component: TrainView },
     { path: "/edits", name: "edits", component: EditsView },
     { path: "/edits/preview/:id", name: "edit-preview", component: EditPreviewView },
+    { path: "/mad", name: "mad", component: MadView },
+    { path: "/mad/rate/:round", name: "mad-rate", component: RateView },
     { path: "/login", name: "login", component: LoginView, meta: { public: true } },
     { path: "/users", name: "users", component: UsersView, meta: { admin: true } },
     { path: "/audit", name: "audit", component: AuditView, meta: { admin: true } },
