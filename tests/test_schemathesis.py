@@ -43,9 +43,11 @@ CONFIG = SchemathesisConfig.from_dict(
             {
                 # What JSON Schema cannot say is refused with a 422: "one label per point", an
                 # architecture that is not registered (the registry, timm included, is open),
-                # and a repair search's grid keys and values (checked as training options).
+                # a repair search's grid keys and values (checked as training options), and an
+                # attribute edit's options (checked against that edit's own ranges).
                 "include-path-regex": (
-                    "^/api/v1/(images/{image_id}/segment|jobs/train|jobs/repair_search)$"
+                    "^/api/v1/(images/{image_id}/segment|jobs/train|jobs/repair_search"
+                    "|edits/preview|edits/benchmark)$"
                 ),
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
