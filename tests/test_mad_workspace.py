@@ -170,6 +170,19 @@ def test_rest_rating_page_calls_and_roles(ws: Workspace) -> None:
     assert client.get("/api/v1/mad/table").json()["columns"][0]["key"] == "original"
     nope = client.post("/api/v1/mad/rounds", json={"threshold": 1.0})
     assert nope.status_code == 400 and "threshold" in nope.json()["fix"]
+    weights = (ws.root / ws.model(2).checkpoint).read_bytes()
+    uploaded = client.post(
+        "/api/v1/models/import",
+        params={"current": False, "architecture": "small_cnn", "name": "upload"},
+        content=weights,
+    )
+    assert uploaded.status_code == 201 and not uploaded.json()["is_current"], uploaded.text
+    version = uploaded.json()["id"]
+    assert ws.current_model is not None and ws.current_model.id == 1
+    mapped = client.post("/api/v1/mad/models", json={"version": version, "class_map": ["x"] * 5})
+    assert mapped.status_code == 400 and "'x' is not a class" in mapped.json()["detail"]
+    added = client.post("/api/v1/mad/models", json={"version": version, "image_size": 32})
+    assert added.status_code == 200 and added.json()["size"] == 32
     job = client.post("/api/v1/mad/score", json={})
     assert job.status_code == 202 and job.json()["kind"] == "mad_score"
 

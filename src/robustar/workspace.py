@@ -498,11 +498,18 @@ class Workspace:
         architecture: str | None = None,
         name: str | None = None,
         source: str = UPLOAD,
+        *,
+        num_classes: int | None = None,
+        current: bool = True,
     ) -> VersionInfo:
-        """`import_model` for weights already in memory (an upload); `source` names them."""
+        """`import_model` for weights already in memory (an upload); `source` names them;
+        `current=False` keeps them beside the current version (a MAD competitor, which may
+        have `num_classes` outputs of another class list)."""
         if not isinstance(weights, Checkpoint):
             weights = Checkpoint(weights, {})
-        return self.model_store.import_weights(weights, architecture, name, source)
+        return self.model_store.import_weights(
+            weights, architecture, name, source, num_classes=num_classes, current=current
+        )
 
     # ----- predictions -----------------------------------------------------------------------
 

@@ -112,7 +112,8 @@ export interface paths {
          * Import Weights
          * @description Upload weights as the request body (at most [server] max_upload_mb); they are read
          *     without running code (safetensors, or torch.load with weights_only), checked against the
-         *     architecture and the class list, and become the new current version.
+         *     architecture and the class list (or `num_classes`), and become the new current version
+         *     unless `current=false` (a competitor for MAD, registered with POST /mad/models).
          */
         post: operations["import_weights_api_v1_models_import_post"];
         delete?: never;
@@ -4181,6 +4182,10 @@ export interface operations {
                 /** @description a registered architecture; default: [model] architecture */
                 architecture?: string | null;
                 name?: string | null;
+                /** @description false: keep it beside the current version */
+                current?: boolean;
+                /** @description its outputs (a MAD competitor with other classes) */
+                num_classes?: number | null;
             };
             header?: never;
             path?: never;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -50,10 +51,15 @@ async def import_weights(
         None, description="a registered architecture; default: [model] architecture"
     ),
     name: str | None = Query(None, max_length=200),
+    current: bool = Query(True, description="false: keep it beside the current version"),
+    num_classes: int | None = Query(
+        None, ge=1, le=100_000, description="its outputs (a MAD competitor with other classes)"
+    ),
 ) -> schemas.ModelVersion:
     """Upload weights as the request body (at most [server] max_upload_mb); they are read
     without running code (safetensors, or torch.load with weights_only), checked against the
-    architecture and the class list, and become the new current version."""
+    architecture and the class list (or `num_classes`), and become the new current version
+    unless `current=false` (a competitor for MAD, registered with POST /mad/models)."""
     if architecture is not None:
         check_registered(architecture)
     allow_body(request, workspace.config.server.max_upload_mb << 20)
@@ -61,7 +67,12 @@ async def import_weights(
     async for chunk in request.stream():
         data.extend(chunk)
     weights = await run_in_threadpool(decode_checkpoint, bytes(data), format)
-    version = await run_in_threadpool(workspace.import_weights, weights, architecture, name)
+    version = await run_in_threadpool(
+        partial(workspace.import_weights, num_classes=num_classes, current=current),
+        weights,
+        architecture,
+        name,
+    )
     return schemas.ModelVersion.model_validate(version)
 
 
