@@ -30,6 +30,8 @@ const rater = (name: string) => (name.trim() ? { rater: name.trim() } : {});
 
 export const madApi = {
   models: () => call<MadModel[]>("/mad/models"),
+  add: (version: number, imageSize: number | null) =>
+    call<MadModel>("/mad/models", send({ version, ...(imageSize ? { image_size: imageSize } : {}) })),
   score: () => call<{ id: number }>("/mad/score", send({})),
   rounds: () => call<MadRound[]>("/mad/rounds"),
   newRound: (threshold: number) => call<MadRound>("/mad/rounds", send({ threshold })),
