@@ -229,3 +229,25 @@ def test_cli_round_rate_export_and_table(
     assert code == 0 and "Krippendorff" in out
     code, out, _ = run(monkeypatch, capsys, "discover", "mad", "table", root)
     assert code == 0 and "original test" in out
+
+
+def test_scoring_resumes_with_only_the_missing_rows(ws: Workspace) -> None:
+    with ws.session() as session:
+        kept = {
+            (v, i, p)
+            for v, i, p in session.execute(
+                select(MadScore.version_id, MadScore.image_id, MadScore.predicted)
+            )
+        }
+        gone = sorted(i for v, i, _ in kept if v == 2)[::3]
+        session.execute(
+            MadScore.__table__.delete().where(MadScore.version_id == 2, MadScore.image_id.in_(gone))
+        )
+    job = ws.jobs.submit("mad_score", {})
+    ws.jobs.run_next()
+    assert ws.jobs.get(job.id).result == {"scored": {"1": 0, "2": len(gone)}}
+    with ws.session() as session:
+        again = set(
+            session.execute(select(MadScore.version_id, MadScore.image_id, MadScore.predicted))
+        )
+    assert again == kept
