@@ -6,14 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sqlalchemy import insert
 from torch.utils.data import TensorDataset
 
+from robustar import Workspace
+from robustar.db.tables import MadScore
 from robustar.discover.mad.competitors import check_fits, read_class_map
 from robustar.discover.mad.hierarchy import distances, read_tree
 from robustar.discover.mad.ratings import Rating, agreement, check_score, opinion, parse
 from robustar.discover.mad.rounds import choose
-from robustar.discover.mad.scores import decode_top, score_rows
-from robustar.discover.mad.select import Disagreement, pick
+from robustar.discover.mad.scores import decode_top, encode_top, score_rows
+from robustar.discover.mad.select import Disagreement, pick, select_pair
 from robustar.discover.mad.settings import MadSettings
 from robustar.errors import DataError
 from robustar.train.mixed import HalfAndHalf, mixed_loader
@@ -171,3 +174,39 @@ def test_every_mixed_batch_draws_half_from_each_set() -> None:
     loader = mixed_loader(first, extra, 6, 0, torch.device("cpu"), torch.Generator().manual_seed(1))
     for _, y in loader:
         assert int(y.sum()) == 3 and len(y) == 6
+
+
+@pytest.mark.usefixtures("database_url")
+def test_selection_order_and_an_empty_pool_on_both_databases(workspace: Workspace) -> None:
+    first = workspace.train(architecture="tiny_cnn", epochs=1, predict=False)
+    second = workspace.train(architecture="tiny_cnn", epochs=1, predict=False, seed=1)
+    ids = workspace.view("test").ids()
+    rows = []
+    for k, image in enumerate(ids):
+        for version, cls, p in ((first.id, k % 3, 0.99 - 0.01 * k), (second.id, (k + 1) % 3, 0.95)):
+            probs = np.full(3, (1 - p) / 2)
+            probs[cls] = p
+            rows.append(
+                {
+                    "version_id": version,
+                    "image_id": image,
+                    "predicted": cls,
+                    "confidence": p,
+                    "entropy": 0.1,
+                    "top": encode_top(probs),
+                }
+            )
+    with workspace.session() as session:
+        session.execute(insert(MadScore), rows)
+    settings = MadSettings(threshold=0.9, per_class=10, pair_once=False)
+    with workspace.session() as session:
+        lead_a, lead_b = select_pair(
+            session, first.id, second.id, settings, distances(["a"] * 3, None)
+        )
+    weaker = [min(r.a_confidence, r.b_confidence) for r in lead_a]
+    assert weaker == sorted(weaker, reverse=True) and len(lead_a) == len(lead_b)
+    # images whose first confidence fell below 0.9 do not qualify
+    assert {r.image_id for r in lead_a} == {i for k, i in enumerate(ids) if 0.99 - 0.01 * k >= 0.9}
+    workspace.mad.add(second.id)
+    with pytest.raises(DataError, match="the pool is empty"):
+        workspace.mad.round(first.id, [second.id])
