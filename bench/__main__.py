@@ -14,6 +14,7 @@ from bench import (
     attribution_lds,
     database_backends,
     gallery_latency,
+    mad,
     paired_training,
     predict_throughput,
     repair_skew,
@@ -36,6 +37,7 @@ BENCHMARKS = {
         repair_suite,
         repair_skew,
         attribute_edits,
+        mad,
     )
 }
 
