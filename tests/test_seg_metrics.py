@@ -92,4 +92,6 @@ def test_loss_errors() -> None:
     with pytest.raises(DataError, match="smooth"):
         segmentation_loss("ce", logits, torch.zeros(1, 2, 2, dtype=torch.long), smooth=2.0)
     nothing = torch.full((1, 2, 2), 255)
-    assert float(segmentation_loss("ce", logits.requires_grad_(), nothing)) == 0
+    empty = segmentation_loss("ce", logits.requires_grad_(), nothing)
+    empty.backward()  # a batch with nothing labelled still backpropagates: zero, not NaN
+    assert float(empty.detach()) == 0 and logits.grad is not None and not logits.grad.any()
