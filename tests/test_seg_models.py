@@ -60,7 +60,7 @@ def test_task_marker_keeps_classifiers_and_segmenters_apart() -> None:
         check_name("resnet18", task="segmentation")
     assert "small_unet" not in list_models()["builtin"]
     segmenters = list_models("segmentation")
-    assert segmenters["builtin"] == ["small_unet"]
+    assert segmenters["builtin"] == ["small_unet", "tiny_unet"]
     assert {"fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large"} <= set(
         segmenters["torchvision"]
     )

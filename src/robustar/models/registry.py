@@ -1,7 +1,8 @@
 """One entry point, `create_model(name, num_classes)`, for every model source.
 
 Names:
-- a built-in network (`small_cnn`, `tiny_cnn`, `small_unet`), registered with `register`;
+- a built-in network (`small_cnn`, `tiny_cnn`, `small_unet`, `tiny_unet`), registered with
+  `register`;
 - a torchvision classification architecture (`resnet18`, or explicitly `torchvision/resnet18`)
   or segmentation architecture (`fcn_resnet50`, `deeplabv3_mobilenet_v3_large`,
   `lraspp_mobilenet_v3_large`, ...);
@@ -33,7 +34,7 @@ import torch
 from torch import nn
 
 from robustar.errors import ConfigError
-from robustar.models.builtin import small_cnn, small_unet, tiny_cnn
+from robustar.models.builtin import small_cnn, small_unet, tiny_cnn, tiny_unet
 
 ModelFactory = Callable[..., nn.Module]
 Task = Literal["classification", "segmentation"]
@@ -57,6 +58,7 @@ def register(name: str, factory: ModelFactory, task: Task = CLASSIFICATION) -> N
 register("small_cnn", small_cnn)
 register("tiny_cnn", tiny_cnn)
 register("small_unet", small_unet, SEGMENTATION)
+register("tiny_unet", tiny_unet, SEGMENTATION)
 
 
 def _torchvision_names(task: Task = CLASSIFICATION) -> list[str]:
