@@ -198,7 +198,7 @@ def _by_colour(
     for entry in np.unique(indices):
         colour = tuple(int(c) for c in palette[entry]) if entry < len(palette) else None
         if colour in lookup:
-            table[entry] = lookup[colour]  # type: ignore[index]
+            table[entry] = lookup[colour]
         else:
             unknown.append(colour)
     if unknown:

@@ -57,5 +57,5 @@ class LabelMapDataset(Dataset):
         fitted = np.asarray(
             fit_to_size(shifted, size, self.image.resize, Image.Resampling.NEAREST), np.int64
         )
-        labels = np.where(fitted == 0, self.classes.ignore_index, fitted - 1)
-        return self.to_input(picture), torch.from_numpy(labels), index
+        indices = np.where(fitted == 0, self.classes.ignore_index, fitted - 1)
+        return self.to_input(picture), torch.from_numpy(indices), index

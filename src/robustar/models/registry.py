@@ -23,7 +23,6 @@ Only the first four are *registered* (`is_registered`): a name from outside the 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -89,16 +88,22 @@ def _torchvision(name: str) -> _Resolved:
     raise _unknown(name)
 
 
-@functools.cache
+_LOGITS_ONLY: dict[type[nn.Module], type[nn.Module]] = {}
+
+
 def _logits_only(base: type[nn.Module]) -> type[nn.Module]:
     """A subclass of a torchvision segmenter whose forward returns the logits tensor (its
-    dict's "out"): same parameters and state-dict keys, so torchvision checkpoints still load."""
+    dict's "out"): same parameters and state-dict keys, so torchvision checkpoints still load.
+    One per class, made once."""
+    if base not in _LOGITS_ONLY:
 
-    def forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = base.forward(self, x)["out"]
-        return out
+        def forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+            out: torch.Tensor = base.forward(self, x)["out"]
+            return out
 
-    return type(base.__name__, (base,), {"forward": forward, "__module__": __name__})
+        name, namespace = base.__name__, {"forward": forward, "__module__": __name__}
+        _LOGITS_ONLY[base] = type(name, (base,), namespace)
+    return _LOGITS_ONLY[base]
 
 
 def _smp(rest: str) -> _Resolved:

@@ -99,4 +99,5 @@ def segmentation_loss(
             "see robustar.train.segloss.SEG_LOSSES.describe() for each loss's options",
         ) from None
     options = chosen.model_dump()
-    return SEG_LOSSES.call(name, logits, target, ignore_index, **options)  # type: ignore[no-any-return]
+    loss: torch.Tensor = SEG_LOSSES.call(name, logits, target, ignore_index, **options)
+    return loss

@@ -143,10 +143,11 @@ def select_candidates(
             if row.image_id in excluded or math.isnan(row.discrepancy):
                 continue
             item = (row.discrepancy, -row.image_id)  # the heap's top is the weakest kept
-            for led_by, shares in (
+            roles: tuple[tuple[LedBy, tuple[float, ...]], ...] = (
                 ("target", row.target_shares),
                 ("competitor", row.competitor_shares),
-            ):
+            )
+            for led_by, shares in roles:
                 for k in wanted:
                     low, high = ranges[k]
                     if not low <= shares[k] <= high:
