@@ -138,3 +138,14 @@ def _pairs(root: Path, stems: list[str]) -> Path:
         Image.new("RGB", (4, 3)).save(root / "images" / f"{stem}.png")
         Image.fromarray(MAP).save(root / "labels" / f"{stem}.png")
     return root
+
+
+def test_a_bad_index_anywhere_in_a_large_map_is_found(tmp_path: Path) -> None:
+    labels = np.zeros((300, 300), np.uint8)  # more pixels than one chunk of the check
+    labels[::7] = 255
+    write_label_map(tmp_path / "ok.png", labels, CLASSES)
+    labels[-1, -1] = 7
+    with pytest.raises(DataError, match=r"indices \[7\]"):
+        write_label_map(tmp_path / "bad.png", labels, CLASSES)
+    with pytest.raises(DataError, match=r"indices \[-1\]"):
+        write_label_map(tmp_path / "bad.png", np.full((2, 2), -1), CLASSES)

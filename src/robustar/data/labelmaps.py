@@ -26,6 +26,7 @@ IGNORE_INDEX = 255
 IGNORE_COLOUR = (224, 224, 192)  # PASCAL VOC's colour for its "void" boundary pixels
 LABELS_DIR, IMAGES_DIR = "labels", "images"
 _SHOWN = 5
+_CHUNK = 1 << 16
 _ORIENTATION = 0x0112  # EXIF orientation; 5..8 turn the picture a quarter round
 Colour = tuple[int, int, int]
 
@@ -182,27 +183,38 @@ def read_label_map(
             "save the label map at its image's size (resize it with nearest-neighbour "
             "interpolation, never a smoothing one)",
         )
-    labels = _by_colour(indices, palette, classes, path) if mode == "P" else indices
-    check_indices(labels, classes, str(path))
-    return labels
+    if mode == "P":  # colours are mapped to class indices or refused: nothing else to check
+        return _by_colour(indices, palette, classes, path)
+    check_indices(indices, classes, str(path))
+    return indices
+
+
+def _uses(indices: np.ndarray, entries: np.ndarray) -> bool:
+    """Whether any pixel holds one of the `entries` (a 256-long mask). A few runs of entries
+    are tested by comparisons, which are an order faster on a large map than a lookup."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], entries.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2], edges[1::2] - 1, strict=True))
+    if len(runs) > 8:
+        return bool(np.take(entries, indices).any())
+    return any(bool(((indices >= lo) & (indices <= hi)).any()) for lo, hi in runs)
 
 
 def _by_colour(
     indices: np.ndarray, palette: np.ndarray, classes: LabelClasses, path: Path
 ) -> np.ndarray:
-    """Palette indices → class indices, through each used palette entry's colour."""
+    """Palette indices → class indices, through each palette entry's colour; an error when
+    a pixel uses an entry whose colour is no class's (or the ignore colour)."""
     lookup = {colour: i for i, colour in enumerate(classes.colours)}
     lookup[IGNORE_COLOUR] = classes.ignore_index
-    table = np.full(256, -1, dtype=np.int16)
-    unknown = []
-    for entry in np.unique(indices):
-        colour = tuple(int(c) for c in palette[entry]) if entry < len(palette) else None
-        if colour in lookup:
-            table[entry] = lookup[colour]
-        else:
-            unknown.append(colour)
-    if unknown:
-        shown = ", ".join("#{:02x}{:02x}{:02x}".format(*c) if c else "none" for c in unknown)
+    identity = np.arange(256, dtype=np.uint8)
+    table, unknown = identity.copy(), np.ones(256, dtype=bool)
+    for entry, rgb in enumerate(palette[:256].tolist()):
+        if (found := lookup.get((rgb[0], rgb[1], rgb[2]))) is not None:
+            table[entry], unknown[entry] = found, False
+    if _uses(indices, unknown):
+        used = np.unique(indices[np.take(unknown, indices)])
+        colours = [tuple(palette[e]) if e < len(palette) else None for e in used.tolist()]
+        shown = ", ".join("#{:02x}{:02x}{:02x}".format(*c) if c else "none" for c in colours)
         raise DataError(
             f"palette label map {path} uses colours that are no class's: {shown[:200]}",
             "paint only in the class colours ("
@@ -212,13 +224,15 @@ def _by_colour(
             )[:300]
             + "), or add the colours to the class list",
         )
-    return table[indices].astype(np.uint8)
+    return np.take(table, indices) if _uses(indices, table != identity) else indices
 
 
 def check_indices(labels: np.ndarray, classes: LabelClasses, where: str) -> None:
     """Refuse values that are neither a class index nor the ignore index."""
-    values = np.unique(labels)
-    bad = [int(v) for v in values if v >= len(classes.names) and v != classes.ignore_index]
+    count, bad = len(classes.names), []
+    if labels.size and (labels.min() < 0 or _outside(labels, count, classes.ignore_index)):
+        outside = (labels >= count) & (labels != classes.ignore_index) | (labels < 0)
+        bad = [int(v) for v in np.unique(labels[outside])]
     if bad or labels.ndim != 2:
         raise DataError(
             f"label map {where} holds class indices {bad[:_SHOWN]} but there are "
@@ -231,6 +245,24 @@ def check_indices(labels: np.ndarray, classes: LabelClasses, where: str) -> None
         )
 
 
+def _outside(labels: np.ndarray, count: int, ignore: int) -> bool:
+    """Whether a value is >= `count` and not `ignore`. Cheap when the largest value is a
+    class; otherwise compared in chunks through two small buffers, since fresh full-size
+    temporaries cost a map of 4 megapixels more in page faults than the comparisons do."""
+    if labels.max() < count:
+        return False
+    flat = labels.reshape(-1)
+    low, high = np.empty(min(_CHUNK, flat.size), bool), np.empty(min(_CHUNK, flat.size), bool)
+    for start in range(0, flat.size, _CHUNK):
+        part = flat[start : start + _CHUNK]
+        a, b = low[: len(part)], high[: len(part)]
+        np.greater_equal(part, count, out=a)
+        np.not_equal(part, ignore, out=b)
+        if np.logical_and(a, b, out=a).any():
+            return True
+    return False
+
+
 def write_label_map(
     path: Path, labels: np.ndarray, classes: LabelClasses, palette: bool = True
 ) -> None:
@@ -240,7 +272,7 @@ def write_label_map(
     if not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"label map {path}: {labels.dtype} values", "pass integer class indices")
     check_indices(labels, classes, str(path))
-    image = Image.fromarray(labels.astype(np.uint8))
+    image = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8))
     if palette:
         image.putpalette(classes.palette())  # L becomes P, the values its palette indices
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG", compress_level=1))
