@@ -7,6 +7,7 @@ from robustar.errors import CheckpointError, ConfigError
 from robustar.models.checkpoint import load_weights, save_weights
 from robustar.models.registry import (
     check_name,
+    check_registered,
     create_model,
     is_registered,
     list_models,
@@ -58,6 +59,9 @@ def test_task_marker_keeps_classifiers_and_segmenters_apart() -> None:
     assert "tiny_cnn" in (error.value.fix or "")
     with pytest.raises(ConfigError, match="'resnet18' is a classification model"):
         check_name("resnet18", task="segmentation")
+    with pytest.raises(ConfigError, match="'tiny_unet' is a segmentation model"):
+        check_registered("tiny_unet")  # what HTTP names for a classification workspace
+    assert check_registered("tiny_unet", task="segmentation") == "tiny_unet"
     assert "small_unet" not in list_models()["builtin"]
     segmenters = list_models("segmentation")
     assert segmenters["builtin"] == ["small_unet", "tiny_unet"]

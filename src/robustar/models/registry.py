@@ -236,8 +236,9 @@ def create_model(name: str, num_classes: int, task: Task = CLASSIFICATION) -> nn
 
 
 def is_registered(name: str) -> bool:
-    """Whether `name` is a built-in, torchvision or (installed) timm architecture: a name that
-    selects code already shipped, never a `module:callable` that would import any module."""
+    """Whether `name` is a built-in, torchvision, (installed) timm or smp architecture, of
+    either task: a name that selects code already shipped, never a `module:callable` that
+    would import any module."""
     if ":" in name:
         return False
     try:
@@ -247,15 +248,17 @@ def is_registered(name: str) -> bool:
     return True
 
 
-def check_registered(name: str) -> str:
-    """`name` if `is_registered`, else a ConfigError saying what a remote client may name."""
+def check_registered(name: str, task: Task = CLASSIFICATION) -> str:
+    """`name` if `is_registered` and of `task`, else a ConfigError saying what a remote
+    client may name."""
     if not is_registered(name):
         raise ConfigError(
             f"architecture {name!r} is not registered",
-            f"name a built-in ({', '.join(sorted(_BUILTIN))}), a torchvision architecture such "
-            "as resnet18, or timm/<name>; a package.module:callable is accepted only from the "
-            "CLI or Python on the server machine",
+            f"name a built-in ({', '.join(list_models(task)['builtin'])}), a torchvision "
+            "architecture such as resnet18, or timm/<name>; a package.module:callable is "
+            "accepted only from the CLI or Python on the server machine",
         )
+    _for_task(name, task)
     return name
 
 
