@@ -60,6 +60,12 @@ def test_index_outside_the_class_list(tmp_path: Path) -> None:
     assert not (tmp_path / "w.png").exists()
 
 
+def test_a_bilevel_mask_reads_as_classes_0_and_1(tmp_path: Path) -> None:
+    Image.fromarray(np.array([[0, 1], [1, 0]], dtype=bool)).save(tmp_path / "m.png")
+    assert Image.open(tmp_path / "m.png").mode == "1"
+    assert read_label_map(tmp_path / "m.png", CLASSES).tolist() == [[0, 1], [1, 0]]
+
+
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "I;16", "F"])
 def test_wrong_mode(tmp_path: Path, mode: str) -> None:
     Image.new(mode, (4, 3)).save(tmp_path / "m.tiff" if mode == "F" else tmp_path / "m.png")

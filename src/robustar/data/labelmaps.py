@@ -1,7 +1,8 @@
 """Label maps for semantic segmentation: PNGs of class indices, read, checked and written.
 
-Two encodings are read: a single-channel PNG (mode L) whose pixel values are class indices,
-and a VOC-style palette PNG (mode P) whose pixel colours are the classes' colours. Either way
+Two encodings are read: a single-channel PNG (mode L, or a bilevel mode 1 mask) whose pixel
+values are class indices, and a VOC-style palette PNG (mode P) whose pixel colours are the
+classes' colours. Either way
 the result is a `uint8` array of class indices in which `ignore_index` (255 by default, as in
 PASCAL VOC) marks pixels no loss or metric counts. Labelled images live in paired folders,
 `images/` and `labels/`, an image and its label map sharing a file stem.
@@ -27,6 +28,7 @@ IGNORE_COLOUR = (224, 224, 192)  # PASCAL VOC's colour for its "void" boundary p
 LABELS_DIR, IMAGES_DIR = "labels", "images"
 _SHOWN = 5
 _CHUNK = 1 << 16
+_MODES = ("L", "P", "1")  # indices, palette colours, a bilevel mask (classes 0 and 1)
 _ORIENTATION = 0x0112  # EXIF orientation; 5..8 turn the picture a quarter round
 Colour = tuple[int, int, int]
 
@@ -159,7 +161,7 @@ def read_label_map(
         with Image.open(path) as image:
             image.load()
             mode, found = image.mode, image.size
-            indices = np.asarray(image) if mode in ("L", "P") else np.zeros(0, np.uint8)
+            indices = np.asarray(image, np.uint8) if mode in _MODES else np.zeros(0, np.uint8)
             if mode == "P":
                 palette = np.asarray(image.getpalette() or [], dtype=np.uint8).reshape(-1, 3)
     except FileNotFoundError:
@@ -170,7 +172,7 @@ def read_label_map(
         raise DataError(
             f"label map {path} cannot be read: {error}", "save it again as a PNG"
         ) from None
-    if mode not in ("L", "P"):
+    if mode not in _MODES:
         raise DataError(
             f"label map {path} is a {mode} image; a label map is a single-channel PNG of "
             "class indices (mode L) or a palette PNG of class colours (mode P)",
