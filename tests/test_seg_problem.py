@@ -67,3 +67,7 @@ def test_bad_options(tmp_path: Path) -> None:
     generate_segmentation(tmp_path / "p", size=32, counts={k: 1 for k in COUNTS})
     with pytest.raises(DataError, match="already holds data"):
         generate_segmentation(tmp_path / "p", size=32)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "problem.json").write_text('{"kind": "patch"}')
+    with pytest.raises(DataError, match="'patch' classification problem"):
+        SegProblem.load(tmp_path / "c")

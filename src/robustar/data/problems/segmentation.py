@@ -45,6 +45,7 @@ class SegProblem:
     size: int
     classes: list[str]
     counts: dict[str, int]
+    kind: str = "segmentation"  # tells this problem.json from a classification problem's
 
     def folder(self, split: str) -> Path:
         """The split's folder: `images/` and (not for the pool) `labels/`."""
@@ -74,6 +75,12 @@ class SegProblem:
                 f"{path} holds no generated segmentation problem ({INFO_FILE} is missing)",
                 "generate one with robustar.data.problems.generate_segmentation(out)",
             ) from None
+        if values.get("kind") != "segmentation":
+            raise DataError(
+                f"{path} holds a {values.get('kind')!r} classification problem, not a "
+                "segmentation problem",
+                "load it with robustar.data.problems.Problem.load",
+            )
         return cls(**{**values, "root": path})
 
 
