@@ -10,6 +10,7 @@ from robustar.discover.mad.segmentation import (
     class_shares,
     discrepancy,
     entropy_select,
+    main_class,
     mean_pixel_entropy,
     select_candidates,
     share_ranges,
@@ -88,6 +89,22 @@ def test_summaries_of_a_batch_of_logits() -> None:
     assert rows[0] == PairSummary(10, 0.0, (0.0, 1.0, 0.0), (0.0, 1.0, 0.0))
     assert rows[1].discrepancy == pytest.approx(1 - (0.5 + 0) / 2)
     assert rows[1].competitor_shares == (0.0, 0.5, 0.5)
+
+
+def test_main_class() -> None:
+    assert main_class((0.6, 0.1, 0.3)) == 2
+    assert main_class((0.6, 0.2, 0.2)) == 1  # a tie goes to the smaller index
+    assert main_class((1.0, 0.0, 0.0)) is None
+    assert main_class((0.6, 0.1, 0.3), background=None) == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_as_on_the_cpu() -> None:
+    logits = torch.randn(3, 4, 8, 8)
+    other = torch.randn(3, 4, 8, 8)
+    on_cpu = summarise([1, 2, 3], logits, other, 4)
+    assert summarise([1, 2, 3], logits.cuda(), other.cuda(), 4) == on_cpu
+    assert torch.allclose(mean_pixel_entropy(logits.cuda()).cpu(), mean_pixel_entropy(logits))
 
 
 def test_entropy_baseline() -> None:

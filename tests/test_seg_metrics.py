@@ -95,3 +95,16 @@ def test_loss_errors() -> None:
     empty = segmentation_loss("ce", logits.requires_grad_(), nothing)
     empty.backward()  # a batch with nothing labelled still backpropagates: zero, not NaN
     assert float(empty.detach()) == 0 and logits.grad is not None and not logits.grad.any()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_as_on_the_cpu() -> None:
+    logits, truth = torch.randn(4, 3, 8, 8), torch.randint(0, 3, (4, 8, 8))
+    truth[0, 0] = 255
+    on_cpu, on_gpu = SegMetrics(3), SegMetrics(3)
+    on_cpu.update(logits, truth)
+    on_gpu.update(logits.cuda(), truth.cuda())
+    assert on_gpu.result() == on_cpu.result() and on_gpu.images == on_cpu.images
+    for name in SEG_LOSSES:
+        gpu = segmentation_loss(name, logits.cuda(), truth.cuda()).cpu()
+        assert torch.allclose(gpu, segmentation_loss(name, logits, truth), atol=1e-5)

@@ -45,7 +45,7 @@ def class_shares(
     values = torch.as_tensor(label_map).to(torch.int64).flatten()
     values = values[values != ignore_index]
     counts = torch.bincount(values, minlength=num_classes)[:num_classes].double()
-    return np.asarray(counts / max(len(values), 1))
+    return np.asarray((counts / max(len(values), 1)).cpu())
 
 
 def share_ranges(
@@ -169,6 +169,18 @@ def candidate_union(candidates: Iterable[SegCandidate]) -> list[int]:
     for c in candidates:
         best[c.image_id] = max(best.get(c.image_id, -math.inf), c.discrepancy)
     return sorted(best, key=lambda i: (-best[i], i))
+
+
+def main_class(shares: Sequence[float], background: int | None = BACKGROUND) -> int | None:
+    """The class with the largest share apart from the background (None when the map is all
+    background): what a round's test set caps at 4 images per, as the paper's "main
+    foreground object"."""
+    best = max(
+        (k for k in range(len(shares)) if k != background and shares[k] > 0),
+        key=lambda k: (shares[k], -k),
+        default=None,
+    )
+    return best
 
 
 def mean_pixel_entropy(logits: torch.Tensor) -> torch.Tensor:
