@@ -2,6 +2,7 @@
 small_unet trained with the Dice + CE loss → mIoU → MAD selection on the pool against a
 second, different model, and the entropy baseline at the same budget."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -125,5 +126,9 @@ def test_dataset_resizes_label_maps_without_blending(tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _few_threads() -> None:
-    torch.set_num_threads(2)
+def _one_thread() -> Iterator[None]:
+    """One thread: on a small, busy machine torch's threads wait on each other (10x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
