@@ -21,6 +21,7 @@ from bench import (
     repair_suite,
     repair_sweep,
     scan_throughput,
+    seg_selection,
 )
 
 BENCHMARKS = {
@@ -38,6 +39,7 @@ BENCHMARKS = {
         repair_suite,
         repair_skew,
         attribute_edits,
+        seg_selection,
     )
 }
 
