@@ -116,7 +116,8 @@ def _smp(rest: str) -> _Resolved:
             "pip install 'robustar[smp]'",
         ) from None
     arch, _, encoder = rest.partition("/")
-    known = {a.lower() for a in smp.__all__ if isinstance(getattr(smp, a, None), type)}
+    names = getattr(smp, "__all__", dir(smp))
+    known = {a.lower() for a in names if isinstance(getattr(smp, a, None), type)}
     if arch.lower() not in known:
         raise ConfigError(
             f"[model] architecture: segmentation-models-pytorch has no architecture {arch!r}",
