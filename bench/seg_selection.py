@@ -2,11 +2,13 @@
 
 For each seed: a generated problem (biased training split, shifted pool with truth kept
 apart), a target (`small_unet`) and a competitor (`tiny_unet`, another seed) trained on the
-training split, then three picks from the pool at the same budget: MAD's union M (n3 per
-competitor, class and role), the entropy baseline (highest mean pixel entropy) and a seeded
-random draw. Each pick is scored by the target's mean per-image mIoU against the true label
-maps (lower: more failures found) and by its share of shifted images. Training is short, so
-this measures the selection, not a good segmenter.
+training split, then picks from the pool at the same budget: MAD's union M (n3 per
+competitor, class and role), the entropy baseline (highest mean pixel entropy), a seeded
+random draw, and, to see what the content constraint does on a biased training split, M
+without the [p_k, q_k] share range, cut to the same budget (most discrepant first). Each pick
+is scored by the target's mean per-image mIoU against the true label maps (lower: more
+failures found) and by its share of shifted images. Training is short, so this measures the
+selection, not a good segmenter.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ def one_seed(seed: int, train: int, pool: int, epochs: int, per_class: int) -> d
     summaries = summarise(ids, target_logits, competitor_logits, count)
     mad = candidate_union(select_candidates({1: summaries}, ranges, per_class=per_class))
     budget = len(mad)
+    everything = {k: (1e-9, 1.0) for k in ranges}  # the content constraint switched off
+    unlimited = select_candidates({1: summaries}, everything, per_class=per_class)
+    wide = candidate_union(unlimited)[:budget]
     entropies = mean_pixel_entropy(target_logits).tolist()
     entropy = entropy_select(zip(ids, entropies, strict=True), budget)
     drawn = np.random.default_rng(seed).choice(len(ids), size=budget, replace=False).tolist()
@@ -92,7 +97,8 @@ def one_seed(seed: int, train: int, pool: int, epochs: int, per_class: int) -> d
     shifts = problem.pool_shifts()
     shifted = [shifts[p.stem] != "none" for p in images]
     result = {"budget": float(budget), "pool mIoU": float(np.nanmean(miou))}
-    for name, picked in (("MAD", mad), ("entropy", entropy), ("random", drawn)):
+    picks = (("MAD", mad), ("MAD, no size range", wide), ("entropy", entropy), ("random", drawn))
+    for name, picked in picks:
         result[f"{name} mIoU"] = float(np.nanmean([miou[i] for i in picked]))
         result[f"{name} shifted"] = float(np.mean([shifted[i] for i in picked]))
     result["pool shifted"] = float(np.mean(shifted))
@@ -113,7 +119,7 @@ def run(
 
     rows = [
         [name, cell(f"{name} mIoU"), cell(f"{name} shifted")]
-        for name in ("MAD", "entropy", "random", "pool")
+        for name in ("MAD", "MAD, no size range", "entropy", "random", "pool")
     ]
     return table(
         f"Segmentation selection: target mIoU on each pick (lower = more failures found), "
