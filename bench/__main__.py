@@ -14,6 +14,7 @@ from bench import (
     attribution_lds,
     database_backends,
     gallery_latency,
+    labelmap_io,
     mad,
     paired_training,
     predict_throughput,
@@ -21,6 +22,7 @@ from bench import (
     repair_suite,
     repair_sweep,
     scan_throughput,
+    seg_selection,
 )
 
 BENCHMARKS = {
@@ -31,6 +33,7 @@ BENCHMARKS = {
         gallery_latency,
         database_backends,
         annotation_latency,
+        labelmap_io,
         attribution_bench,
         attribution_lds,
         paired_training,
@@ -38,6 +41,7 @@ BENCHMARKS = {
         repair_skew,
         attribute_edits,
         mad,
+        seg_selection,
     )
 }
 
