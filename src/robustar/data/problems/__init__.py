@@ -2,6 +2,16 @@
 demo: `generate(kind, out, seed=...)` writes one; `PROBLEMS` lists the kinds."""
 
 from robustar.data.problems import kinds as _kinds  # noqa: F401  (registers the kinds)
+from robustar.data.problems.rare import RareProblem, generate_rare, is_rare
 from robustar.data.problems.suite import PROBLEMS, SPLITS, Kind, Problem, generate
 
-__all__ = ["PROBLEMS", "SPLITS", "Kind", "Problem", "generate"]
+__all__ = [
+    "PROBLEMS",
+    "SPLITS",
+    "Kind",
+    "Problem",
+    "RareProblem",
+    "generate",
+    "generate_rare",
+    "is_rare",
+]
