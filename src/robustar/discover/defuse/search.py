@@ -66,12 +66,12 @@ def search_batch(
     eps, radius = perturbations(len(mu), vae.latent, settings, rng)
     codes = mu[:, None, :] + eps
     flat = torch.from_numpy(codes.reshape(-1, vae.latent))
-    predicted = np.empty(len(flat), dtype=np.int64)
+    answers = np.empty(len(flat), dtype=np.int64)
     for start in range(0, len(flat), DECODE_CHUNK):
         z = flat[start : start + DECODE_CHUNK].to(device)
         logits = classifier(to_model_input(vae.decode(z), image))
-        predicted[start : start + len(z)] = logits.argmax(1).cpu().numpy()
-    predicted = predicted.reshape(len(mu), -1)
+        answers[start : start + len(z)] = logits.argmax(1).cpu().numpy()
+    predicted = answers.reshape(len(mu), -1)
     flipped = predicted != np.asarray(labels)[:, None]
     norms = np.linalg.norm(eps, axis=2)
     kept = [

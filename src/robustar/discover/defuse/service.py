@@ -599,7 +599,7 @@ class Defuse:
     def report(self, run_id: int) -> CorrectionReport:
         """The correction table: before, and each fine-tune of the run."""
         with self.images.db.session() as session:
-            run = store.run_row(session, run_id)
+            store.run_row(session, run_id)
             rows = list(
                 session.scalars(
                     select(DefuseCorrection)
@@ -607,7 +607,6 @@ class Defuse:
                     .order_by(DefuseCorrection.id)
                 )
             )
-            version = run.version_id
         if not rows:
             raise DataError(
                 f"Defuse run {run_id} has no correction yet",
@@ -618,7 +617,7 @@ class Defuse:
         _, labels, regions = self._labelled(run_id, held_out=True)
         return CorrectionReport(
             run_id,
-            rows[-1].report.get("parent", version),
+            int(rows[-1].report["parent"]),
             len(set(regions)),
             len(labels),
             before["region"],
