@@ -10,14 +10,16 @@ from robustar import Workspace
 from robustar.data.problems import generate_rare
 
 COUNTS = {"train": 240, "validation": 40, "test": 60, "rare-test": 40, "oracle-train": 240}
-TRAIN = {"epochs": 4, "batch_size": 32, "learning_rate": 3e-3, "predict": False}
+TRAIN = {"epochs": 3, "batch_size": 32, "learning_rate": 3e-3, "predict": False}
 VAE = {"image_size": 16, "latent": 4, "epochs": 2, "batch_size": 32, "warmup_epochs": 1}
 SEARCH = {"samples": 4, "radii": [10.0, 40.0], "batch_size": 64}
 
 
 def make_defuse_workspace(root: Path) -> tuple[Workspace, int]:
     """The workspace (version 1 current) and the oracle's version id."""
-    problem = generate_rare(root / "problem", share=0.05, classes=3, size=24, counts=COUNTS)
+    problem = generate_rare(
+        root / "problem", style="rotated", share=0.05, classes=3, size=24, counts=COUNTS
+    )
     with Workspace.create(root / "oracle", problem.config(oracle=True)) as oracle_ws:
         oracle = oracle_ws.train(**TRAIN)
         weights = oracle_ws.root / oracle.checkpoint

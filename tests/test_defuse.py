@@ -112,7 +112,9 @@ def test_a_vae_checkpoint_for_another_size_is_refused_by_name(tmp_path: Path) ->
     with pytest.raises(CheckpointError, match="32-px images and 12 latent") as error:
         load_vae(tmp_path / "vae.safetensors", 64, 12)
     assert "image_size=32 and latent=12" in (error.value.fix or "")
-    with pytest.raises(CheckpointError, match="12 latent dimensions, this run expects 32 px and 10"):
+    with pytest.raises(
+        CheckpointError, match="12 latent dimensions, this run expects 32 px and 10"
+    ):
         load_vae(tmp_path / "vae.safetensors", 32, 10)
     torch.save(nn.Linear(2, 2).state_dict(), tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a Defuse VAE"):

@@ -102,7 +102,7 @@ def render(digit: np.ndarray, size: int, rare: bool, style: str, rng: np.random.
 def generate_rare(
     out: str | Path,
     *,
-    style: Style = "inverted",
+    style: Style = "rotated",
     share: float = 0.02,
     classes: int = 5,
     size: int = 32,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.mixture import BayesianGaussianMixture
+from threadpoolctl import threadpool_limits
 
 from robustar.discover.defuse.settings import RegionSettings
 from robustar.errors import DataError
@@ -45,8 +46,12 @@ def fit_regions(codes: np.ndarray, settings: RegionSettings) -> list[FittedRegio
         weight_concentration_prior_type="dirichlet_process",
         max_iter=settings.max_iter,
         random_state=settings.seed,
-    ).fit(fitted)
-    sizes = np.bincount(mixture.predict(codes), minlength=mixture.n_components)
+    )
+    # the matrices are latent-sized (a dozen rows): BLAS threads only spin, 20x slower on a
+    # busy machine
+    with threadpool_limits(1):
+        mixture.fit(fitted)
+        sizes = np.bincount(mixture.predict(codes), minlength=mixture.n_components)
     found = []
     for k in heavy(mixture.weights_, settings.min_weight):
         mean, cov = mixture.means_[k], mixture.covariances_[k] * settings.scale
