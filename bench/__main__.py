@@ -13,6 +13,7 @@ from bench import (
     attribution_bench,
     attribution_lds,
     database_backends,
+    defuse,
     gallery_latency,
     paired_training,
     predict_throughput,
@@ -36,6 +37,7 @@ BENCHMARKS = {
         repair_suite,
         repair_skew,
         attribute_edits,
+        defuse,
     )
 }
 
