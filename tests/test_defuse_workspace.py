@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
 from robustar import Workspace
 from robustar.discover.defuse.training import PREVIEW_FILE
 from robustar.errors import ConfigError, DataError
+from robustar.server.app import create_app
 from tests.defuse_problem import SEARCH, VAE, make_defuse_workspace
 
 REGIONS = {"max_components": 8, "samples": 12, "max_iter": 100, "min_weight": 0.01}
@@ -92,6 +94,26 @@ def test_map_and_interpolation(setting: tuple[Workspace, int, int]) -> None:
     )
     with pytest.raises(DataError, match="image 99999 does not exist"):
         ws.defuse.interpolate(run_id, 1, 99999)
+
+
+def test_rest_region_page_calls(setting: tuple[Workspace, int, int]) -> None:
+    ws, _, run_id = setting
+    client = TestClient(create_app(ws))
+    region = ws.defuse.regions(run_id)[0]
+    base = f"/api/v1/defuse/runs/{run_id}"
+    samples = client.get(f"{base}/regions/{region.id}/samples").json()
+    assert len(samples) == 12 and samples[0]["image"].startswith("data:image/png;base64,")
+    put = client.put(f"{base}/regions/{region.id}/label", json={"label": "1"})
+    assert put.status_code == 200 and put.json()["label_name"] == "1" and put.json()["author"]
+    bad = client.put(f"{base}/regions/{region.id}/label", json={"label": "9"})
+    assert bad.status_code == 400 and "unrecognisable" in bad.json()["fix"]
+    report = client.get(f"{base}/report").json()
+    assert [r["mode"] for r in report["rows"]] == ["mixed", "baseline"]
+    assert client.get(f"{base}/preview").content[:4] == b"\x89PNG"
+    assert len(client.get(f"{base}/map", params={"limit": 50}).json()["training"]) == 48
+    nope = client.post("/api/v1/defuse/runs", json={"latent": 1})
+    assert nope.status_code == 422
+    assert client.get("/api/v1/defuse/runs/999/regions").status_code == 404
 
 
 def test_search_resumes_after_the_last_stored_batch(setting: tuple[Workspace, int, int]) -> None:
