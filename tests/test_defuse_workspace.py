@@ -5,13 +5,16 @@ jobs with resume, and the errors that name their fix."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from robustar import Workspace
+from robustar.cli.common import app
 from robustar.discover.defuse.training import PREVIEW_FILE
 from robustar.errors import ConfigError, DataError
 from robustar.server.app import create_app
@@ -114,6 +117,28 @@ def test_rest_region_page_calls(setting: tuple[Workspace, int, int]) -> None:
     nope = client.post("/api/v1/defuse/runs", json={"latent": 1})
     assert nope.status_code == 422
     assert client.get("/api/v1/defuse/runs/999/regions").status_code == 404
+
+
+def test_cli_lists_labels_and_interpolates(
+    setting: tuple[Workspace, int, int], tmp_path: Path
+) -> None:
+    ws, _, run_id = setting
+    where, run = str(ws.root), str(run_id)
+    region = str(ws.defuse.regions(run_id)[-1].id)
+    listed = CliRunner().invoke(app, ["discover", "defuse", "runs", where])
+    assert listed.exit_code == 0 and "10: " in listed.output, listed.output
+    done = CliRunner().invoke(app, ["discover", "defuse", "label", where, run, region, "0"])
+    assert done.exit_code == 0 and f"region {region}: 0" in done.output, done.output
+    assert ws.defuse.region(run_id, int(region)).label == 0
+    bad = CliRunner().invoke(app, ["discover", "defuse", "label", where, run, region, "nine"])
+    assert isinstance(bad.exception, DataError) and "not a class" in bad.exception.what
+    strip = tmp_path / "strip.png"
+    moved = CliRunner().invoke(
+        app, ["discover", "defuse", "interpolate", where, run, "1", "2", "--steps", "3",
+              "--out", str(strip)],
+    )  # fmt: skip
+    assert moved.exit_code == 0 and moved.output.count("->") == 2, moved.output
+    assert strip.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_search_resumes_after_the_last_stored_batch(setting: tuple[Workspace, int, int]) -> None:
