@@ -37,7 +37,7 @@ from robustar.discover.defuse.settings import (
     SearchSettings,
     VaeSettings,
 )
-from robustar.discover.defuse.store import CorrectionReport, RegionInfo, RunInfo
+from robustar.discover.defuse.store import CorrectionReport, RegionInfo, DefuseRunInfo
 from robustar.discover.defuse.training import PREVIEW_FILE, VAE_FILE, VaeEpoch, train_vae
 from robustar.discover.defuse.vae import ConvVae, load_vae, save_vae
 from robustar.errors import ConfigError, DataError
@@ -113,19 +113,19 @@ class Defuse:
 
     # ----- runs and the VAE --------------------------------------------------------------
 
-    def _info(self, run_id: int) -> RunInfo:
+    def _info(self, run_id: int) -> DefuseRunInfo:
         with self.images.db.session() as session:
             return store.run_info(session, store.run_row(session, run_id))
 
-    def runs(self) -> list[RunInfo]:
+    def runs(self) -> list[DefuseRunInfo]:
         with self.images.db.session() as session:
             rows = session.scalars(select(DefuseRun).order_by(DefuseRun.id))
             return [store.run_info(session, r) for r in rows]
 
-    def run(self, run_id: int) -> RunInfo:
+    def run(self, run_id: int) -> DefuseRunInfo:
         return self._info(run_id)
 
-    def create_run(self, **settings: object) -> RunInfo:
+    def create_run(self, **settings: object) -> DefuseRunInfo:
         """A run with VAE settings (`VaeSettings`); its VAE is trained by `train_vae`."""
         options = VaeSettings.model_validate(settings)
         with self.images.db.session() as session:
@@ -154,7 +154,7 @@ class Defuse:
         progress: ProgressCallback = None,
         on_epoch: Callable[[VaeEpoch], None] | None = None,
         **settings: object,
-    ) -> RunInfo:
+    ) -> DefuseRunInfo:
         """Train a run's VAE on the training images (a new run with `settings` when `run` is
         None); a run stopped midway goes on from its last finished epoch."""
         run_id = self.create_run(**settings).id if run is None else run
@@ -186,7 +186,7 @@ class Defuse:
         self._vaes.pop((run_id, 0.0), None)
         return self._info(run_id)
 
-    def import_vae(self, checkpoint: str | Path, **settings: object) -> RunInfo:
+    def import_vae(self, checkpoint: str | Path, **settings: object) -> DefuseRunInfo:
         """A new run over a VAE trained elsewhere; the file must be for the run's image and
         latent size (settings `image_size`, `latent`)."""
         options = VaeSettings.model_validate(settings)
@@ -272,7 +272,7 @@ class Defuse:
         progress: ProgressCallback = None,
         fresh: bool = False,
         **settings: object,
-    ) -> RunInfo:
+    ) -> DefuseRunInfo:
         """Search the training images for perturbed codes a classifier version (default: the
         current one) gets wrong, batch by batch, each batch stored in one transaction, so a
         stopped search resumes after its last stored batch. `settings` are SearchSettings'."""

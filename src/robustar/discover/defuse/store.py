@@ -33,7 +33,7 @@ class RadiusShare:
 
 
 @dataclass(frozen=True)
-class RunInfo:
+class DefuseRunInfo:
     id: int
     created_at: datetime
     author: str
@@ -90,7 +90,7 @@ def region_row(session: Session, run_id: int, region_id: int) -> DefuseRegion:
     return row
 
 
-def run_info(session: Session, row: DefuseRun) -> RunInfo:
+def run_info(session: Session, row: DefuseRun) -> DefuseRunInfo:
     codes = session.scalar(select(func.count()).where(DefuseCode.run_id == row.id)) or 0
     regions = list(session.scalars(select(DefuseRegion).where(DefuseRegion.run_id == row.id)))
     radii = row.search.get("radii", [])
@@ -98,7 +98,7 @@ def run_info(session: Session, row: DefuseRun) -> RunInfo:
         RadiusShare(r, d, f, f / d if d else 0.0)
         for r, d, f in zip(radii, row.drawn, row.flips, strict=False)
     ]
-    return RunInfo(
+    return DefuseRunInfo(
         row.id,
         row.created_at,
         row.author,

@@ -16,7 +16,7 @@ from robustar.discover.defuse.settings import (
     SearchSettings,
     VaeSettings,
 )
-from robustar.discover.defuse.store import CorrectionReport, RegionInfo, RunInfo
+from robustar.discover.defuse.store import CorrectionReport, RegionInfo, DefuseRunInfo
 from robustar.jobs.store import JobInfo
 from robustar.server.auth import ADMIN, VIEWER, AnnotatorDep
 from robustar.server.deps import WorkspaceDep
@@ -26,17 +26,17 @@ router = APIRouter(prefix="/defuse", tags=["defuse"])
 
 
 class RunJob(BaseModel):
-    run: RunInfo
+    run: DefuseRunInfo
     job: JobInfo
 
 
-class SearchRequest(SearchSettings):
+class DefuseSearchRequest(SearchSettings):
     version: Id | None = Field(None, description="the classifier searched (default: current)")
     fresh: bool = Field(False, description="start again, dropping the codes kept so far")
     regions: RegionSettings | None = Field(None, description="fit the regions afterwards")
 
 
-class LabelRequest(BaseModel):
+class RegionLabelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str | None = Field(
         None, min_length=1, max_length=200, description="a class name or index; null clears"
@@ -54,8 +54,8 @@ def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-@router.get("/runs", response_model=list[RunInfo], dependencies=VIEWER)
-def list_runs(workspace: WorkspaceDep) -> list[RunInfo]:
+@router.get("/runs", response_model=list[DefuseRunInfo], dependencies=VIEWER)
+def list_runs(workspace: WorkspaceDep) -> list[DefuseRunInfo]:
     return workspace.defuse.runs()
 
 
@@ -66,8 +66,8 @@ def new_run(workspace: WorkspaceDep, body: VaeSettings) -> RunJob:
     return RunJob(run=run, job=workspace.jobs.submit("defuse_vae", {"run": run.id}))
 
 
-@router.get("/runs/{run_id}", response_model=RunInfo, dependencies=VIEWER)
-def get_run(workspace: WorkspaceDep, run_id: Id) -> RunInfo:
+@router.get("/runs/{run_id}", response_model=DefuseRunInfo, dependencies=VIEWER)
+def get_run(workspace: WorkspaceDep, run_id: Id) -> DefuseRunInfo:
     return workspace.defuse.run(run_id)
 
 
@@ -83,7 +83,7 @@ def preview(workspace: WorkspaceDep, run_id: Id) -> Response:
 
 
 @router.post("/runs/{run_id}/search", response_model=JobInfo, status_code=202, dependencies=ADMIN)
-def queue_search(workspace: WorkspaceDep, run_id: Id, body: SearchRequest) -> JobInfo:
+def queue_search(workspace: WorkspaceDep, run_id: Id, body: DefuseSearchRequest) -> JobInfo:
     """Queue the error search over the training images (and the regions, when given)."""
     workspace.defuse.vae(run_id)
     settings = body.model_dump(exclude={"version", "fresh", "regions"})
@@ -125,7 +125,7 @@ def label_region(
     workspace: WorkspaceDep,
     run_id: Id,
     region_id: Id,
-    body: LabelRequest,
+    body: RegionLabelRequest,
     principal: AnnotatorDep,
 ) -> RegionInfo:
     """Label the whole region with a class, mark it unrecognisable, or clear it."""
