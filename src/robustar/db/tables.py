@@ -508,7 +508,7 @@ class DefuseCode(Base):
     predicted: Mapped[int] = mapped_column(Integer)
     radius: Mapped[float] = mapped_column(Float)
     norm: Mapped[float] = mapped_column(Float)
-    code: Mapped[bytes] = mapped_column(LargeBinary)  # float32 × latent
+    code: Mapped[bytes] = mapped_column(LargeBinary)  # float32, one per latent dimension
 
 
 class DefuseRegion(Base):

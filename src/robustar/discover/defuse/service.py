@@ -37,7 +37,7 @@ from robustar.discover.defuse.settings import (
     SearchSettings,
     VaeSettings,
 )
-from robustar.discover.defuse.store import CorrectionReport, RegionInfo, DefuseRunInfo
+from robustar.discover.defuse.store import CorrectionReport, DefuseRunInfo, RegionInfo
 from robustar.discover.defuse.training import PREVIEW_FILE, VAE_FILE, VaeEpoch, train_vae
 from robustar.discover.defuse.vae import ConvVae, load_vae, save_vae
 from robustar.errors import ConfigError, DataError

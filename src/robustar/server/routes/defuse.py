@@ -16,7 +16,7 @@ from robustar.discover.defuse.settings import (
     SearchSettings,
     VaeSettings,
 )
-from robustar.discover.defuse.store import CorrectionReport, RegionInfo, DefuseRunInfo
+from robustar.discover.defuse.store import CorrectionReport, DefuseRunInfo, RegionInfo
 from robustar.jobs.store import JobInfo
 from robustar.server.auth import ADMIN, VIEWER, AnnotatorDep
 from robustar.server.deps import WorkspaceDep
