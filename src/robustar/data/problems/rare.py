@@ -1,4 +1,4 @@
-"""A rare-style problem for Defuse: digits mostly drawn one way, a small share (2 % by
+"""A rare-style problem for Defuse: digits mostly drawn upright, a small share (2 % by
 default) drawn in a rare style that a classifier trained on the training split gets wrong.
 
 Splits: `train`, `validation` and `test` hold the rare style at `share`; `rare-test` is all
@@ -21,7 +21,6 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from robustar.config import DataConfig, ImageConfig, ModelConfig, RuntimeConfig, WorkspaceConfig
-from robustar.data.spurious_digits import draw_digit
 from robustar.errors import DataError
 from robustar.progress import ProgressCallback, report
 
@@ -88,10 +87,17 @@ def is_rare(path: str | Path) -> bool:
 
 
 def render(digit: np.ndarray, size: int, rare: bool, style: str, rng: np.random.Generator):
-    """One digit, a bright colour on a noisy dark square; the rare style inverts it (a dark
-    digit on a bright square) or turns it a quarter turn."""
-    canvas, _ = draw_digit(digit, size, round(size * 0.6), rng)
-    image = canvas.astype(np.uint8)
+    """One digit, light grey on black near the centre (plain, so a small VAE can learn the
+    digits); the rare style turns it a quarter turn, or inverts it (dark on light)."""
+    d = round(size * 0.6)
+    glyph = Image.fromarray((digit * (255 / 16)).astype(np.uint8)).resize(
+        (d, d), Image.Resampling.BILINEAR
+    )
+    alpha = np.asarray(glyph, dtype=np.float32) / 255
+    canvas = np.zeros((size, size), dtype=np.float32)
+    top, left = rng.integers((size - d) // 2 - 2, (size - d) // 2 + 3, size=2)
+    canvas[top : top + d, left : left + d] = alpha * rng.uniform(170, 255)
+    image = np.repeat(canvas[..., None], 3, axis=2).round().astype(np.uint8)
     if rare and style == "inverted":
         return 255 - image
     if rare and style == "rotated":

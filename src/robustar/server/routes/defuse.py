@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from robustar.discover.defuse.service import LatentMap
 from robustar.discover.defuse.settings import (
@@ -32,7 +32,7 @@ class RunJob(BaseModel):
 
 class DefuseSearchRequest(SearchSettings):
     version: Id | None = Field(None, description="the classifier searched (default: current)")
-    fresh: bool = Field(False, description="start again, dropping the codes kept so far")
+    fresh: StrictBool = Field(False, description="start again, dropping the codes kept so far")
     regions: RegionSettings | None = Field(None, description="fit the regions afterwards")
 
 
@@ -41,7 +41,7 @@ class RegionLabelRequest(BaseModel):
     label: str | None = Field(
         None, min_length=1, max_length=200, description="a class name or index; null clears"
     )
-    unrecognisable: bool = Field(False, description="exclude the region from the correction")
+    unrecognisable: StrictBool = Field(False, description="exclude the region from the correction")
 
 
 class DecodedOut(BaseModel):
