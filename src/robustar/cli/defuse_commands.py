@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -70,7 +70,8 @@ def defuse_vae(
     settings = {"image_size": image_size, "latent": latent, "beta": beta,
                 "warmup_epochs": warmup_epochs, "loss": loss, "epochs": epochs}  # fmt: skip
     with open_workspace(workspace) as ws, progress_bars(console, not quiet) as progress:
-        found = ws.defuse.train_vae(run, progress, **({} if run is not None else settings))
+        chosen: dict[str, Any] = {} if run is not None else settings
+        found = ws.defuse.train_vae(run, progress, **chosen)
     last = found.curves[-1] if found.curves else {}
     stdout.print(
         f"run {found.id}: VAE trained {len(found.curves)} epochs, loss {last.get('loss', 0):.2f}"
