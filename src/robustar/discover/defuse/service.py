@@ -183,7 +183,6 @@ class Defuse:
             done = len(store.run_row(session, run_id).curves)
         if done < options.epochs:
             train_vae(loader, options, folder, device, progress, epoch_done)
-        self._vaes.pop((run_id, 0.0), None)
         return self._info(run_id)
 
     def import_vae(self, checkpoint: str | Path, **settings: object) -> DefuseRunInfo:
