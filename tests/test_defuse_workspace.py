@@ -144,6 +144,7 @@ def test_cli_lists_labels_and_interpolates(
 def test_search_resumes_after_the_last_stored_batch(setting: tuple[Workspace, int, int]) -> None:
     ws, _, run_id = setting
     whole = ws.defuse.codes(run_id)
+    searched = ws.defuse.run(run_id).version_id  # a correction may have made another current
     run = ws.defuse.import_vae(ws.defuse.folder(run_id) / "vae.safetensors", **VAE)
 
     class Stop(Exception):
@@ -154,7 +155,7 @@ def test_search_resumes_after_the_last_stored_batch(setting: tuple[Workspace, in
             raise Stop
 
     with pytest.raises(Stop):
-        ws.defuse.search(run.id, progress=stop_after_two, **SEARCH)
+        ws.defuse.search(run.id, searched, progress=stop_after_two, **SEARCH)
     assert ws.defuse.run(run.id).searched_images == 128
     with pytest.raises(ConfigError, match="fresh=True"):
         ws.defuse.search(run.id, **{**SEARCH, "samples": 2})
