@@ -13,6 +13,7 @@ from bench import (
     attribution_bench,
     attribution_lds,
     database_backends,
+    defuse,
     gallery_latency,
     labelmap_io,
     mad,
@@ -42,6 +43,7 @@ BENCHMARKS = {
         attribute_edits,
         mad,
         seg_selection,
+        defuse,
     )
 }
 

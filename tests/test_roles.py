@@ -105,6 +105,19 @@ TABLE = {
     ("POST", "/mad/rounds/{round_id}/finetune"): ADMIN,
     ("GET", "/mad/table"): VIEWER,
     ("GET", "/mad/ranking"): VIEWER,
+    ("GET", "/defuse/runs"): VIEWER,
+    ("POST", "/defuse/runs"): ADMIN,
+    ("GET", "/defuse/runs/{run_id}"): VIEWER,
+    ("GET", "/defuse/runs/{run_id}/preview"): VIEWER,
+    ("POST", "/defuse/runs/{run_id}/search"): ADMIN,
+    ("POST", "/defuse/runs/{run_id}/regions"): ADMIN,
+    ("GET", "/defuse/runs/{run_id}/regions"): VIEWER,
+    ("GET", "/defuse/runs/{run_id}/regions/{region_id}/samples"): VIEWER,
+    ("PUT", "/defuse/runs/{run_id}/regions/{region_id}/label"): ANNOTATOR,
+    ("POST", "/defuse/runs/{run_id}/correct"): ADMIN,
+    ("GET", "/defuse/runs/{run_id}/report"): VIEWER,
+    ("GET", "/defuse/runs/{run_id}/map"): VIEWER,
+    ("GET", "/defuse/runs/{run_id}/interpolate"): VIEWER,
 }
 # ids that exist nowhere (nothing is changed, no event stream waits), valid literals
 PARAMS = {"kind": "spurious", "decision": "reject", "name": "nobody"}

@@ -40,6 +40,7 @@ from robustar.data.media import Media
 from robustar.data.scan import ScanReport, scan_split
 from robustar.db.session import Database, database_url
 from robustar.db.tables import ScanProblem
+from robustar.discover.defuse.service import Defuse
 from robustar.discover.edits.service import Edits
 from robustar.discover.mad.service import Mad
 from robustar.errors import ConfigError, DataError
@@ -373,6 +374,14 @@ class Workspace:
         fine-tuning on them, the per-round table and the model ranking."""
         return Mad(self.images_store, self.model_store, self.config.runtime, self.train)
 
+    @cached_property
+    def defuse(self) -> Defuse:
+        """Defuse: a VAE of the training images, the latent perturbations the model gets
+        wrong, their regions, a label per region and the λ-weighted correction."""
+        return Defuse(
+            self.images_store, self.model_store, self.config.runtime, self.paths.runs, self.train
+        )
+
     # ----- models ----------------------------------------------------------------------------
 
     @property
@@ -555,6 +564,7 @@ class Workspace:
         candidate: bool = False,
         parent: int | None = None,
         extra: Dataset | None = None,
+        extra_weights: tuple[float, float] | None = None,
         **kwargs: object,
     ) -> VersionInfo:
         """Train a new version and make it current (paired training with `paired=True`).
@@ -565,7 +575,8 @@ class Workspace:
         one epoch; one stopped sooner leaves nothing) to go on with, with its own options.
         `candidate=True` keeps the new version a candidate, unjudged (a repair search's).
         `parent` is the version `init="current"` starts from (default the current one);
-        `extra`, a labelled set apart from the train split, is mixed 1:1 into every batch.
+        `extra`, a labelled set apart from the train split, is mixed 1:1 into every batch;
+        `extra_weights` (w_train, w_extra) weighs the two halves' cross-entropies.
 
         A version trained from a parent (`init="current"`), or a paired (repair) run while a
         version is current, passes the regression guard first, against the parent or that
@@ -590,6 +601,7 @@ class Workspace:
             candidate or against is not None,
             parent,
             extra,
+            extra_weights,
         )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):

@@ -1616,6 +1616,222 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/defuse/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["list_runs_api_v1_defuse_runs_get"];
+        put?: never;
+        /**
+         * New Run
+         * @description Create a run and queue the training of its VAE (resumable).
+         */
+        post: operations["new_run_api_v1_defuse_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Run */
+        get: operations["get_run_api_v1_defuse_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview
+         * @description Inputs, their reconstructions and prior samples after the last VAE epoch.
+         */
+        get: operations["preview_api_v1_defuse_runs__run_id__preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Search
+         * @description Queue the error search over the training images (and the regions, when given).
+         */
+        post: operations["queue_search_api_v1_defuse_runs__run_id__search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Regions */
+        get: operations["list_regions_api_v1_defuse_runs__run_id__regions_get"];
+        put?: never;
+        /**
+         * Fit Regions
+         * @description Fit the mixture again on the kept codes (replaces the regions and their labels).
+         */
+        post: operations["fit_regions_api_v1_defuse_runs__run_id__regions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/regions/{region_id}/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Region Samples
+         * @description The region's decoded samples with the searched version's answers.
+         */
+        get: operations["region_samples_api_v1_defuse_runs__run_id__regions__region_id__samples_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/regions/{region_id}/label": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Label Region
+         * @description Label the whole region with a class, mark it unrecognisable, or clear it.
+         */
+        put: operations["label_region_api_v1_defuse_runs__run_id__regions__region_id__label_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue Correct
+         * @description Queue the correction sweep (each λ, and the region-only baseline).
+         */
+        post: operations["queue_correct_api_v1_defuse_runs__run_id__correct_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Report */
+        get: operations["report_api_v1_defuse_runs__run_id__report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Latent Map
+         * @description PCA of the training codes, the kept error codes and the region means.
+         */
+        get: operations["latent_map_api_v1_defuse_runs__run_id__map_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defuse/runs/{run_id}/interpolate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Interpolate
+         * @description Decodings between two images' codes with a version's answer at each step.
+         */
+        get: operations["interpolate_api_v1_defuse_runs__run_id__interpolate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -2081,6 +2297,210 @@ export interface components {
             /** Current Version */
             current_version: number | null;
         };
+        /**
+         * CorrectSettings
+         * @description Correction: fine-tunes on CE(train batch) + λ·CE(region samples).
+         */
+        CorrectSettings: {
+            /**
+             * Weights
+             * @description the λ values swept, one version each
+             * @default [
+             *       0.01,
+             *       0.1,
+             *       1
+             *     ]
+             */
+            weights: number[];
+            /**
+             * Baseline
+             * @description also fine-tune on the region samples alone
+             * @default true
+             */
+            baseline: boolean;
+            /**
+             * Epochs
+             * @default 5
+             */
+            epochs: number;
+            /**
+             * Learning Rate
+             * @default 0.001
+             */
+            learning_rate: number;
+            /**
+             * Batch Size
+             * @default 64
+             */
+            batch_size: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+        };
+        /**
+         * CorrectionReport
+         * @description Accuracy on the labelled regions' held-out samples and on the test split, before (the
+         *     searched version) and after each fine-tune.
+         */
+        CorrectionReport: {
+            /** Run Id */
+            run_id: number;
+            /** Version Id */
+            version_id: number;
+            /** Regions */
+            regions: number;
+            /** Held Out Samples */
+            held_out_samples: number;
+            /** Region Accuracy */
+            region_accuracy: number;
+            /** Test Accuracy */
+            test_accuracy: number | null;
+            /** Region Accuracy By Region */
+            region_accuracy_by_region: {
+                [key: string]: number;
+            };
+            /** Rows */
+            rows: components["schemas"]["CorrectionRow"][];
+        };
+        /**
+         * CorrectionRow
+         * @description One fine-tune: `mixed` is CE(train) + λ·CE(regions), `baseline` the regions alone.
+         */
+        CorrectionRow: {
+            /** Id */
+            id: number;
+            /** Mode */
+            mode: string;
+            /** Weight */
+            weight: number;
+            /** Version Id */
+            version_id: number | null;
+            /** Status */
+            status: string;
+            /** Region Accuracy */
+            region_accuracy: number;
+            /** Test Accuracy */
+            test_accuracy: number | null;
+            /** Region Accuracy By Region */
+            region_accuracy_by_region: {
+                [key: string]: number;
+            };
+            /** Guard */
+            guard: string | null;
+        };
+        /** DecodedOut */
+        DecodedOut: {
+            /**
+             * Image
+             * @description data:image/png;base64,...
+             */
+            image: string;
+            /** Predicted */
+            predicted: number;
+            /** Confidence */
+            confidence: number;
+        };
+        /** DefuseRunInfo */
+        DefuseRunInfo: {
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Author */
+            author: string;
+            /** Image Size */
+            image_size: number;
+            /** Latent */
+            latent: number;
+            /** Vae Settings */
+            vae_settings: {
+                [key: string]: unknown;
+            };
+            /** Curves */
+            curves: {
+                [key: string]: unknown;
+            }[];
+            /** Has Vae */
+            has_vae: boolean;
+            /** Version Id */
+            version_id: number | null;
+            /** Search Settings */
+            search_settings: {
+                [key: string]: unknown;
+            };
+            /** Searched Images */
+            searched_images: number;
+            /** Search Done */
+            search_done: boolean;
+            /** Flip Share */
+            flip_share: components["schemas"]["RadiusShare"][];
+            /** Codes */
+            codes: number;
+            /** Regions */
+            regions: number;
+            /** Labelled */
+            labelled: number;
+        };
+        /** DefuseSearchRequest */
+        DefuseSearchRequest: {
+            /**
+             * Samples
+             * @description Q: perturbations per image and radius
+             * @default 100
+             */
+            samples: number;
+            /**
+             * A
+             * @description ε per dimension is radius·(Beta(a, a) - 0.5)
+             * @default 50
+             */
+            a: number;
+            /**
+             * Radii
+             * @description scales of ε; radius 20 with a = 50 has a standard deviation of about 1
+             * @default [
+             *       5,
+             *       10,
+             *       20
+             *     ]
+             */
+            radii: number[];
+            /**
+             * Keep
+             * @description at most this many errors kept per image, those with the smallest ‖ε‖
+             * @default 5
+             */
+            keep: number;
+            /**
+             * Batch Size
+             * @description training images encoded at a time
+             * @default 32
+             */
+            batch_size: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Version
+             * @description the classifier searched (default: current)
+             */
+            version?: number | null;
+            /**
+             * Fresh
+             * @description start again, dropping the codes kept so far
+             * @default false
+             */
+            fresh: boolean;
+            /** @description fit the regions afterwards */
+            regions?: components["schemas"]["RegionSettings"] | null;
+        };
         /** DiskReport */
         DiskReport: {
             /** Total Bytes */
@@ -2532,12 +2952,35 @@ export interface components {
              */
             label: string;
         };
+        /**
+         * LatentMap
+         * @description PCA of the latent space: training codes, kept error codes, region means.
+         */
+        LatentMap: {
+            /** Explained */
+            explained: number[];
+            /** Training */
+            training: components["schemas"]["MapPoint"][];
+            /** Errors */
+            errors: components["schemas"]["MapPoint"][];
+            /** Regions */
+            regions: components["schemas"]["MapPoint"][];
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Name */
             name: string;
             /** Password */
             password: string;
+        };
+        /** MapPoint */
+        MapPoint: {
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+            /** Cls */
+            cls: number;
         };
         /**
          * MaskCoverage
@@ -2953,6 +3396,20 @@ export interface components {
             /** Items */
             items: components["schemas"]["ProposalInfo"][];
         };
+        /**
+         * RadiusShare
+         * @description How often a perturbation of this radius changed the classifier's answer.
+         */
+        RadiusShare: {
+            /** Radius */
+            radius: number;
+            /** Drawn */
+            drawn: number;
+            /** Flipped */
+            flipped: number;
+            /** Share */
+            share: number;
+        };
         /** Ranking */
         Ranking: {
             /** Models */
@@ -3001,6 +3458,92 @@ export interface components {
             created_at: string;
             /** Withdrawn At */
             withdrawn_at: string | null;
+        };
+        /** RegionInfo */
+        RegionInfo: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: number;
+            /** Component */
+            component: number;
+            /** Weight */
+            weight: number;
+            /** Size */
+            size: number;
+            /** Samples */
+            samples: number;
+            /** Predicted */
+            predicted: number[];
+            /** Label */
+            label: number | null;
+            /** Label Name */
+            label_name: string | null;
+            /** Unrecognisable */
+            unrecognisable: boolean;
+            /** Author */
+            author: string | null;
+            /** Labelled At */
+            labelled_at: string | null;
+        };
+        /** RegionLabelRequest */
+        RegionLabelRequest: {
+            /**
+             * Label
+             * @description a class name or index; null clears
+             */
+            label?: string | null;
+            /**
+             * Unrecognisable
+             * @description exclude the region from the correction
+             * @default false
+             */
+            unrecognisable: boolean;
+        };
+        /**
+         * RegionSettings
+         * @description Distillation: a Dirichlet-process Gaussian mixture over the kept codes.
+         */
+        RegionSettings: {
+            /**
+             * Max Components
+             * @default 100
+             */
+            max_components: number;
+            /**
+             * Subsample
+             * @description at most this many kept codes are fitted
+             * @default 10000
+             */
+            subsample: number;
+            /**
+             * Min Weight
+             * @description components above this weight are error regions
+             * @default 0.01
+             */
+            min_weight: number;
+            /**
+             * Samples
+             * @description codes drawn per region for training, and as many held out
+             * @default 64
+             */
+            samples: number;
+            /**
+             * Scale
+             * @description samples come from N(μ_k, scale·Σ_k)
+             * @default 0.01
+             */
+            scale: number;
+            /**
+             * Max Iter
+             * @default 500
+             */
+            max_iter: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
         };
         /**
          * RemoteSearchOptions
@@ -3416,6 +3959,11 @@ export interface components {
             /** Rows */
             rows: components["schemas"]["Row"][];
         };
+        /** RunJob */
+        RunJob: {
+            run: components["schemas"]["DefuseRunInfo"];
+            job: components["schemas"]["JobInfo"];
+        };
         /** ScoreRequest */
         ScoreRequest: {
             /**
@@ -3742,6 +4290,63 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * VaeSettings
+         * @description The β-VAE and how it is trained.
+         */
+        VaeSettings: {
+            /**
+             * Image Size
+             * @description side of the VAE's square images (4 stride-2 layers: a multiple of 16)
+             * @default 32
+             */
+            image_size: number;
+            /**
+             * Latent
+             * @description latent dimensions
+             * @default 12
+             */
+            latent: number;
+            /**
+             * Beta
+             * @description weight of the KL term
+             * @default 4
+             */
+            beta: number;
+            /**
+             * Warmup Epochs
+             * @description epochs over which the KL weight rises linearly from 0 to beta
+             * @default 5
+             */
+            warmup_epochs: number;
+            /**
+             * Loss
+             * @description reconstruction loss per pixel
+             * @default bce
+             * @enum {string}
+             */
+            loss: "bce" | "mse";
+            /**
+             * Epochs
+             * @default 30
+             */
+            epochs: number;
+            /**
+             * Batch Size
+             * @default 64
+             */
+            batch_size: number;
+            /**
+             * Learning Rate
+             * @default 0.001
+             */
+            learning_rate: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
         };
         /** Verdict */
         Verdict: {
@@ -10694,6 +11299,1021 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Ranking"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_defuse_runs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefuseRunInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    new_run_api_v1_defuse_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VaeSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunJob"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_defuse_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefuseRunInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_api_v1_defuse_runs__run_id__preview_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_search_api_v1_defuse_runs__run_id__search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefuseSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_regions_api_v1_defuse_runs__run_id__regions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fit_regions_api_v1_defuse_runs__run_id__regions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegionSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionInfo"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    region_samples_api_v1_defuse_runs__run_id__regions__region_id__samples_get: {
+        parameters: {
+            query?: {
+                held_out?: boolean;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+                region_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecodedOut"][];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    label_region_api_v1_defuse_runs__run_id__regions__region_id__label_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                region_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegionLabelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_correct_api_v1_defuse_runs__run_id__correct_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_api_v1_defuse_runs__run_id__report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionReport"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    latent_map_api_v1_defuse_runs__run_id__map_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LatentMap"];
+                };
+            };
+            /** @description a request the workspace cannot carry out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not signed in (team mode), or a change without the configured token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a role that may not (team mode), a change from another site or without the CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such image, version, mask, job or proposal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a body larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description malformed parameters or body, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    interpolate_api_v1_defuse_runs__run_id__interpolate_get: {
+        parameters: {
+            query: {
+                first: number;
+                second: number;
+                steps?: number;
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecodedOut"][];
                 };
             };
             /** @description a request the workspace cannot carry out */

@@ -7,6 +7,7 @@ import EditPreviewView from "./views/EditPreviewView.vue";
 import EditsView from "./views/EditsView.vue";
 import LoginView from "./views/LoginView.vue";
 import MadView from "./views/MadView.vue";
+import DefuseView from "./views/DefuseView.vue";
 import RateView from "./views/RateView.vue";
 import UsersView from "./views/UsersView.vue";
 import WorkView from "./views/WorkView.vue";
@@ -34,6 +35,7 @@ export const router = createRouter({
     { path: "/edits", name: "edits", component: EditsView },
     { path: "/edits/preview/:id", name: "edit-preview", component: EditPreviewView },
     { path: "/mad", name: "mad", component: MadView },
+    { path: "/defuse", name: "defuse", component: DefuseView },
     { path: "/mad/rate/:round", name: "mad-rate", component: RateView },
     { path: "/login", name: "login", component: LoginView, meta: { public: true } },
     { path: "/users", name: "users", component: UsersView, meta: { admin: true } },

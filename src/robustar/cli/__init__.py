@@ -15,6 +15,7 @@ from robustar.cli import (  # noqa: F401  (importing registers the commands)
     assignment_commands,
     create_commands,
     db_commands,
+    defuse_commands,
     edit_commands,
     explain_commands,
     housekeeping_commands,

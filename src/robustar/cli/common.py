@@ -78,6 +78,9 @@ LONG_COMMANDS = frozenset(
         "discover edits load-masks",
         "discover mad score",
         "discover mad finetune",
+        "discover defuse vae",
+        "discover defuse search",
+        "discover defuse correct",
     }
 )
 

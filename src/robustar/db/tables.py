@@ -466,3 +466,88 @@ class EditFlip(Base):
     truth: Mapped[int] = mapped_column(Integer)
     before: Mapped[int] = mapped_column(Integer)
     after: Mapped[int] = mapped_column(Integer)
+
+
+class DefuseRun(Base):
+    """One Defuse run: its VAE (settings, curves, file), the search of one classifier
+    version's errors (settings, how far it got, flips per radius) and the region settings."""
+
+    __tablename__ = "defuse_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    author: Mapped[str] = mapped_column(String(200))
+    image_size: Mapped[int] = mapped_column(Integer)
+    latent: Mapped[int] = mapped_column(Integer)
+    vae: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # VaeSettings
+    curves: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    vae_file: Mapped[str | None] = mapped_column(String(1024))  # relative to the root
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    search: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # SearchSettings
+    searched_upto: Mapped[int] = mapped_column(Integer, default=0)  # last image id searched
+    searched_images: Mapped[int] = mapped_column(Integer, default=0)
+    drawn: Mapped[list[Any]] = mapped_column(JSON, default=list)  # samples per radius
+    flips: Mapped[list[Any]] = mapped_column(JSON, default=list)  # flipped per radius
+    search_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    regions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # RegionSettings
+
+
+class DefuseCode(Base):
+    """A kept error of the search: a latent code whose decoding the classifier labels
+    differently from its source training image."""
+
+    __tablename__ = "defuse_codes"
+    __table_args__ = (Index("ix_defuse_codes_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("defuse_runs.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    label: Mapped[int] = mapped_column(Integer)
+    predicted: Mapped[int] = mapped_column(Integer)
+    radius: Mapped[float] = mapped_column(Float)
+    norm: Mapped[float] = mapped_column(Float)
+    code: Mapped[bytes] = mapped_column(LargeBinary)  # float32, one per latent dimension
+
+
+class DefuseRegion(Base):
+    """An error region: a heavy mixture component, its sampled codes (training and held
+    out, float32 blobs), the classifier's predictions on them, and a person's label."""
+
+    __tablename__ = "defuse_regions"
+    __table_args__ = (Index("ix_defuse_regions_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("defuse_runs.id", ondelete="CASCADE"))
+    component: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[bytes] = mapped_column(LargeBinary)
+    samples: Mapped[bytes] = mapped_column(LargeBinary)
+    held_out: Mapped[bytes] = mapped_column(LargeBinary)
+    predicted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    held_predicted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    label: Mapped[int | None] = mapped_column(Integer)
+    unrecognisable: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str | None] = mapped_column(String(200))
+    labelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DefuseCorrection(Base):
+    """One fine-tune of a correction sweep (λ, or the region-only baseline): the version it
+    made and its accuracies before and after."""
+
+    __tablename__ = "defuse_corrections"
+    __table_args__ = (Index("ix_defuse_corrections_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("defuse_runs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    mode: Mapped[str] = mapped_column(String(16))  # "mixed" or "baseline"
+    weight: Mapped[float] = mapped_column(Float)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -56,6 +56,11 @@ class JobContext:
             row = get_job(session, self.job_id)
             row.result = {**row.result, **values}
 
+    def result(self) -> dict[str, object]:
+        """The partial result so far: what an earlier attempt of a resumed job recorded."""
+        with self._sessions() as session:
+            return dict(get_job(session, self.job_id).result or {})
+
     def log(self, line: str) -> None:
         with self._sessions() as session:
             append_log(get_job(session, self.job_id), line)

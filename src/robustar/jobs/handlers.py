@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 
 from robustar.annotations.masks import Masks
 from robustar.annotations.proposals import parse_request
+from robustar.discover.defuse.service import Defuse
+from robustar.discover.defuse.training import VaeEpoch
 from robustar.discover.edits.request import BenchmarkRequest
 from robustar.discover.edits.service import Edits
 from robustar.discover.mad.service import Mad
+from robustar.errors import ConfigError
 from robustar.explain.attribution import DEFAULT_METHOD
 from robustar.explain.attributor import Attribution
 from robustar.explain.explainer import Explain
@@ -50,6 +53,9 @@ class JobHost(Protocol):
 
     @property
     def mad(self) -> Mad: ...
+
+    @property
+    def defuse(self) -> Defuse: ...
 
     def session(self) -> AbstractContextManager[Session]: ...
 
@@ -213,6 +219,67 @@ def mad_finetune(host: JobHost, params: dict[str, Any], job: JobContext) -> dict
     version = host.mad.finetune(int(params["round"]), progress=job.progress, **options)
     job.log(f"round {params['round']}: version {version.id} ({version.status})")
     return {"version": version.id, "status": version.status}
+
+
+def _run_id(params: dict[str, Any]) -> int:
+    if "run" not in params:
+        raise ConfigError(
+            "a Defuse job needs the run it works on",
+            "create a run first (ws.defuse.create_run) and pass its id as 'run'",
+        )
+    return int(params["run"])
+
+
+@JOB_KINDS.register("defuse_vae")
+def defuse_vae(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Train a Defuse run's VAE; a resumed job goes on from the last finished epoch."""
+    run_id = _run_id(params)
+    curves: list[dict[str, Any]] = []
+
+    def epoch_done(e: VaeEpoch) -> None:
+        curves.append(asdict(e))
+        job.update_result(run=run_id, curves=curves)
+        job.log(
+            f"VAE epoch {e.epoch}: loss {e.loss:.2f} (reconstruction {e.reconstruction:.2f}, "
+            f"KL {e.kl:.2f}, beta {e.beta:.2f})"
+        )
+
+    info = host.defuse.train_vae(run_id, progress=job.progress, on_epoch=epoch_done)
+    return {"run": info.id, "curves": info.curves}
+
+
+@JOB_KINDS.register("defuse_search")
+def defuse_search(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """Search a run's latent space for errors of a version; resumes after the last stored
+    batch."""
+    run_id = _run_id(params)
+    settings = params.get("settings") or {}
+    fresh = bool(params.get("fresh", False)) and "run" not in job.result()  # not on resume
+    job.update_result(run=run_id)
+    info = host.defuse.search(
+        run_id, params.get("version"), progress=job.progress, fresh=fresh, **settings
+    )
+    for share in info.flip_share:
+        job.log(f"radius {share.radius:g}: {100 * share.share:.1f}% of samples flipped")
+    job.log(f"{info.codes} error codes kept from {info.searched_images} images")
+    if params.get("regions") is not None:
+        regions = host.defuse.fit_regions(run_id, **params["regions"])
+        job.log(f"{len(regions)} error regions")
+    return {"run": run_id, "codes": info.codes, "flips": [asdict(s) for s in info.flip_share]}
+
+
+@JOB_KINDS.register("defuse_correct")
+def defuse_correct(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    """The correction sweep of a run; a resumed job skips the fine-tunes already made."""
+    run_id = _run_id(params)
+    report = host.defuse.correct(run_id, progress=job.progress, **(params.get("settings") or {}))
+    for row in report.rows:
+        how = f"λ={row.weight:g}" if row.mode == "mixed" else "regions only"
+        job.log(
+            f"{how}: v{row.version_id} ({row.status}), region accuracy "
+            f"{100 * report.region_accuracy:.1f}% → {100 * row.region_accuracy:.1f}%"
+        )
+    return asdict(report)
 
 
 def get_handler(kind: str) -> Handler:

@@ -18,6 +18,7 @@ from robustar.server.routes import (
     admin,
     assignments,
     auth,
+    defuse,
     edits,
     explain,
     housekeeping,
@@ -103,7 +104,7 @@ def api_app() -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX, responses=ERRORS)
     routers = (meta, methods, models, images, metrics, masks, mask_transfer, jobs, explain)
-    for module in (*routers, housekeeping, auth, admin, assignments, edits, mad):
+    for module in (*routers, housekeeping, auth, admin, assignments, edits, mad, defuse):
         api.include_router(module.router)
     api.include_router(models.compare_router)
     app.include_router(api)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 
@@ -56,3 +58,25 @@ def mixed_loader(
         num_workers=workers,
         pin_memory=device.type == "cuda",
     )
+
+
+class WeightedMix:
+    """Objective for a `mixed_loader` batch: first·CE(train part) + second·CE(extra part).
+
+    The extra images are the batch's last `take_second` (a short last batch only has fewer
+    training images), so the split is positional; Defuse's CE(train) + λ·CE(regions) is
+    weights (1, λ), fine-tuning on the new set alone is (0, 1)."""
+
+    def __init__(self, take_second: int, weights: tuple[float, float]) -> None:
+        self.take_second = take_second
+        self.first, self.second = weights
+
+    def __call__(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(x).float()
+        cut = len(x) - self.take_second
+        loss = self.second * F.cross_entropy(logits[cut:], y[cut:])
+        if cut > 0 and self.first:
+            loss = loss + self.first * F.cross_entropy(logits[:cut], y[:cut])
+        return loss, logits

@@ -27,7 +27,7 @@ from robustar.models.versions import EpochResult, VersionInfo, add_version, to_i
 from robustar.predict.engine import make_loader
 from robustar.progress import ProgressCallback
 from robustar.train.fillers import Pixels
-from robustar.train.mixed import mixed_loader
+from robustar.train.mixed import WeightedMix, mixed_loader
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
 from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epochs
@@ -72,6 +72,7 @@ def train_version(
     candidate: bool = False,
     parent: int | None = None,
     extra: Dataset | None = None,
+    extra_weights: tuple[float, float] | None = None,
 ) -> VersionInfo:
     """Train on the train split and make the result the current version; a version trained
     from a parent with the guard on is added as a candidate for the regression guard to judge,
@@ -79,7 +80,8 @@ def train_version(
 
     `parent` is the version `init="current"` starts from (default: the current one); with
     `extra` (a labelled set kept apart from the train split) every batch is half train
-    images, half `extra`.
+    images, half `extra`; `extra_weights` (w_train, w_extra) weighs the two halves' losses
+    (default: one cross-entropy over the whole batch).
 
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
@@ -127,6 +129,8 @@ def train_version(
                 "train the new labels without paired=True and with background_swap=0",
             )
         first = mixed_loader(train_set, extra, batch_size, workers, device, generator)
+        if extra_weights is not None:
+            objective = WeightedMix(first.batch_sampler.take_second, extra_weights)  # type: ignore[union-attr]
     else:
         first = make_loader(train_set, batch_size, workers, device, True, generator)
     loaders = Loaders(first)
