@@ -1,13 +1,15 @@
-"""Attribute edits (issue 17) on the generated `scene` problem: digits on class-coloured
-stripes in training, so a plain model leans on the background.
+"""Attribute edits (issue 17) on the generated `scene` problem (32 px): digits on
+class-coloured stripes in training, so a plain model leans on the background.
 
 Through the product (`Workspace.edits`, `Workspace.train`): a plain model and one trained
-with random background replacement (`background_swap=0.8`), each benchmarked on the in-domain
-test split with the true object masks. Printed: the robustness table; the identity control's
-drop (target within ±2 points); Spearman(object size, drop) over the size steps, mean over
-seeds (target ≤ -0.8); Spearman(λ, drop) for λ > 0 (the drop grows with complexity); the
-relative fall of the background-replacement drop with the augmentation (target ≥ 30 %);
-edit throughput per edit against bare OpenCV in-painting of the same images.
+with random background replacement (`background_swap=0.8`), both for 24 epochs, each
+benchmarked on the in-domain test split with the true object masks. Printed: the robustness
+table; the identity control's drop (target within ±2 points); Spearman(object size, drop)
+over the size steps, mean over seeds (target ≤ -0.8); Spearman(λ, drop) for λ ≥ 0 (the drop
+grows with complexity); the relative fall of the background-replacement drop with the
+augmentation on `problems` generated problems (target ≥ 30 %); the plain model's table
+under ten-crop test-time augmentation; edit throughput per edit against bare OpenCV
+in-painting of the same images.
 """
 
 from __future__ import annotations
