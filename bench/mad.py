@@ -45,6 +45,7 @@ from robustar.discover.mad.hierarchy import distances
 from robustar.discover.mad.scores import score_rows
 from robustar.discover.mad.select import select_pair
 from robustar.discover.mad.settings import MadSettings
+from robustar.errors import DataError
 
 SEEDS = (0, 1, 2)
 CLASSES = 10
@@ -114,7 +115,15 @@ def _mad_round(
     threshold: float,
 ) -> tuple[int, list[int], list[int]]:
     """A round rated and picked, every pick labelled: (round id, train picks, test picks)."""
-    found = ws.mad.round(target, others, seed=seed, threshold=threshold, **ROUND)
+    for lower in (threshold, 0.6, 0.4):  # as the product's error suggests, when none qualify
+        try:
+            found = ws.mad.round(
+                target, others, seed=seed, threshold=min(threshold, lower), **ROUND
+            )
+            break
+        except DataError:
+            if lower == 0.4:
+                raise
     _rate(ws, found.id, truth, rng)
     train, test = ws.mad.pick(found.id)
     for image in [*train, *test]:

@@ -168,3 +168,39 @@ def test_background_swap_keeps_objects_and_replaces_backgrounds() -> None:
     assert not torch.equal(out[:5][~inside[:5]], images[:5][~inside[:5]])
     assert torch.equal(out[5], images[5])
     assert torch.equal(swap_backgrounds(images, objects, 0.0, torch.Generator()), images)
+
+
+def test_ten_crop_averages_crops_and_their_mirrors() -> None:
+    import torch
+    from torch import nn
+
+    from robustar.discover.edits.classify import ten_crop
+
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 4))
+    flat = torch.full((2, 3, 16, 16), 0.3)  # every crop of a constant image is the image
+    assert torch.allclose(ten_crop(network, flat), torch.softmax(network(flat), 1), atol=1e-6)
+    # a bright left edge: the mirrored crops see it on the right, so the average differs
+    edge = torch.zeros(1, 3, 16, 16)
+    edge[..., :3] = 1
+    averaged = ten_crop(network, edge)
+    assert averaged.shape == (1, 4) and float(averaged.sum()) == pytest.approx(1, abs=1e-5)
+    assert not torch.allclose(averaged, torch.softmax(network(edge), 1), atol=1e-3)
+
+
+def test_background_swap_never_pastes_another_object() -> None:
+    import torch
+
+    from robustar.train.background import swap_backgrounds
+
+    images = torch.randn(16, 3, 24, 24) * 0.1
+    objects = torch.zeros(16, 1, 24, 24)
+    for i in range(16):  # each object somewhere else, far brighter than any background
+        objects[i, :, i : i + 6, 2 * (i % 8) : 2 * (i % 8) + 6] = 1
+    images = torch.where(objects.bool(), torch.full_like(images, 50.0), images)
+    generator = torch.Generator().manual_seed(0)
+    first = swap_backgrounds(images, objects, 1.0, generator)
+    outside = ~objects.bool().expand_as(images)
+    assert first[outside].abs().max() < 10  # others' objects were blanked, not pasted
+    again = swap_backgrounds(images, objects, 1.0, generator)
+    assert not torch.equal(first, again)  # a fresh background each time an image is drawn

@@ -68,6 +68,24 @@ def test_benchmark_is_stored_per_version_and_exported(ws: Workspace) -> None:
     assert "<table>" in ws.edits.export([run_.id], "html")
 
 
+def test_ten_crop_rows_and_measured_axes(ws: Workspace) -> None:
+    edits = [EditSpec("identity"), EditSpec("size", {"rate": 0.05})]
+    edits += [EditSpec("complexity", {"strength": s}) for s in (0.0, 30.0)]
+    (run_,) = ws.edits.run("test", edits=edits, seeds=1, ten_crop=True)
+    overall = [r.edit for r in run_.rows if r.class_name is None]
+    labels = [e.label for e in edits]
+    assert overall == labels + [f"{label} + ten-crop" for label in labels]
+    assert run_.options["ten_crop"] is True
+    measures = run_.measures
+    assert abs(measures["size(rate=0.05)"]["object_rate"] - 0.05) <= 0.015
+    assert measures["identity"]["object_rate"] == pytest.approx(measures["original"]["object_rate"])
+    assert (
+        measures["complexity(strength=30.0)"]["complexity"]
+        > measures["complexity(strength=0.0)"]["complexity"]
+    )
+    assert ws.edits.get(run_.id).measures == measures  # stored, not recomputed
+
+
 def test_edits_regenerate_the_same_pixels(ws: Workspace) -> None:
     image_id = ws.view("test").ids()[1]
     one = ws.edits.edit(image_id, "position", seed=5)
@@ -90,14 +108,24 @@ def test_rest_preview_ranges_job_and_table(ws: Workspace) -> None:
     assert bad.status_code == 422 and "180" in bad.json()["detail"]
     too_many = client.post("/api/v1/edits/benchmark", json={"seeds": 11})
     assert too_many.status_code == 422
+    not_bool = client.post("/api/v1/edits/benchmark", json={"ten_crop": "yes"})
+    assert not_bool.status_code == 422
     job = client.post(
         "/api/v1/edits/benchmark",
-        json={"split": "test", "seeds": 1, "limit": 4, "edits": [{"name": "remove"}]},
+        json={
+            "split": "test",
+            "seeds": 1,
+            "limit": 4,
+            "edits": [{"name": "remove"}],
+            "ten_crop": True,
+        },
     )
     assert job.status_code == 202, job.text
     ws.jobs.run_next()
     runs = client.get("/api/v1/edits/runs").json()
-    assert runs[0]["images"] == 4 and runs[0]["rows"][0]["edit"] == "remove"
+    assert runs[0]["images"] == 4
+    assert [r["edit"] for r in runs[0]["rows"][:2]] == ["remove", "remove + ten-crop"]
+    assert set(runs[0]["measures"]) == {"original", "remove"}
     table = client.get("/api/v1/edits/table", params={"runs": runs[0]["id"], "format": "html"})
     assert table.status_code == 200 and "remove" in table.text
 
@@ -120,10 +148,11 @@ def test_cli_run_and_table(
         "1",
         "--limit",
         "3",
+        "--ten-crop",
         "-q",
     )
     assert code == 0, err
-    assert "size(rate=0.05)" in out
+    assert "size(rate=0.05)" in out and "size(rate=0.05) + ten-crop" in out
     code, out, err = run(
         monkeypatch, capsys, "discover", "edits", "run", root, "--edit", "size:rate=0.9", "-q"
     )

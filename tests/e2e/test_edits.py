@@ -56,13 +56,21 @@ def test_preview_and_robustness_table(page: Page, scene: Workspace, shoot) -> No
     expect(page.get_by_text("Edited: predicted")).to_be_visible()
     shoot(page, "edits-preview")
 
+    swapped = scene.train(architecture="tiny_cnn", epochs=1, batch_size=32, background_swap=0.8)
     edits = [EditSpec("identity"), EditSpec("background", {"source": "noise"})]
     edits += [EditSpec("size", {"rate": r}) for r in (0.1, 0.05)]
-    scene.edits.run("test", edits=edits, seeds=2)
-    page.goto("/edits")
+    edits += [EditSpec("complexity", {"strength": s}) for s in (-20.0, 20.0)]
+    scene.edits.run("test", [1, swapped.id], edits, seeds=2, ten_crop=True)
+    page.goto(f"/edits?versions=1,{swapped.id}")
     table = page.locator("[data-test=table]")
     expect(table).to_contain_text("background(source=noise)")
-    expect(table).to_contain_text("size(rate=0.05)")
+    expect(table).to_contain_text("size(rate=0.05) + ten-crop")
+    expect(table.locator("thead th", has_text=f"v{swapped.id} (run")).to_be_visible()
+    expect(page.get_by_label("second version")).to_have_value(str(swapped.id))
+    charts = page.locator("[data-test=charts] svg")
+    expect(charts).to_have_count(2)
+    expect(charts.first.locator("circle")).to_have_count(6)  # identity and two sizes, 2 runs
+    expect(page.locator("[data-test=ten-crop]")).to_be_visible()
     shoot(page, "edits-table")
     flip = page.locator(".flips a").first
     if flip.count():

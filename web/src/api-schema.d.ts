@@ -2156,7 +2156,8 @@ export interface components {
         /**
          * BenchmarkRequest
          * @description A robustness benchmark: versions (default the current one), a split, edits (default
-         *     the standard suite), seeds 0..seeds-1, at most `limit` images, the in-painting backend.
+         *     the standard suite), seeds 0..seeds-1, at most `limit` images, the in-painting backend;
+         *     `ten_crop` adds rows under ten-crop test-time augmentation.
          */
         BenchmarkRequest: {
             /**
@@ -2181,6 +2182,12 @@ export interface components {
              * @enum {string}
              */
             backend: "telea" | "ns";
+            /**
+             * Ten Crop
+             * @description also measure under ten-crop test-time augmentation (own rows)
+             * @default false
+             */
+            ten_crop: boolean;
         };
         /**
          * CandidateInfo
@@ -3933,7 +3940,9 @@ export interface components {
         };
         /**
          * RunInfo
-         * @description A stored benchmark run: which version, split and options; its table and skips.
+         * @description A stored benchmark run: which version, split and options; its table and skips; per
+         *     edit label (and "original") the mean object pixel rate and background complexity of
+         *     the edited images, the charts' axes.
          */
         RunInfo: {
             /** Id */
@@ -3958,6 +3967,12 @@ export interface components {
             };
             /** Rows */
             rows: components["schemas"]["Row"][];
+            /** Measures */
+            measures: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
         };
         /** RunJob */
         RunJob: {

@@ -27,8 +27,8 @@ export const editsApi = {
     call<EditPreview>("/edits/preview", post({ image_id: imageId, edit: { name, options }, seed })),
   runs: () => call<EditRun[]>("/edits/runs"),
   flips: (run: number) => call<EditFlip[]>(withParams(`/edits/runs/${run}/flips`, { limit: 50 })),
-  benchmark: (split: string, seeds: number, limit: number | null) =>
-    call<{ id: number }>("/edits/benchmark", post({ split, seeds, ...(limit ? { limit } : {}) })),
+  benchmark: (split: string, seeds: number, limit: number | null, tenCrop = false) =>
+    call<{ id: number }>("/edits/benchmark", post({ split, seeds, ten_crop: tenCrop, ...(limit ? { limit } : {}) })),
 };
 
 export function tableUrl(runs: number[], format: "markdown" | "html"): string {

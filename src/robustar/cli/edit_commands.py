@@ -133,6 +133,9 @@ def edits_run(
     seeds: Annotated[int, typer.Option(help="seeds 0..N-1 (the interval is over them)")] = 3,
     limit: Annotated[int | None, typer.Option(help="at most this many images")] = None,
     backend: Annotated[str, typer.Option(help="in-painting backend: telea or ns")] = "telea",
+    ten_crop: Annotated[
+        bool, typer.Option(help="also under ten-crop test-time augmentation (own rows)")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Benchmark versions under every edit; the tables are stored per version."""
@@ -150,6 +153,7 @@ def edits_run(
             seeds=seeds,
             limit=limit,
             backend=backend,
+            ten_crop=ten_crop,
         )
     except ValidationError as error:
         raise DataError(

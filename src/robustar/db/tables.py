@@ -449,6 +449,8 @@ class EditRun(Base):
     # [[edit label, seed, class index, images, right before, right after], ...]
     counts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     skipped: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {edit: {reason: n}}
+    # {edit label or "original": {"object_rate": mean, "complexity": mean}}; None before 0017
+    measures: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class EditFlip(Base):

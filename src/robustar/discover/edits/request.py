@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from robustar.discover.edits.apply import EditSpec
 from robustar.discover.edits.catalogue import EDITS
@@ -36,7 +36,8 @@ class EditRequest(BaseModel):
 
 class BenchmarkRequest(BaseModel):
     """A robustness benchmark: versions (default the current one), a split, edits (default
-    the standard suite), seeds 0..seeds-1, at most `limit` images, the in-painting backend."""
+    the standard suite), seeds 0..seeds-1, at most `limit` images, the in-painting backend;
+    `ten_crop` adds rows under ten-crop test-time augmentation."""
 
     model_config = ConfigDict(extra="forbid")
     split: Annotated[str, Field(min_length=1, max_length=64)] = "test"
@@ -45,6 +46,9 @@ class BenchmarkRequest(BaseModel):
     seeds: Annotated[int, Field(ge=1, le=MAX_SEEDS)] = 3
     limit: Annotated[int | None, Field(ge=1)] = None
     backend: Annotated[str, BACKENDS.one_of] = "telea"
+    ten_crop: StrictBool = Field(
+        False, description="also measure under ten-crop test-time augmentation (own rows)"
+    )
 
     def specs(self) -> list[EditSpec] | None:
         return None if self.edits is None else [e.spec() for e in self.edits]

@@ -19,7 +19,7 @@ from robustar.db.tables import Image
 from robustar.discover.edits import store
 from robustar.discover.edits.apply import EditSpec, apply, make_backend
 from robustar.discover.edits.background import complexity
-from robustar.discover.edits.benchmark import Item, evaluate
+from robustar.discover.edits.benchmark import TEN_CROP, Item, evaluate, view_label
 from robustar.discover.edits.catalogue import EDITS
 from robustar.discover.edits.classify import classifier
 from robustar.discover.edits.geometry import rate
@@ -73,7 +73,9 @@ class Preview:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """A stored benchmark run: which version, split and options; its table and skips."""
+    """A stored benchmark run: which version, split and options; its table and skips; per
+    edit label (and "original") the mean object pixel rate and background complexity of
+    the edited images, the charts' axes."""
 
     id: int
     version_id: int
@@ -83,6 +85,7 @@ class RunInfo:
     images: int
     skipped: dict[str, dict[str, int]]
     rows: list[Row]
+    measures: dict[str, dict[str, float]]
 
 
 class Edits:
@@ -194,6 +197,7 @@ class Edits:
             request.backend,
             progress,
             stop,
+            request.ten_crop,
         )
 
     def run(
@@ -206,9 +210,11 @@ class Edits:
         backend: str | None = None,
         progress: ProgressCallback = None,
         stop: Callable[[], bool] = lambda: False,
+        ten_crop: bool = False,
     ) -> list[RunInfo]:
         """Benchmark each version (default: the current one) on the split's labelled images
-        with object masks: every edit at seeds 0..seeds-1; one stored run per version."""
+        with object masks: every edit at seeds 0..seeds-1; one stored run per version.
+        `ten_crop`: also under ten-crop test-time augmentation, as rows of their own."""
         if not 1 <= seeds <= MAX_SEEDS:
             raise DataError(f"seeds {seeds} is out of range", f"choose seeds in 1..{MAX_SEEDS}")
         if limit is not None and limit < 1:
@@ -221,6 +227,7 @@ class Edits:
             "seeds": seeds,
             "limit": limit,
             "backend": backend or BACKENDS.default,
+            "ten_crop": ten_crop,
         }
         done = []
         for version in chosen:
@@ -233,6 +240,11 @@ class Edits:
                 total=len(ids),
                 progress=progress,
                 stop=stop,
+                ten_crop=(
+                    classifier(self._models, self._images.transform, version, tta=True)
+                    if ten_crop
+                    else None
+                ),
             )
             done.append(self.get(store.save(self._images.db, version, split, options, tally)))
         return done
@@ -245,6 +257,8 @@ class Edits:
             yield Item(image_id, int(labels[image_id] or 0), image, mask)
 
     def _info(self, record: store.RunRecord) -> RunInfo:
+        labels = [EditSpec(e["name"], e["options"]).label for e in record.options.get("edits", [])]
+        views = ["", TEN_CROP] if record.options.get("ten_crop") else [""]
         return RunInfo(
             record.id,
             record.version_id,
@@ -256,8 +270,9 @@ class Edits:
             summarise(
                 record.counts,
                 self._images.classes,
-                [EditSpec(e["name"], e["options"]).label for e in record.options.get("edits", [])],
+                [view_label(label, view) for view in views for label in labels],
             ),
+            record.measures,
         )
 
     def runs(self, version: int | None = None) -> list[RunInfo]:

@@ -25,6 +25,7 @@ class RunRecord:
     images: int
     counts: list[Any]
     skipped: dict[str, dict[str, int]]
+    measures: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def save(db: Database, version_id: int, split: str, options: dict[str, Any], tal
             images=tally.images,
             counts=tally.rows(),
             skipped=tally.skips(),
+            measures=tally.measures(),
         )
         session.add(row)
         session.flush()
@@ -55,7 +57,7 @@ def save(db: Database, version_id: int, split: str, options: dict[str, Any], tal
                 run_id=row.id,
                 image_id=f.image_id,
                 edit=f.spec.to_json(),
-                label=f.spec.label,
+                label=f.label,
                 seed=f.seed,
                 truth=f.truth,
                 before=f.before,
@@ -76,6 +78,7 @@ def _record(row: EditRun) -> RunRecord:
         row.images,
         row.counts,
         row.skipped,
+        row.measures or {},
     )
 
 
