@@ -11299,7 +11299,8 @@ export interface operations {
     ranking_api_v1_mad_ranking_get: {
         parameters: {
             query?: {
-                threshold?: number;
+                /** @description default: every disagreement */
+                threshold?: number | null;
             };
             header?: never;
             path?: never;

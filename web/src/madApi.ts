@@ -48,7 +48,7 @@ export const madApi = {
     call<void>(`/mad/rounds/${round}/labels/${imageId}`, send({ label }, "PUT")),
   finetune: (round: number, epochs: number) => call<{ id: number }>(`/mad/rounds/${round}/finetune`, send({ epochs })),
   table: () => call<MadTable>("/mad/table"),
-  ranking: (threshold: number) => call<MadRanking>(withParams("/mad/ranking", { threshold })),
+  ranking: () => call<MadRanking>("/mad/ranking"),
 };
 
 export function ratingsUrl(round: number, format: "csv" | "json"): string {

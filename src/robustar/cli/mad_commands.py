@@ -299,7 +299,9 @@ def mad_rank(
     labels: Annotated[
         Path | None, typer.Option(help="CSV image_id,label: more true classes of pool images")
     ] = None,
-    threshold: Annotated[float, typer.Option(help="both models' confidence")] = 0.8,
+    threshold: Annotated[
+        float | None, typer.Option(help="both models' confidence (default: any disagreement)")
+    ] = None,
 ) -> None:
     """Rank all registered models by their pairwise MAD contests (Bradley-Terry)."""
     with open_workspace(workspace) as ws:
@@ -314,7 +316,8 @@ def mad_rank(
                             "give a CSV with the header image_id,label",
                         )
                     truth[int(row["image_id"])] = index
-        found = ws.mad.ranking(labels=truth, threshold=threshold)
+        chosen = {} if threshold is None else {"threshold": threshold}
+        found = ws.mad.ranking(labels=truth, **chosen)
         names = {v.id: v.name for v in ws.models}
     table = Table("rank", "version", "model", "strength", "contests", "failed", "test accuracy")
     for m in found.models:

@@ -270,6 +270,10 @@ def table(workspace: WorkspaceDep) -> RoundsTable:
 
 
 @router.get("/ranking", response_model=Ranking, dependencies=VIEWER)
-def ranking(workspace: WorkspaceDep, threshold: float = Query(0.8, gt=0, le=1)) -> Ranking:
+def ranking(
+    workspace: WorkspaceDep,
+    threshold: float | None = Query(None, gt=0, le=1, description="default: every disagreement"),
+) -> Ranking:
     """All registered models ranked by their pairwise MAD contests on labelled images."""
-    return workspace.mad.ranking(threshold=threshold)
+    chosen = {} if threshold is None else {"threshold": threshold}
+    return workspace.mad.ranking(**chosen)
