@@ -12,7 +12,7 @@ Printed:
   number of pool images (target: ≥ 2x random, or ≥ 0.6 when random exceeds 0.3);
 - the gain after one and two rounds (fine-tune on the worst-rated, labelled) against entropy
   sampling with the same labelling budget, on the held-out slice and on a fresh MAD test set
-  (the next round's held-back test set, which neither fine-tune saw), mean ± 95 % interval
+  (the next round's candidates, which neither fine-tune saw), mean ± 95 % interval
   over seeds (target: MAD ≥ entropy on both);
 - Kendall τ and Spearman of the MAD ranking of the 6 models (its default settings) against
   their accuracy on the labelled pool (target: τ ≥ 0.7, mean over seeds);
@@ -220,11 +220,10 @@ def _seed(
         ws.mad.score([entropy_version])
         mad_versions.append(mad_version)
         entropy_versions.append(entropy_version)
-        mad_round, train_next, test_next = _mad_round(
-            ws, mad_version, others, truth, rng, seed, threshold
-        )
+        mad_round, train_next, _ = _mad_round(ws, mad_version, others, truth, rng, seed, threshold)
         picks.append(train_next)
-        fresh_sets.append({i: truth[i] for i in test_next})
+        # every candidate of the next round: selected after this fine-tune, trained on by none
+        fresh_sets.append({c.image_id: truth[c.image_id] for c in ws.mad.candidates(mad_round)})
         del step
     gains = {}
     for arm, chain in (("MAD", mad_versions), ("entropy", entropy_versions)):
