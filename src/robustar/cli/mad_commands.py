@@ -316,8 +316,7 @@ def mad_rank(
                             "give a CSV with the header image_id,label",
                         )
                     truth[int(row["image_id"])] = index
-        chosen = {} if threshold is None else {"threshold": threshold}
-        found = ws.mad.ranking(labels=truth, **chosen)
+        found = ws.mad.ranking(labels=truth, threshold=threshold)
         names = {v.id: v.name for v in ws.models}
     table = Table("rank", "version", "model", "strength", "contests", "failed", "test accuracy")
     for m in found.models:

@@ -478,6 +478,7 @@ class Mad:
         versions: list[int] | None = None,
         labels: dict[int, int] | None = None,
         tree: Tree | None = None,
+        threshold: float | None = None,
         **settings: object,
     ) -> Ranking:
         """Rank models (default: every registered one) by their pairwise MAD contests on
@@ -488,7 +489,8 @@ class Mad:
         then gets its `per_pair` contests, as in the MAD competition. At a round's 0.8 a
         model that is seldom confident enters almost no contest and is never found wrong
         (bench/mad.py: Kendall tau -0.18 at 0.8 against 0.91 with every disagreement)."""
-        options = MadSettings.model_validate({"threshold": 1 / len(self.classes), **settings})
+        lowest = 1 / len(self.classes)  # a top-1 probability is never below it
+        options = MadSettings.model_validate({"threshold": threshold or lowest, **settings})
         chosen = versions or [c.version_id for c in self.competitors()]
         if len(chosen) < 2:
             raise ConfigError(

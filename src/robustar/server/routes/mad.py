@@ -275,5 +275,4 @@ def ranking(
     threshold: float | None = Query(None, gt=0, le=1, description="default: every disagreement"),
 ) -> Ranking:
     """All registered models ranked by their pairwise MAD contests on labelled images."""
-    chosen = {} if threshold is None else {"threshold": threshold}
-    return workspace.mad.ranking(**chosen)
+    return workspace.mad.ranking(threshold=threshold)
