@@ -20,7 +20,6 @@ from robustar.cli.common import (
     stdout,
 )
 from robustar.cli.progress import progress_bars
-from robustar.discover.defuse.pixels import grid
 from robustar.errors import DataError
 
 defuse_app = typer.Typer(
@@ -208,8 +207,10 @@ def defuse_interpolate(
     out: Annotated[Path, typer.Option(help="PNG strip of the steps")] = Path("interpolation.png"),
 ) -> None:
     """Decode the line between two images' codes; the answer at each step."""
-    import torch
+    import torch  # here: the CLI starts without torch
     from torchvision.io import decode_png
+
+    from robustar.discover.defuse.pixels import grid
 
     with open_workspace(workspace) as ws:
         found = ws.defuse.interpolate(run, first, second, steps)
