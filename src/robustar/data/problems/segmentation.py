@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from robustar.data.labelmaps import IMAGES_DIR, LABELS_DIR, LabelClasses, write_label_map
+from robustar.data.problems.suite import check_output
 from robustar.errors import DataError
 from robustar.progress import ProgressCallback, report
 
@@ -100,12 +101,7 @@ def generate_segmentation(
             f"segmentation problem of size {size} with {classes} classes",
             "choose size in 32..64 and classes 3 or 4 (background and 2 or 3 shapes)",
         )
-    sizes = {**SEG_COUNTS, **(counts or {})}
-    if set(sizes) != set(SEG_SPLITS) or any(n < 0 for n in sizes.values()):
-        raise DataError(f"counts {counts} name unknown splits", f"use {', '.join(SEG_SPLITS)}")
-    root = Path(out).expanduser().resolve()
-    if (root / "data").exists() or (root / TRUTH_DIR).exists():
-        raise DataError(f"{root} already holds data", "choose a new folder for the problem")
+    sizes, root = check_output(counts, SEG_COUNTS, out)
     problem = SegProblem(root, seed, size, ["background", *SHAPES[: classes - 1]], sizes)
     made = not root.exists()
     try:

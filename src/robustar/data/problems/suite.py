@@ -143,6 +143,19 @@ class Problem:
         return cls(**{**values, "root": path})
 
 
+def check_output(
+    counts: dict[str, int] | None, defaults: dict[str, int], out: str | Path
+) -> tuple[dict[str, int], Path]:
+    """Image counts per split (the defaults' splits only) and a folder free of problem data."""
+    sizes = {**defaults, **(counts or {})}
+    if set(sizes) != set(defaults) or any(n < 0 for n in sizes.values()):
+        raise DataError(f"counts {counts} name unknown splits", f"use {', '.join(defaults)}")
+    root = Path(out).expanduser().resolve()
+    if (root / "data").exists() or (root / TRUTH_DIR).exists():
+        raise DataError(f"{root} already holds data", "choose a new folder for the problem")
+    return sizes, root
+
+
 def generate(
     kind: str,
     out: str | Path,
@@ -170,12 +183,7 @@ def generate(
             f"agreement {agreement} or ood {ood!r} is invalid",
             "choose agreement in [0, 1] and ood 'random', 'anti' or 'neutral'",
         )
-    sizes = {**DEFAULT_COUNTS, **(counts or {})}
-    if set(sizes) != set(SPLITS) or any(n < 0 for n in sizes.values()):
-        raise DataError(f"counts {counts} name unknown splits", f"use {', '.join(SPLITS)}")
-    root = Path(out).expanduser().resolve()
-    if (root / "data").exists() or (root / TRUTH_DIR).exists():
-        raise DataError(f"{root} already holds data", "choose a new folder for the problem")
+    sizes, root = check_output(counts, DEFAULT_COUNTS, out)
     spec = entry.target(**chosen.model_dump())
     problem = Problem(
         root,
