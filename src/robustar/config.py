@@ -14,6 +14,7 @@ from robustar.errors import ConfigError
 from robustar.storage import atomic_bytes
 
 CONFIG_FILE = "robustar.toml"
+DEFAULT_SEGMENTER = "small_unet"
 SPLITS = ("train", "validation", "test", "pool")
 LABELLED_SPLITS = ("train", "validation", "test")
 
@@ -25,6 +26,12 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Split folders (relative to the workspace or absolute) and the class list."""
 
+    task: Literal["classification", "segmentation"] = Field(
+        default="classification",
+        description="'segmentation': each split folder holds images/ and labels/ (label maps, "
+        "same file stem, .png); the pool only images/; the classes come from 'classes' or "
+        "'class_file' (see docs/segmentation.md)",
+    )
     train: str
     validation: str | None = None
     test: str | None = None
@@ -39,6 +46,14 @@ class DataConfig(_Section):
         "instead of class sub-folders; written by 'robustar init --labels' and "
         "'robustar import-hf' into the workspace",
     )
+    colours: list[str] | None = Field(
+        default=None,
+        description="segmentation: one '#rrggbb' per class in 'classes' (default: the PASCAL "
+        "VOC palette); a class_file gives colours as 'name #rrggbb' lines",
+    )
+    ignore_index: Annotated[int, Field(ge=0, le=255)] = Field(
+        default=255, description="segmentation: the label-map value of unlabelled pixels"
+    )
 
     @model_validator(mode="after")
     def _one_class_source(self) -> DataConfig:
@@ -46,6 +61,18 @@ class DataConfig(_Section):
             raise ValueError("set either 'classes' or 'class_file', not both")
         if self.classes is not None and len(set(self.classes)) != len(self.classes):
             raise ValueError("'classes' contains a name twice")
+        if self.task == "segmentation":
+            if self.classes is None and self.class_file is None:
+                raise ValueError(
+                    "a segmentation task needs its class list: set 'classes' (background "
+                    "first) or 'class_file'"
+                )
+            if self.labels is not None:
+                raise ValueError("'labels' (a CSV of class labels) is for classification only")
+        elif self.colours is not None:
+            raise ValueError("'colours' is for task = 'segmentation' only")
+        if self.colours is not None and len(self.colours) != len(self.classes or []):
+            raise ValueError("'colours' needs 'classes' and one colour per class")
         return self
 
     def split_folder(self, split: str) -> str | None:
@@ -224,6 +251,25 @@ class WorkspaceConfig(_Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     segmentation: SegmentationConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _segmenter_by_default(cls, values: Any) -> Any:
+        """A segmentation task without an architecture gets the built-in U-Net, not the
+        classifier default."""
+        if not isinstance(values, dict):
+            return values
+        data, model = values.get("data"), values.get("model")
+        task = data.get("task") if isinstance(data, dict) else getattr(data, "task", None)
+        if task != "segmentation":
+            return values
+        if model is None:
+            return {**values, "model": {"architecture": DEFAULT_SEGMENTER}}
+        if isinstance(model, dict) and "architecture" not in model:
+            return {**values, "model": {**model, "architecture": DEFAULT_SEGMENTER}}
+        if isinstance(model, ModelConfig) and "architecture" not in model.model_fields_set:
+            return {**values, "model": model.model_copy(update={"architecture": DEFAULT_SEGMENTER})}
+        return values
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(exclude_none=True))

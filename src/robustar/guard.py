@@ -7,6 +7,8 @@ Later kinds of repair add their own checks here (region hold-out, edited validat
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from robustar.data.images import ImageStore
 from robustar.models.store import ModelStore
 from robustar.models.versions import GuardCheck, GuardReport
@@ -17,14 +19,27 @@ from robustar.verdict import percent
 SPLIT = "validation"
 
 
+def _named(metric: str) -> str:
+    """A check's figure in words: '<split> accuracy', or the mIoU a check names."""
+    return metric if metric.endswith("mIoU") else f"{metric} accuracy"
+
+
 class Guard:
     """Judges a new version against its parent and records the verdict."""
 
     def __init__(
-        self, images: ImageStore, models: ModelStore, predictor: Predictor, repair: Repair
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        predictor: Predictor,
+        repair: Repair,
+        segmentation: Callable[[int], tuple[int, float]] | None = None,
     ) -> None:
+        """`segmentation`, in a segmentation workspace, gives a version's validation images
+        and mIoU: the guard's one check there."""
         self._images, self._models = images, models
         self._predictor, self._repair = predictor, repair
+        self._segmentation = segmentation
 
     def accuracy(self, version: int) -> tuple[int, float]:
         """Images and clean validation accuracy from the stored predictions, predicting once
@@ -42,6 +57,9 @@ class Guard:
         def check(metric: str, images: int, before: float, after: float) -> GuardCheck:
             return GuardCheck(metric, images, before, after, after >= before - slack)
 
+        if self._segmentation is not None:
+            (images, before), (_, after) = self._segmentation(parent), self._segmentation(version)
+            return [check(f"{SPLIT} mIoU", images, before, after)]
         (images, before), (_, after) = self.accuracy(parent), self.accuracy(version)
         found = [check(SPLIT, images, before, after)]
         filled = self._repair.filled_accuracy(parent, version, split=SPLIT, saliency=False)
@@ -71,9 +89,9 @@ class Guard:
             return GuardReport(parent, tolerance, [], True, reason)
         found = self.checks(parent, version, tolerance)
         figures = "; ".join(
-            f"{c.metric} accuracy {percent(c.parent)} → {percent(c.candidate)}" for c in found
+            f"{_named(c.metric)} {percent(c.parent)} → {percent(c.candidate)}" for c in found
         )
-        if len(found) == 1:
+        if len(found) == 1 and self._segmentation is None:
             figures += "; masks filled: not checked (no spurious masks on validation images)"
         failed = [c.metric for c in found if not c.passed]
         if not failed:
@@ -82,7 +100,7 @@ class Guard:
             )
             return GuardReport(parent, tolerance, found, True, reason)
         reason = (
-            f"{' and '.join(failed)} accuracy fell by more than the {tolerance:g}-point "
+            f"{' and '.join(map(_named, failed))} fell by more than the {tolerance:g}-point "
             f"tolerance against v{parent} ({figures}): v{version} is kept as a candidate and "
             f"v{parent} stays current; promote v{version} only if you want it anyway "
             f"('robustar models use DIR {version}', the Models page, or ws.use_model({version}))"

@@ -32,14 +32,16 @@ from robustar.config import (
     parse_config,
     write_config,
 )
-from robustar.data.classes import resolve_classes
+from robustar.data.classes import resolve_classes, segmentation_classes
 from robustar.data.dataset import ImageDataset
 from robustar.data.images import ImageStore
+from robustar.data.labelmaps import LabelClasses
 from robustar.data.labels import LABELS_FILE, LabelSource, read_labels
 from robustar.data.media import Media
 from robustar.data.scan import ScanReport, scan_split
+from robustar.data.segpairs import check_pairs, image_folder
 from robustar.db.session import Database, database_url
-from robustar.db.tables import ScanProblem
+from robustar.db.tables import Image, ScanProblem
 from robustar.discover.defuse.service import Defuse
 from robustar.discover.edits.service import Edits
 from robustar.discover.mad.service import Mad
@@ -55,6 +57,7 @@ from robustar.housekeeping.retention import Retention
 from robustar.jobs.jobs import Jobs
 from robustar.models.check import check_model_config, record_python_path
 from robustar.models.checkpoint import UPLOAD, Checkpoint
+from robustar.models.registry import SEGMENTATION
 from robustar.models.store import ModelStore
 from robustar.models.versions import CANDIDATE, EpochResult, VersionInfo
 from robustar.paths import Paths
@@ -66,6 +69,8 @@ from robustar.progress import ProgressCallback
 from robustar.repair import Repair
 from robustar.repair_search import Candidate, SearchResult, run_search
 from robustar.report import Format, format_of, render
+from robustar.segment.scoring import SplitScores
+from robustar.segment.service import Segmentation
 from robustar.summary import WorkspaceInfo, summarize
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.run import train_version
@@ -110,9 +115,16 @@ class Workspace:
             if config.data.labels is None
             else read_labels(self.paths.resolve(config.data.labels))
         )
-        self.classes = resolve_classes(
-            config.data, train, root, None if self.labels is None else self.labels.classes
-        )
+        self.task = config.data.task
+        self.label_classes: LabelClasses | None = None
+        if self.task == SEGMENTATION:  # images/ and labels/ in each split folder
+            self.label_classes = segmentation_classes(config.data, root)
+            self.classes = list(self.label_classes.names)
+            self.folders = {split: image_folder(path) for split, path in self.folders.items()}
+        else:
+            self.classes = resolve_classes(
+                config.data, train, root, None if self.labels is None else self.labels.classes
+            )
         if config.model.num_classes not in (None, len(self.classes)):
             raise ConfigError(
                 f"[model] num_classes is {config.model.num_classes} but there are "
@@ -130,6 +142,7 @@ class Workspace:
             config.model.architecture,
             config.runtime,
             config.image,
+            self.task,
         )
         self.predictor = Predictor(self.images_store, self.model_store, config.runtime)
         self.browser = Browser(self.images_store, self.model_store)
@@ -159,7 +172,22 @@ class Workspace:
         self.repair = Repair(
             self.images_store, self.model_store, self.predictor, self.explain, config.runtime
         )
-        self.guard = Guard(self.images_store, self.model_store, self.predictor, self.repair)
+        self.segmentation: Segmentation | None = None
+        if self.label_classes is not None:
+            self.segmentation = Segmentation(
+                self.images_store,
+                self.model_store,
+                self.label_classes,
+                config.runtime,
+                self.paths.cache,
+            )
+        self.guard = Guard(
+            self.images_store,
+            self.model_store,
+            self.predictor,
+            self.repair,
+            None if self.segmentation is None else self.segmentation.guard_score,
+        )
         self.jobs = Jobs(self)
         self.accounts = Accounts(self.db)
         self.assignments = Assignments(self.images_store, self._suspicious_ids)
@@ -170,7 +198,7 @@ class Workspace:
     def open(cls, path: str | Path) -> Workspace:
         root = Path(path).expanduser().resolve()
         workspace = cls(root, load_config(root))
-        check_model_config(root, workspace.config.model, len(workspace.classes))
+        check_model_config(root, workspace.config.model, len(workspace.classes), workspace.task)
         workspace.db.upgrade()
         return workspace
 
@@ -204,7 +232,7 @@ class Workspace:
                 labels(root).write(Paths(root).resolve(config.data.labels))
             workspace = cls(root, config)
             record_python_path(root, config.model)
-            check_model_config(root, config.model, len(workspace.classes))
+            check_model_config(root, config.model, len(workspace.classes), workspace.task)
             write_config(root, config)
             workspace.db.upgrade()
             workspace.scan(progress=progress)
@@ -248,14 +276,14 @@ class Workspace:
         reports = []
         with self.session() as session:
             for split in splits or list(self.folders):
-                classes = self.classes if split in LABELLED_SPLITS else None
+                labelled = split in LABELLED_SPLITS and self.label_classes is None
                 listed = None if self.labels is None else self.labels.listed(split, self.classes)
                 reports.append(
                     scan_split(
                         session,
                         split,
                         self.images_store.folder(split),
-                        classes,
+                        self.classes if labelled else None,
                         self.images_store.reading,
                         workers=max(1, self.config.runtime.workers),
                         progress=progress,
@@ -263,6 +291,9 @@ class Workspace:
                         large=self._large_images(),
                     )
                 )
+                if self.label_classes is not None and split in LABELLED_SPLITS:
+                    relpaths = session.scalars(select(Image.relpath).where(Image.split == split))
+                    check_pairs(self.folders[split], relpaths, self.label_classes)
         return reports
 
     def _large_images(self) -> tuple[int, int] | None:
@@ -524,8 +555,11 @@ class Workspace:
 
     def predict(
         self, split: str, version: int | None = None, progress: ProgressCallback = None
-    ) -> SplitMetrics:
-        """Run the model over a split, store the predictions and return the split's metrics."""
+    ) -> SplitMetrics | SplitScores:
+        """Run the model over a split, store the predictions and return the split's metrics
+        (a segmenter's: `SplitScores`, with mIoU, per image and per split)."""
+        if self.segmentation is not None:
+            return self.segmentation.predict(split, version, progress)
         return self.predictor.run(split, version, progress)
 
     def metrics(self, split: str, version: int | None = None) -> SplitMetrics:
@@ -602,6 +636,7 @@ class Workspace:
             parent,
             extra,
             extra_weights,
+            None if self.segmentation is None else self.segmentation.training(),
         )
         if predict:
             for split in (s for s in LABELLED_SPLITS if s in self.folders):

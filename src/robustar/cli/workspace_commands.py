@@ -30,10 +30,19 @@ from robustar.config import LABELLED_SPLITS
 if TYPE_CHECKING:
     from robustar.models.versions import VersionInfo
     from robustar.predict.metrics import SplitMetrics
+    from robustar.segment.scoring import SplitScores
     from robustar.workspace import Workspace
 
 
-def _print_metrics(m: SplitMetrics) -> None:
+def _print_metrics(m: SplitMetrics | SplitScores) -> None:
+    from robustar.segment.scoring import SplitScores  # torch is loaded by now
+
+    if isinstance(m, SplitScores):
+        stdout.print(
+            f"[bold]{m.split}[/]: {m.images} images, mIoU {percent(m.miou)}, pixel accuracy "
+            f"{percent(m.pixel_accuracy)}"
+        )
+        return
     stdout.print(
         f"[bold]{m.split}[/]: {m.images} images, accuracy {percent(m.accuracy)}, "
         f"loss {'-' if m.loss is None else f'{m.loss:.4f}'} (model version {m.version_id})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from robustar.config import DataConfig
+from robustar.data.labelmaps import LabelClasses
 from robustar.errors import DataError
 
 
@@ -67,3 +68,14 @@ def resolve_classes(
             f"make the class list and the {where} names match",
         )
     return names
+
+
+def segmentation_classes(data: DataConfig, base: Path) -> LabelClasses:
+    """A segmentation task's classes with their colours and ignore index, from `classes`
+    (and `colours`) or from `class_file` (lines 'name' or 'name #rrggbb')."""
+    if data.classes is not None:
+        return LabelClasses.of(data.classes, data.colours, data.ignore_index)
+    assert data.class_file is not None  # the configuration requires one of the two
+    class_file = Path(data.class_file)
+    path = class_file if class_file.is_absolute() else base / class_file
+    return LabelClasses.read(path, data.ignore_index)

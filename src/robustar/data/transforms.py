@@ -49,18 +49,27 @@ class ModelInput:
         return F.normalize(pixels, list(self.config.mean), list(self.config.std))
 
 
-def to_native(heat: np.ndarray, width: int, height: int, size: int, policy: str) -> np.ndarray:
+def to_native(
+    heat: np.ndarray,
+    width: int,
+    height: int,
+    size: int,
+    policy: str,
+    interpolation: int = cv2.INTER_LINEAR,
+    fill: int = 0,
+) -> np.ndarray:
     """A map over the model input (size x size) back onto the image's native pixels: the
-    inverse of fit_to_size (parts the model never saw get 0)."""
+    inverse of fit_to_size (parts the model never saw get `fill`); a label map goes with
+    `cv2.INTER_NEAREST`, so no class is blended."""
     if policy == "stretch":
-        return cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(heat, (width, height), interpolation=interpolation)
     scale = (max if policy == "crop" else min)(size / width, size / height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     if policy == "pad":
         left, top = (size - new_w) // 2, (size - new_h) // 2
         seen = heat[top : top + new_h, left : left + new_w]
     else:
-        seen = np.zeros((new_h, new_w), dtype=heat.dtype)
+        seen = np.full((new_h, new_w), fill, dtype=heat.dtype)
         left, top = (new_w - size) // 2, (new_h - size) // 2
         seen[top : top + size, left : left + size] = heat
-    return cv2.resize(seen, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(seen, (width, height), interpolation=interpolation)

@@ -553,3 +553,65 @@ class DefuseCorrection(Base):
     )
     status: Mapped[str] = mapped_column(String(32))
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SegScore(Base):
+    """A segmenter's scores on one image (segmentation workspaces): mIoU and pixel accuracy
+    (NULL when the image has no labelled pixels), IoU per class, and the share of each class
+    in the truth and in the prediction, kept small so a split streams into rows, never maps.
+    `split` copies the image's so the gallery's mIoU sort reads one index."""
+
+    __tablename__ = "seg_scores"
+    __table_args__ = (Index("ix_seg_scores_by_miou", "version_id", "split", "miou", "image_id"),)
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    split: Mapped[str] = mapped_column(String(16))
+    miou: Mapped[float | None] = mapped_column(Float)
+    pixel_accuracy: Mapped[float | None] = mapped_column(Float)
+    iou: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    truth_shares: Mapped[list[Any] | None] = mapped_column(JSON)
+    predicted_shares: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class SegClassShare(Base):
+    """One class's pixel share in an image, in its truth and in a version's prediction (a
+    row only where the class is present in either), for the gallery's class filter and
+    share sort."""
+
+    __tablename__ = "seg_class_shares"
+    __table_args__ = (
+        Index("ix_seg_class_shares_by_class", "version_id", "class_index", "image_id"),
+    )
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    class_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    truth: Mapped[float | None] = mapped_column(Float)
+    predicted: Mapped[float] = mapped_column(Float)
+
+
+class SegSplitScore(Base):
+    """A segmenter's scores on a whole split: its summed confusion matrix (rows truth,
+    columns prediction) and what follows from it."""
+
+    __tablename__ = "seg_split_scores"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    split: Mapped[str] = mapped_column(String(16), primary_key=True)
+    images: Mapped[int] = mapped_column(Integer)
+    miou: Mapped[float | None] = mapped_column(Float)
+    pixel_accuracy: Mapped[float | None] = mapped_column(Float)
+    iou: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    confusion: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

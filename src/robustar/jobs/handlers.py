@@ -32,6 +32,7 @@ from robustar.predict.metrics import SplitMetrics
 from robustar.progress import ProgressCallback
 from robustar.registry import Registry
 from robustar.repair_search import Candidate, SearchResult
+from robustar.segment.scoring import SplitScores
 from robustar.train.options import TrainOptions, parse_options
 from robustar.train.search import SearchOptions, describe, parse_search
 
@@ -70,7 +71,7 @@ class JobHost(Protocol):
 
     def predict(
         self, split: str, version: int | None = None, progress: ProgressCallback = None
-    ) -> SplitMetrics: ...
+    ) -> SplitMetrics | SplitScores: ...
 
     def repair_search(
         self,
@@ -153,6 +154,10 @@ def predict(host: JobHost, params: dict[str, Any], job: JobContext) -> dict[str,
     result = {}
     for split in splits:
         metrics = host.predict(split, params.get("version"), job.progress)
+        if isinstance(metrics, SplitScores):
+            result[split] = {"miou": metrics.miou, "images": metrics.images}
+            job.log(f"{split}: mIoU {metrics.miou}")
+            continue
         result[split] = {"accuracy": metrics.accuracy, "images": metrics.images}
         job.log(f"{split}: accuracy {metrics.accuracy}")
     return result

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from robustar.config import ModelConfig
 from robustar.errors import ConfigError, RobustarError
-from robustar.models.registry import check_name, create_model
+from robustar.models.registry import CLASSIFICATION, Task, check_name, create_model
 
 
 def _absolute(root: Path, path: str) -> Path:
@@ -73,7 +73,9 @@ def use_python_path(root: Path, model: ModelConfig) -> None:
         sys.path.append(str(folder))
 
 
-def check_model_config(root: Path, model: ModelConfig, num_classes: int) -> None:
+def check_model_config(
+    root: Path, model: ModelConfig, num_classes: int, task: Task = CLASSIFICATION
+) -> None:
     """Refuse an architecture the registry cannot build and a checkpoint that does not exist.
 
     Registered names are only looked up (building a large network on every open is slow); a
@@ -82,7 +84,7 @@ def check_model_config(root: Path, model: ModelConfig, num_classes: int) -> None
     name = model.architecture
     if ":" in name:
         try:
-            create_model(name, num_classes)
+            create_model(name, num_classes, task)
         except RobustarError:
             raise
         except Exception as error:
@@ -92,7 +94,7 @@ def check_model_config(root: Path, model: ModelConfig, num_classes: int) -> None
                 "torch.nn.Module",
             ) from None
     else:
-        check_name(name)
+        check_name(name, task)
     if model.checkpoint is not None and not _absolute(root, model.checkpoint).is_file():
         raise ConfigError(
             f"[model] checkpoint: file {_absolute(root, model.checkpoint)} does not exist",

@@ -26,7 +26,7 @@ from robustar.models.inputs import (
     mismatches,
     write_metadata,
 )
-from robustar.models.registry import create_model
+from robustar.models.registry import CLASSIFICATION, Task, create_model
 from robustar.models.versions import (
     READY,
     EpochResult,
@@ -54,8 +54,10 @@ class ModelStore:
         architecture: str,
         runtime: RuntimeConfig,
         image: ImageConfig,
+        task: Task = CLASSIFICATION,
     ) -> None:
         self.db = db
+        self.task = task  # every network built here is of the workspace's task
         self.root = root
         self.num_classes = num_classes
         self.architecture = architecture  # the configured one, for imports that name none
@@ -104,7 +106,7 @@ class ModelStore:
         """The (current or given) version's network with its weights, on the CPU."""
         with self.db.session() as session:
             info = to_info(check_present(self.require(session, version)))
-        model = create_model(info.architecture, info.num_classes)
+        model = create_model(info.architecture, info.num_classes, self.task)
         return load_weights(model, self.root / info.checkpoint, info.num_classes)
 
     def use(self, version: int) -> VersionInfo:
@@ -169,7 +171,7 @@ class ModelStore:
         recorded as `warnings` in the version's config."""
         architecture = architecture or self.architecture
         outputs = num_classes or self.num_classes
-        model = create_model(architecture, outputs)
+        model = create_model(architecture, outputs, self.task)
         apply_state_dict(model, checkpoint.state, source, outputs)
         if check is not None:
             check(model)

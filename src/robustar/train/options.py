@@ -15,10 +15,11 @@ from pydantic import (
 )
 
 from robustar.errors import ConfigError, validation_problems
-from robustar.models.registry import check_registered
+from robustar.models.registry import check_registered, is_registered
 from robustar.numbers import NOT_BOOL, JsonInt
 from robustar.train.fillers import FILLERS
 from robustar.train.paired import REGULARIZERS
+from robustar.train.segloss import SEG_LOSSES
 
 # `when`: the option values under which a field applies (the web form shows it only then).
 PAIRED: dict[str, Any] = {"when": {"paired": True}}
@@ -71,6 +72,11 @@ class TrainOptions(BaseModel):
         0.0,
         description="share of the images with an object mask whose background is replaced "
         "at random (another image, a colour, noise) each time they are drawn; not with paired",
+    )
+    loss: Annotated[str, SEG_LOSSES.one_of] = Field(
+        "ce",
+        description="segmentation workspaces: the pixel loss, cross-entropy (ce), soft Dice "
+        "(dice) or their sum (ce+dice); classifiers always train with cross-entropy",
     )
     name: str | None = Field(None, description="the new version's name")
     paired: StrictBool = Field(False, description="pair annotated images with filled copies")
@@ -140,6 +146,8 @@ class RemoteTrainOptions(TrainOptions):
     def _registered(cls, name: str | None) -> str | None:
         if name is None:
             return None
+        if is_registered(name):  # of either task: training refuses the workspace's other one
+            return name
         try:
             return check_registered(name)
         except ConfigError as error:

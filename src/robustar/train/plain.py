@@ -62,7 +62,13 @@ def make_schedule(
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
+def hits(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
+    """Correct predictions and predictions made in a batch: a classifier's images."""
+    return int((logits.argmax(1) == labels).sum().item()), len(labels)
+
+
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of a classifier on a split."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     with torch.inference_mode():
@@ -86,6 +92,15 @@ class Loaders:
     test: DataLoader | None = None
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What an epoch reports as accuracy: a classifier's share of correct images, or what a
+    segmenter puts in its place (train: pixel accuracy; evaluation: mIoU)."""
+
+    hits: Callable[[torch.Tensor, torch.Tensor], tuple[int, int]] = hits
+    evaluate: Callable[[nn.Module, DataLoader, torch.device], tuple[float, float]] = evaluate
+
+
 def train_epochs(
     model: nn.Module,
     loaders: Loaders,
@@ -96,6 +111,7 @@ def train_epochs(
     generator: torch.Generator,
     progress: ProgressCallback = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
+    scoring: Scoring = Scoring(),
 ) -> list[EpochResult]:
     """Train in place, resuming from `run_dir/state.pt` when an earlier run left one."""
     model.to(device)
@@ -121,7 +137,7 @@ def train_epochs(
     for epoch in range(len(results) + 1, options.epochs + 1):
         started = time.perf_counter()
         model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, images_seen, correct, seen = 0.0, 0, 0, 0
         learning_rate = optimizer.param_groups[0]["lr"]
         for batch in loaders.train:
             images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device)
@@ -129,6 +145,8 @@ def train_epochs(
             if options.augment == "flip":
                 flip = torch.rand(len(images), generator=generator) < 0.5
                 images[flip] = images[flip].flip(-1)
+                if labels.ndim == 3:  # label maps turn with their images
+                    labels[flip] = labels[flip].flip(-1)
                 if masks is not None:
                     masks[flip] = masks[flip].flip(-1)
             if options.background_swap > 0 and masks is not None:
@@ -141,19 +159,20 @@ def train_epochs(
             scaler.step(optimizer)
             scaler.update()
             loss_sum += loss.item() * len(labels)
-            correct += (logits.argmax(1) == labels).sum().item()
-            seen += len(labels)
+            images_seen += len(labels)
+            batch_correct, batch_seen = scoring.hits(logits, labels)
+            correct, seen = correct + batch_correct, seen + batch_seen
             step += 1
             report(progress, f"train epoch {epoch}/{options.epochs}", step, steps_total)
         schedule.step()
         val_loss = val_accuracy = test_accuracy = None
         if loaders.validation is not None and len(loaders.validation.dataset):  # type: ignore[arg-type]
-            val_loss, val_accuracy = evaluate(model, loaders.validation, device)
+            val_loss, val_accuracy = scoring.evaluate(model, loaders.validation, device)
         if loaders.test is not None and len(loaders.test.dataset):  # type: ignore[arg-type]
-            test_accuracy = evaluate(model, loaders.test, device)[1]
+            test_accuracy = scoring.evaluate(model, loaders.test, device)[1]
         result = EpochResult(
             epoch=epoch,
-            train_loss=loss_sum / max(seen, 1),
+            train_loss=loss_sum / max(images_seen, 1),
             train_accuracy=correct / max(seen, 1),
             val_loss=val_loss,
             val_accuracy=val_accuracy,

@@ -21,7 +21,7 @@ from robustar.errors import ConfigError
 from robustar.models.checkpoint import load_weights
 from robustar.models.device import select_device
 from robustar.models.inputs import write_metadata
-from robustar.models.registry import create_model
+from robustar.models.registry import CLASSIFICATION, SEGMENTATION, create_model
 from robustar.models.store import ModelStore
 from robustar.models.versions import EpochResult, VersionInfo, add_version, to_info
 from robustar.predict.engine import make_loader
@@ -30,8 +30,9 @@ from robustar.train.fillers import Pixels
 from robustar.train.mixed import WeightedMix, mixed_loader
 from robustar.train.options import TrainOptions
 from robustar.train.paired import PairedLoss, plain_loss
-from robustar.train.plain import STATE_FILE, Loaders, seed_everything, train_epochs
+from robustar.train.plain import STATE_FILE, Loaders, Scoring, seed_everything, train_epochs
 from robustar.train.runs import save_options
+from robustar.train.segtrain import SegTask
 
 
 def spurious_masks(db: Database, root: Path, kind: str = "spurious") -> dict[int, Path]:
@@ -73,6 +74,7 @@ def train_version(
     parent: int | None = None,
     extra: Dataset | None = None,
     extra_weights: tuple[float, float] | None = None,
+    segmentation: SegTask | None = None,
 ) -> VersionInfo:
     """Train on the train split and make the result the current version; a version trained
     from a parent with the guard on is added as a candidate for the regression guard to judge,
@@ -85,7 +87,9 @@ def train_version(
 
     `run_dir` holds the epoch checkpoints and TensorBoard curves; a run given the folder of an
     interrupted run resumes it. The checkpoints move to the new version's folder at the end.
+    `segmentation` trains a segmenter on label maps with `options.loss` instead.
     """
+    _check_task(options, segmentation, extra)
     image = images.config
     num_classes = len(images.classes)
     device = select_device(options.device or runtime.device)
@@ -97,17 +101,18 @@ def train_version(
         architecture, parent_id = start.architecture, start.id
         model = models.load(start.id)
     else:
-        model = create_model(architecture, num_classes)
+        task = CLASSIFICATION if segmentation is None else SEGMENTATION
+        model = create_model(architecture, num_classes, task)
         if options.init == "checkpoint":
             load_weights(model, Path(options.checkpoint or "").expanduser(), num_classes)
     batch_size = options.batch_size or runtime.batch_size
     workers = runtime.workers
-    plain = images.dataset("train")
-    train_set: Dataset = plain
-    objective = plain_loss
+    dataset = images.dataset if segmentation is None else segmentation.dataset
+    train_set: Dataset = dataset("train")
+    objective = plain_loss if segmentation is None else segmentation.objective(options.loss)
     if options.paired:
         masks = spurious_masks(images.db, models.root)
-        train_set = MaskedDataset(plain, masks, image.size, image.resize)
+        train_set = MaskedDataset(images.dataset("train"), masks, image.size, image.resize)
         pixels = Pixels(image.mean, image.std, device)
         objective = PairedLoss(
             options.filler,
@@ -121,7 +126,7 @@ def train_version(
         )
     elif options.background_swap > 0:  # the object masks ride along for the augmentation
         masks = spurious_masks(images.db, models.root, "object")
-        train_set = MaskedDataset(plain, masks, image.size, image.resize)
+        train_set = MaskedDataset(images.dataset("train"), masks, image.size, image.resize)
     if extra is not None and len(extra):  # type: ignore[arg-type]
         if options.paired or options.background_swap > 0:
             raise ConfigError(
@@ -135,9 +140,9 @@ def train_version(
         first = make_loader(train_set, batch_size, workers, device, True, generator)
     loaders = Loaders(first)
     if "validation" in images.folders:
-        loaders.validation = make_loader(images.dataset("validation"), batch_size, workers, device)
+        loaders.validation = make_loader(dataset("validation"), batch_size, workers, device)
     if options.evaluate_test and "test" in images.folders:
-        loaders.test = make_loader(images.dataset("test"), batch_size, workers, device)
+        loaders.test = make_loader(dataset("test"), batch_size, workers, device)
     new_run = run_dir is None or not run_dir.exists()
     run_dir = run_dir or runs / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -150,8 +155,18 @@ def train_version(
             on_epoch(result)
 
     try:
+        scoring = Scoring() if segmentation is None else segmentation.scoring(options.loss)
         epochs = train_epochs(
-            model, loaders, options, device, run_dir, objective, generator, progress, after_epoch
+            model,
+            loaders,
+            options,
+            device,
+            run_dir,
+            objective,
+            generator,
+            progress,
+            after_epoch,
+            scoring,
         )
     except BaseException:
         if new_run and not (run_dir / STATE_FILE).is_file():
@@ -180,3 +195,20 @@ def train_version(
             metadata=write_metadata(image),
         )
         return to_info(row)
+
+
+def _check_task(options: TrainOptions, segmentation: SegTask | None, extra: object) -> None:
+    """Refuse options the workspace's task has no use for, rather than ignore them."""
+    if segmentation is None:
+        if options.loss != "ce":
+            raise ConfigError(
+                f"training option loss={options.loss!r} is for segmentation workspaces",
+                "leave loss at 'ce': classifiers train with cross-entropy",
+            )
+        return
+    if options.paired or options.background_swap > 0 or extra is not None:
+        raise ConfigError(
+            "paired training, background swap and a separate labelled set are for "
+            "classification workspaces",
+            "train the segmenter with paired=False and background_swap=0",
+        )
