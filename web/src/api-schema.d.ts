@@ -3698,6 +3698,13 @@ export interface components {
              */
             background_swap: number;
             /**
+             * Loss
+             * @description segmentation workspaces: the pixel loss, cross-entropy (ce), soft Dice (dice) or their sum (ce+dice); classifiers always train with cross-entropy
+             * @default ce
+             * @enum {string}
+             */
+            loss: "ce" | "dice" | "ce+dice";
+            /**
              * Name
              * @description the new version's name
              */
@@ -4011,6 +4018,7 @@ export interface components {
              *         "guard_tolerance": 1,
              *         "init": "scratch",
              *         "learning_rate": 0.001,
+             *         "loss": "ce",
              *         "momentum": 0.9,
              *         "optimizer": "adamw",
              *         "pair_weight": 1,
@@ -4244,6 +4252,7 @@ export interface components {
              *       "seed": 0,
              *       "augment": "none",
              *       "background_swap": 0,
+             *       "loss": "ce",
              *       "paired": false,
              *       "filler": "swap",
              *       "regularizer": "l2",

@@ -99,3 +99,46 @@ def problems_make(
     )
     if workspace:
         stdout.print("workspace there: train, validation, and ood as its test", soft_wrap=True)
+
+
+@problems_app.command("segmentation")
+def problems_segmentation(
+    directory: Annotated[Path, typer.Argument(help="new folder for the problem")],
+    seed: Annotated[int, typer.Option(help="the same seed writes the same files")] = 0,
+    size: Annotated[int, typer.Option(help="image side, 32 to 64 px")] = 48,
+    classes: Annotated[int, typer.Option(help="3 or 4: background and 2 or 3 shapes")] = 4,
+    count: Annotated[
+        list[str] | None, typer.Option("--count", help="images in a split, SPLIT=N")
+    ] = None,
+    workspace: Annotated[
+        bool, typer.Option("--workspace/--no-workspace", help="also create a workspace there")
+    ] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Write a segmentation problem: shapes on plain backgrounds in train/validation/test, a
+    shifted pool (large objects, clutter, new backgrounds) whose true label maps are kept in
+    truth/; by default a segmentation workspace over it in the same folder."""
+    from robustar.data.problems import generate_segmentation
+
+    try:
+        counts = {k: int(v) for k, v in _pairs(count or [], "count", "train=300").items()}
+    except ValueError:
+        raise DataError(
+            f"--count needs whole numbers, got {count}", "write e.g. --count train=300"
+        ) from None
+    with progress_bars(console, not quiet) as progress:
+        problem = generate_segmentation(
+            directory, seed=seed, size=size, classes=classes, counts=counts, progress=progress
+        )
+        if workspace:
+            from robustar.workspace import Workspace
+
+            Workspace.create(problem.root, problem.config(problem.root), progress).close()
+    splits = " ".join(f"{s}:{n}" for s, n in problem.counts.items())
+    stdout.print(
+        f"[bold]segmentation[/] problem in {escape(str(problem.root))}: {problem.size} px, "
+        f"classes {', '.join(problem.classes)}; {splits}",
+        soft_wrap=True,
+    )
+    if workspace:
+        stdout.print("workspace there: train it with 'robustar train DIR'", soft_wrap=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from robustar.config import DataConfig, ImageConfig, ModelConfig, RuntimeConfig, WorkspaceConfig
 from robustar.data.labelmaps import IMAGES_DIR, LABELS_DIR, LabelClasses, write_label_map
 from robustar.data.problems.suite import check_output
 from robustar.errors import DataError
@@ -65,6 +66,22 @@ class SegProblem:
 
     def label_classes(self) -> LabelClasses:
         return LabelClasses.of(self.classes)
+
+    def config(self, workspace: str | Path | None = None) -> WorkspaceConfig:
+        """A segmentation workspace over the problem (the built-in U-Net at native size); in
+        the problem folder itself with relative folders, so the two move together."""
+        here = workspace is not None and Path(workspace).expanduser().resolve() == self.root
+        base = Path("data") if here else self.root / "data"
+        return WorkspaceConfig(
+            data=DataConfig(
+                task="segmentation",
+                classes=self.classes,
+                **{s: str(base / s) for s, n in self.counts.items() if n},
+            ),
+            image=ImageConfig(size=self.size, resize="stretch", mean=[0.5] * 3, std=[0.25] * 3),
+            model=ModelConfig(architecture="small_unet"),
+            runtime=RuntimeConfig(batch_size=32, workers=0),
+        )
 
     @classmethod
     def load(cls, root: str | Path) -> SegProblem:
